@@ -1,0 +1,49 @@
+"""Events fed to the protocol state machines: ``handle(event, now)``.
+
+Events are small immutable values so the same core runs under the Ryu
+adapter, under the simulator and under unit tests.  ``now`` (seconds, float)
+is always passed in by the caller: the core never reads a clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import Hashable
+
+from dmm_ryu.mh.model import Message
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    """A decoded PBU/PBA arrived from ``src`` addressed to ``dst``."""
+
+    src: IPv6Address
+    dst: IPv6Address
+    message: Message
+
+
+@dataclass(frozen=True)
+class MnAttached:
+    """An MN showed up on an access port of this MAAR (RS or first packet).
+
+    ``mn_id`` is the NAI the adapter mapped from the link-layer address;
+    ``port`` is opaque to the core and echoed back in routes and RAs.
+    """
+
+    mn_id: str
+    mac: str
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class MnDetached:
+    """The MN left this MAAR's access link for good (operator or domain exit)."""
+
+    mn_id: str
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A timer started by a ``StartTimer`` action expired."""
+
+    key: Hashable

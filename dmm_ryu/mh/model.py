@@ -1,0 +1,165 @@
+"""Typed, immutable model of the Proxy Binding Update and Acknowledgement.
+
+The protocol core speaks only this model; ``dmm_ryu.mh.codec`` turns it into
+Mobility Header bytes and back.  Both message kinds carry the same family of
+mobility options, so the options live in one shared :class:`MobilityOptions`
+value instead of being repeated on each message class.
+
+Lifetimes are kept in seconds (the wire carries units of 4 s), so a lifetime
+must be a multiple of 4 between 0 and 4 * 0xFFFF.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from typing import Optional, Tuple, Union
+
+#: IANA numbers from RFC 8885; configurable at the codec because the draft
+#: left them "to be assigned".
+PREVIOUS_MAAR_OPTION_TYPE = 67
+SERVING_MAAR_OPTION_TYPE = 68
+
+MAX_LIFETIME = 4 * 0xFFFF
+
+
+class MHType(enum.IntEnum):
+    """Mobility Header types used by the draft (RFC 6275 section 6.1)."""
+
+    BINDING_UPDATE = 5
+    BINDING_ACK = 6
+
+
+class BUFlags(enum.IntFlag):
+    """Flag bits of the 16-bit word after the BU sequence number."""
+
+    A = 0x8000
+    H = 0x4000
+    L = 0x2000
+    K = 0x1000
+    M = 0x0800
+    R = 0x0400
+    P = 0x0200
+    F = 0x0100
+    T = 0x0080
+    B = 0x0040
+
+
+class BAFlags(enum.IntFlag):
+    """Flag bits of the octet after the BA status."""
+
+    K = 0x80
+    R = 0x40
+    P = 0x20
+    T = 0x10
+    B = 0x08
+
+
+#: What a PBU sets (RFC 5213 section 6.9.1.5): Acknowledge, Home, Proxy.
+PBU_FLAGS = BUFlags.A | BUFlags.H | BUFlags.P
+PBA_FLAGS = BAFlags.P
+
+
+class Status(enum.IntEnum):
+    """PBA status codes (RFC 6275 / RFC 5213)."""
+
+    ACCEPTED = 0
+    REASON_UNSPECIFIED = 128
+    ADMINISTRATIVELY_PROHIBITED = 129
+    INSUFFICIENT_RESOURCES = 130
+    SEQUENCE_OUT_OF_WINDOW = 135
+    PROXY_REG_NOT_ENABLED = 152
+    NOT_LMA_FOR_THIS_MOBILE_NODE = 153
+    MAG_NOT_AUTHORIZED_FOR_PROXY_REG = 154
+    NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX = 155
+    TIMESTAMP_MISMATCH = 156
+    TIMESTAMP_LOWER_THAN_PREV_ACCEPTED = 157
+    MISSING_HOME_NETWORK_PREFIX_OPTION = 158
+    BCE_PBU_PREFIX_SET_DO_NOT_MATCH = 159
+    MISSING_MN_IDENTIFIER_OPTION = 160
+    MISSING_HANDOFF_INDICATOR_OPTION = 161
+    MISSING_ACCESS_TECH_TYPE_OPTION = 162
+
+
+class HandoffIndicator(enum.IntEnum):
+    """Handoff Indicator option values (RFC 5213 section 8.4)."""
+
+    NEW_INTERFACE = 1
+    DIFFERENT_INTERFACE = 2
+    BETWEEN_MAGS = 3
+    UNKNOWN = 4
+    NOT_CHANGED = 5
+
+
+class AccessTechnology(enum.IntEnum):
+    """Access Technology Type option values (RFC 5213 section 8.5)."""
+
+    VIRTUAL = 1
+    PPP = 2
+    IEEE_802_3 = 3
+    IEEE_802_11 = 4
+    IEEE_802_16E = 5
+
+
+@dataclass(frozen=True)
+class PreviousMaar:
+    """Previous MAAR option: a P-MAAR and the prefix it anchors (draft 3.6.1)."""
+
+    address: IPv6Address
+    prefix: IPv6Network
+
+
+@dataclass(frozen=True)
+class UnknownOption:
+    """A mobility option the codec skipped by its length; kept for reporting."""
+
+    type: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class MobilityOptions:
+    """The mobility options carried by a PBU or PBA.
+
+    ``None`` means the option is absent.  Repeated options are tuples in
+    wire order.  ``unknown`` holds options the decoder did not understand.
+    """
+
+    mn_id: Optional[str] = None
+    hnps: Tuple[IPv6Network, ...] = ()
+    handoff: Optional[int] = None
+    access_tech: Optional[int] = None
+    timestamp: Optional[int] = None
+    link_local: Optional[IPv6Address] = None
+    mn_link_layer_id: Optional[bytes] = None
+    previous_maars: Tuple[PreviousMaar, ...] = ()
+    serving_maar: Optional[IPv6Address] = None
+    unknown: Tuple[UnknownOption, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class ProxyBindingUpdate:
+    """PBU (MH type 5 with the P flag).  ``lifetime`` 0 de-registers."""
+
+    sequence: int
+    lifetime: int
+    options: MobilityOptions
+    flags: BUFlags = PBU_FLAGS
+
+    @property
+    def is_deregistration(self) -> bool:
+        return self.lifetime == 0
+
+
+@dataclass(frozen=True)
+class ProxyBindingAck:
+    """PBA (MH type 6); echoes the PBU's sequence number."""
+
+    status: int
+    sequence: int
+    lifetime: int
+    options: MobilityOptions
+    flags: BAFlags = PBA_FLAGS
+
+
+Message = Union[ProxyBindingUpdate, ProxyBindingAck]
