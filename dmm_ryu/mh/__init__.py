@@ -1,0 +1,39 @@
+"""Mobility Header messages of the draft: model, codec and errors.
+
+``from dmm_ryu.mh import encode_packet, decode_packet, ProxyBindingUpdate``
+is all a MAAR or the CMD needs; ``dmm_ryu.mh.scapy_layers`` is separate so
+that the hot path never imports scapy.
+"""
+from .codec import (
+    DecodedPacket,
+    decode_mh,
+    decode_packet,
+    encode_mh,
+    encode_packet,
+)
+from .errors import MHDecodeError, Reason
+from .model import (
+    PBA_FLAGS,
+    PBU_FLAGS,
+    AccessTechnology,
+    BAFlags,
+    BUFlags,
+    HandoffIndicator,
+    Message,
+    MHType,
+    MobilityOptions,
+    PreviousMaar,
+    ProxyBindingAck,
+    ProxyBindingUpdate,
+    Status,
+    UnknownOption,
+)
+from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes, missing_mandatory
+
+__all__ = [
+    "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DecodedPacket",
+    "HandoffIndicator", "MHDecodeError", "MHType", "Message", "MobilityOptions",
+    "OptionType", "OptionTypes", "PBA_FLAGS", "PBU_FLAGS", "PreviousMaar",
+    "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Status", "UnknownOption",
+    "decode_mh", "decode_packet", "encode_mh", "encode_packet", "missing_mandatory",
+]
