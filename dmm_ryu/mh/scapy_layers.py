@@ -1,0 +1,166 @@
+"""Scapy layers for the PMIPv6 and DMM mobility options.
+
+Scapy (``scapy.layers.inet6``) already parses the Binding Update and Ack
+(``MIP6MH_BU``, ``MIP6MH_BA``) and the Mobile Node Identifier option
+(``MIP6OptMNID``), but shows the RFC 5213 options and the draft's Previous
+and Serving MAAR options as "Unknown".  Importing this module adds those
+option layers and registers them in scapy's mobility option dispatch, so
+captures of our signalling can be crafted and ``.show()``-n in scapy::
+
+    from dmm_ryu.mh import scapy_layers
+    IPv6(raw_bytes).show()
+
+The codec never imports this module: scapy stays off the hot path.
+"""
+from __future__ import annotations
+
+from scapy.fields import (
+    ByteEnumField,
+    ByteField,
+    FieldLenField,
+    IP6Field,
+    ShortField,
+    StrLenField,
+)
+from scapy.layers import inet6
+from scapy.layers.inet6 import MIP6OptMNID, NTPTimestampField, _MIP6OptAlign
+
+from .model import AccessTechnology, HandoffIndicator
+from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
+
+__all__ = [
+    "MIP6OptAccessTechType", "MIP6OptHandoffIndicator", "MIP6OptHomeNetworkPrefix",
+    "MIP6OptLinkLocalAddress", "MIP6OptMNID", "MIP6OptMNLinkLayerId",
+    "MIP6OptPreviousMaar", "MIP6OptServingMaar", "MIP6OptTimestamp",
+    "register_options",
+]
+
+#: Names for ``show()``; scapy's enum fields copy this dict when a layer is
+#: defined, so it is filled in before the classes below.
+_TYPES = inet6._mobopttypes
+_TYPES.update({
+    OptionType.HOME_NETWORK_PREFIX: "Home Network Prefix (RFC5213)",
+    OptionType.HANDOFF_INDICATOR: "Handoff Indicator (RFC5213)",
+    OptionType.ACCESS_TECH_TYPE: "Access Technology Type (RFC5213)",
+    OptionType.MN_LINK_LAYER_ID: "Mobile Node Link-layer Identifier (RFC5213)",
+    OptionType.LINK_LOCAL_ADDRESS: "Link-local Address (RFC5213)",
+    OptionType.TIMESTAMP: "Timestamp (RFC5213)",
+    DEFAULT_OPTION_TYPES.previous_maar: "Previous MAAR (RFC8885)",
+    DEFAULT_OPTION_TYPES.serving_maar: "Serving MAAR (RFC8885)",
+})
+
+
+def _names(kind) -> dict:
+    return {member.value: member.name for member in kind}
+
+
+class MIP6OptHomeNetworkPrefix(_MIP6OptAlign):
+    """Home Network Prefix option, RFC 5213 section 8.3."""
+
+    name = "PMIPv6 Option - Home Network Prefix"
+    fields_desc = [ByteEnumField("otype", OptionType.HOME_NETWORK_PREFIX, _TYPES),
+                   ByteField("olen", 18),
+                   ByteField("reserved", 0),
+                   ByteField("plen", 64),
+                   IP6Field("prefix", "::")]
+    x, y = 8, 4
+
+
+class MIP6OptHandoffIndicator(_MIP6OptAlign):
+    """Handoff Indicator option, RFC 5213 section 8.4."""
+
+    name = "PMIPv6 Option - Handoff Indicator"
+    fields_desc = [ByteEnumField("otype", OptionType.HANDOFF_INDICATOR, _TYPES),
+                   ByteField("olen", 2),
+                   ByteField("reserved", 0),
+                   ByteEnumField("hi", HandoffIndicator.NEW_INTERFACE,
+                                 _names(HandoffIndicator))]
+    x, y = 0, 0
+
+
+class MIP6OptAccessTechType(_MIP6OptAlign):
+    """Access Technology Type option, RFC 5213 section 8.5."""
+
+    name = "PMIPv6 Option - Access Technology Type"
+    fields_desc = [ByteEnumField("otype", OptionType.ACCESS_TECH_TYPE, _TYPES),
+                   ByteField("olen", 2),
+                   ByteField("reserved", 0),
+                   ByteEnumField("att", AccessTechnology.IEEE_802_11,
+                                 _names(AccessTechnology))]
+    x, y = 0, 0
+
+
+class MIP6OptMNLinkLayerId(_MIP6OptAlign):
+    """Mobile Node Link-layer Identifier option, RFC 5213 section 8.6."""
+
+    name = "PMIPv6 Option - Mobile Node Link-layer Identifier"
+    fields_desc = [ByteEnumField("otype", OptionType.MN_LINK_LAYER_ID, _TYPES),
+                   FieldLenField("olen", None, length_of="lli", fmt="B",
+                                 adjust=lambda pkt, x: x + 2),
+                   ShortField("reserved", 0),
+                   StrLenField("lli", b"", length_from=lambda pkt: pkt.olen - 2)]
+    x, y = 2, 0
+
+
+class MIP6OptLinkLocalAddress(_MIP6OptAlign):
+    """Link-local Address option, RFC 5213 section 8.7."""
+
+    name = "PMIPv6 Option - Link-local Address"
+    fields_desc = [ByteEnumField("otype", OptionType.LINK_LOCAL_ADDRESS, _TYPES),
+                   ByteField("olen", 16),
+                   IP6Field("lla", "::")]
+    x, y = 8, 6
+
+
+class MIP6OptTimestamp(_MIP6OptAlign):
+    """Timestamp option (NTP format), RFC 5213 section 8.8."""
+
+    name = "PMIPv6 Option - Timestamp"
+    fields_desc = [ByteEnumField("otype", OptionType.TIMESTAMP, _TYPES),
+                   ByteField("olen", 8),
+                   NTPTimestampField("timestamp", 0)]
+    x, y = 8, 2
+
+
+class MIP6OptPreviousMaar(_MIP6OptAlign):
+    """Previous MAAR option, draft section 3.6.1, with RFC 8885's Reserved octet."""
+
+    name = "DMM Option - Previous MAAR"
+    fields_desc = [ByteEnumField("otype", DEFAULT_OPTION_TYPES.previous_maar, _TYPES),
+                   ByteField("olen", 34),
+                   ByteField("reserved", 0),
+                   ByteField("plen", 64),
+                   IP6Field("pmaar", "::"),
+                   IP6Field("hnp", "::")]
+    x, y = 8, 4
+
+
+class MIP6OptServingMaar(_MIP6OptAlign):
+    """Serving MAAR option, draft section 3.6.2."""
+
+    name = "DMM Option - Serving MAAR"
+    fields_desc = [ByteEnumField("otype", DEFAULT_OPTION_TYPES.serving_maar, _TYPES),
+                   ByteField("olen", 16),
+                   IP6Field("smaar", "::")]
+    x, y = 8, 6
+
+
+_PMIP6_LAYERS = (MIP6OptHomeNetworkPrefix, MIP6OptHandoffIndicator,
+                 MIP6OptAccessTechType, MIP6OptMNLinkLayerId,
+                 MIP6OptLinkLocalAddress, MIP6OptTimestamp)
+
+
+def register_options(types: OptionTypes = DEFAULT_OPTION_TYPES) -> None:
+    """Make scapy dispatch our option types to these layers.
+
+    Called on import with the RFC 8885 numbers; call it again with the
+    :class:`OptionTypes` of a deployment that uses other numbers (and set
+    ``otype`` explicitly when crafting its DMM options).
+    """
+    layers = {layer.fields_desc[0].default: layer for layer in _PMIP6_LAYERS}
+    layers.update({types.previous_maar: MIP6OptPreviousMaar,
+                   types.serving_maar: MIP6OptServingMaar})
+    for otype, layer in layers.items():
+        inet6.moboptcls[otype] = layer
+
+register_options()
