@@ -28,7 +28,14 @@ from .model import (
     Status,
     UnknownOption,
 )
-from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes, missing_mandatory
+from .options import (
+    DEFAULT_OPTION_TYPES,
+    OptionType,
+    OptionTypes,
+    missing_mandatory,
+    timestamp_from_unix,
+    timestamp_to_unix,
+)
 
 __all__ = [
     "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DecodedPacket",
@@ -36,4 +43,5 @@ __all__ = [
     "OptionType", "OptionTypes", "PBA_FLAGS", "PBU_FLAGS", "PreviousMaar",
     "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Status", "UnknownOption",
     "decode_mh", "decode_packet", "encode_mh", "encode_packet", "missing_mandatory",
+    "timestamp_from_unix", "timestamp_to_unix",
 ]

@@ -12,7 +12,8 @@ Layouts (Type and Length octets not shown):
 * Access Technology Type, RFC 5213 8.5: Reserved, ATT.
 * MN Link-layer Identifier, RFC 5213 8.6: Reserved (16), identifier.  2n.
 * Link-local Address, RFC 5213 8.7: address.  8n+6.
-* Timestamp, RFC 5213 8.8: 64-bit NTP time.  8n+2.
+* Timestamp, RFC 5213 8.8: 48-bit seconds since 1970 and 16-bit fraction
+  (not NTP format, whatever older notes say).  8n+2.
 * Previous MAAR, draft 3.6.1: Reserved, Prefix Length, P-MAAR address, HNP.
 * Serving MAAR, draft 3.6.2: S-MAAR address.
 """
@@ -287,6 +288,16 @@ def decode_options(data: bytes, pos: int, types: OptionTypes) -> MobilityOptions
         if name in found:
             found[name] = tuple(found[name])
     return MobilityOptions(unknown=tuple(unknown), **found)
+
+
+def timestamp_from_unix(seconds: float) -> int:
+    """The Timestamp option value for a UNIX time: 48.16 fixed point."""
+    return round(seconds * 65536)
+
+
+def timestamp_to_unix(value: int) -> float:
+    """The UNIX time a Timestamp option value stands for."""
+    return value / 65536
 
 
 def missing_mandatory(pbu: ProxyBindingUpdate) -> Optional[Status]:

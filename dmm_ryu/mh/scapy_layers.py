@@ -14,24 +14,28 @@ The codec never imports this module: scapy stays off the hot path.
 """
 from __future__ import annotations
 
+import time
+
 from scapy.fields import (
     ByteEnumField,
     ByteField,
     FieldLenField,
     IP6Field,
+    LongField,
     ShortField,
     StrLenField,
 )
 from scapy.layers import inet6
-from scapy.layers.inet6 import MIP6OptMNID, NTPTimestampField, _MIP6OptAlign
+from scapy.layers.inet6 import MIP6OptMNID, _MIP6OptAlign
 
 from .model import AccessTechnology, HandoffIndicator
-from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
+from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes, timestamp_to_unix
 
 __all__ = [
     "MIP6OptAccessTechType", "MIP6OptHandoffIndicator", "MIP6OptHomeNetworkPrefix",
     "MIP6OptLinkLocalAddress", "MIP6OptMNID", "MIP6OptMNLinkLayerId",
     "MIP6OptPreviousMaar", "MIP6OptServingMaar", "MIP6OptTimestamp",
+    "Pmip6TimestampField",
     "register_options",
 ]
 
@@ -52,6 +56,19 @@ _TYPES.update({
 
 def _names(kind) -> dict:
     return {member.value: member.name for member in kind}
+
+
+class Pmip6TimestampField(LongField):
+    """RFC 5213 timestamps are 48.16 fixed point since 1970, not NTP time
+    (scapy's ``NTPTimestampField`` would show the wrong date)."""
+
+    def i2repr(self, pkt, x):
+        seconds = timestamp_to_unix(x or 0)
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+        except (OverflowError, OSError, ValueError):
+            when = "out of range"
+        return f"{x} ({when})"
 
 
 class MIP6OptHomeNetworkPrefix(_MIP6OptAlign):
@@ -118,7 +135,7 @@ class MIP6OptTimestamp(_MIP6OptAlign):
     name = "PMIPv6 Option - Timestamp"
     fields_desc = [ByteEnumField("otype", OptionType.TIMESTAMP, _TYPES),
                    ByteField("olen", 8),
-                   NTPTimestampField("timestamp", 0)]
+                   Pmip6TimestampField("timestamp", 0)]
     x, y = 8, 2
 
 
