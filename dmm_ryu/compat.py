@@ -1,0 +1,66 @@
+"""The one module that knows which OpenFlow framework runs us: Ryu or os-ken.
+
+os-ken is OpenStack's maintained fork of Ryu (the one Faucet uses) and keeps
+Ryu's module layout under the ``os_ken`` name.  Whichever manager loaded us
+(``ryu-manager`` or ``osken-manager``) has already imported its own
+``base.app_manager``; we bind to that one so our application class and event
+handlers register with the running manager.  When neither is loaded yet (unit
+tests, tools), ``DMM_RYU_FRAMEWORK`` (``ryu`` | ``os_ken``) decides, else Ryu
+is preferred when importable.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+FRAMEWORKS = ("ryu", "os_ken")
+
+
+def _running_framework() -> str:
+    for name in FRAMEWORKS:
+        if f"{name}.base.app_manager" in sys.modules:
+            return name
+    wanted = os.environ.get("DMM_RYU_FRAMEWORK")
+    if wanted:
+        if wanted not in FRAMEWORKS:
+            raise ImportError(f"DMM_RYU_FRAMEWORK={wanted!r}: expected one of {FRAMEWORKS}")
+        return wanted
+    for name in FRAMEWORKS:
+        try:
+            importlib.import_module(name)
+            return name
+        except ImportError:
+            continue
+    raise ImportError("neither Ryu (ryu) nor os-ken (os_ken) is installed")
+
+
+FRAMEWORK = _running_framework()
+if FRAMEWORK == "ryu":
+    from dmm_ryu import _eventlet_compat
+
+    _eventlet_compat.register()
+
+
+def _mod(path: str):
+    return importlib.import_module(f"{FRAMEWORK}.{path}")
+
+
+app_manager = _mod("base.app_manager")
+cfg = _mod("cfg")
+hub = _mod("lib.hub")
+ofp_event = _mod("controller.ofp_event")
+handler = _mod("controller.handler")
+ofproto_v1_3 = _mod("ofproto.ofproto_v1_3")
+ofproto_v1_3_parser = _mod("ofproto.ofproto_v1_3_parser")
+packet = _mod("lib.packet.packet")
+ethernet = _mod("lib.packet.ethernet")
+ipv6 = _mod("lib.packet.ipv6")
+icmpv6 = _mod("lib.packet.icmpv6")
+
+set_ev_cls = handler.set_ev_cls
+CONFIG_DISPATCHER = handler.CONFIG_DISPATCHER
+MAIN_DISPATCHER = handler.MAIN_DISPATCHER
+DEAD_DISPATCHER = handler.DEAD_DISPATCHER
+#: The application base class: ``RyuApp`` in Ryu, renamed ``OSKenApp`` in os-ken.
+RyuApp = getattr(app_manager, "RyuApp", None) or app_manager.OSKenApp

@@ -1,0 +1,40 @@
+"""Run the controller under ``ryu-manager`` or ``osken-manager`` for a test."""
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+MANAGERS = ("ryu-manager", "osken-manager")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_manager(manager: str, domain_file: Path, workdir: Path, port: int):
+    """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path."""
+    conf = workdir / "dmm.conf"
+    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\n")
+    log = workdir / f"{manager}.log"
+    exe = Path(sys.executable).parent / manager
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(exe), "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(port),
+             "--config-file", str(conf), "dmm_ryu.app"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        yield log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

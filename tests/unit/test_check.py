@@ -1,0 +1,23 @@
+"""The ``dmm-ryu-check`` command."""
+from dmm_ryu.check import main
+
+GOOD = """
+maars:
+  maar1: {dpid: 1, address: "2001:db8:ffff::1", pool: "2001:db8:1::/48",
+          access_ports: [1], transport_ports: [2]}
+cmd: {address: "2001:db8:ffff::100", maar: maar1, port: 3}
+"""
+
+
+def test_valid_file_summarised(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD)
+    assert main([str(path)]) == 0
+    assert "ok: proxy mode, CMD 2001:db8:ffff::100, MAARs maar1 (2001:db8:1::/48)" in capsys.readouterr().out
+
+
+def test_invalid_file_names_key(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD.replace("port: 3", "port: 0"))
+    assert main([str(path)]) == 1
+    assert "invalid: cmd.port: 0 out of range" in capsys.readouterr().err
