@@ -73,11 +73,12 @@ def _lifetime_units(seconds: int) -> int:
 
 def _message_body(msg: Message) -> tuple:
     """(MH type, fixed message data) of a PBU or PBA."""
-    units = _lifetime_units(msg.lifetime)
     if isinstance(msg, ProxyBindingUpdate):
-        return MHType.BINDING_UPDATE, _BU.pack(msg.sequence, msg.flags, units)
+        return MHType.BINDING_UPDATE, _BU.pack(
+            msg.sequence, msg.flags, _lifetime_units(msg.lifetime))
     if isinstance(msg, ProxyBindingAck):
-        return MHType.BINDING_ACK, _BA.pack(msg.status, msg.flags, msg.sequence, units)
+        return MHType.BINDING_ACK, _BA.pack(
+            msg.status, msg.flags, msg.sequence, _lifetime_units(msg.lifetime))
     raise TypeError(f"not a PBU or PBA: {type(msg).__name__}")
 
 
@@ -86,9 +87,9 @@ def encode_mh(msg: Message, src: Address, dst: Address,
     """The Mobility Header of ``msg``, checksummed for ``src`` -> ``dst``."""
     try:
         mh_type, body = _message_body(msg)
-    except struct.error as exc:
+        options = encode_options(msg.options, option_types, _FIXED_LEN)
+    except (struct.error, OverflowError) as exc:
         raise ValueError(f"field out of range: {exc}") from None
-    options = encode_options(msg.options, option_types, _FIXED_LEN)
     header_len = (_HEADER.size + len(body) + len(options)) // 8 - 1
     if header_len > 255:
         raise ValueError("options exceed the 2048-octet Mobility Header")

@@ -1,0 +1,99 @@
+"""Property tests: every PBU and PBA survives encode then decode unchanged,
+with RFC 6275 padding, RFC 5213 alignment and a textbook checksum."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dmm_ryu.mh import (
+    DecodedPacket,
+    MobilityOptions,
+    OptionTypes,
+    ProxyBindingUpdate,
+    UnknownOption,
+    decode_mh,
+    decode_packet,
+    encode_mh,
+    encode_packet,
+    timestamp_from_unix,
+    timestamp_to_unix,
+)
+from .test_mh_samples import DST, SRC, addresses, messages, option_spans, words_checksum
+
+ALIGNMENT = {22: (8, 4), 25: (2, 0), 26: (8, 6), 27: (8, 2), 67: (8, 4), 68: (8, 6)}
+
+
+def assert_same(decoded, msg):
+    assert decoded == msg
+    assert decoded.options.unknown == msg.options.unknown
+
+
+@given(messages)
+def test_mh_round_trip(msg):
+    assert_same(decode_mh(encode_mh(msg, SRC, DST), SRC, DST), msg)
+
+
+@given(messages, addresses, addresses, st.integers(0, 255))
+def test_packet_round_trip(msg, src, dst, hop_limit):
+    packet = encode_packet(msg, src, dst, hop_limit=hop_limit)
+    assert packet[7] == hop_limit and packet[6] == 135
+    decoded = decode_packet(packet)
+    assert isinstance(decoded, DecodedPacket)
+    assert (decoded.src, decoded.dst) == (src, dst)
+    assert_same(decoded.message, msg)
+
+
+@given(messages)
+def test_header_len_padding_and_alignment(msg):
+    mh = encode_mh(msg, SRC, DST)
+    assert len(mh) % 8 == 0 and mh[1] == len(mh) // 8 - 1
+    assert (mh[0], mh[2]) == (59, 5 if isinstance(msg, ProxyBindingUpdate) else 6)
+    for offset, otype, _ in option_spans(mh):
+        mult, rest = ALIGNMENT.get(otype, (1, 0))
+        assert offset % mult == rest, (otype, offset)
+
+
+@given(messages)
+def test_checksum_matches_word_by_word_sum(msg):
+    mh = encode_mh(msg, SRC, DST)
+    assert int.from_bytes(mh[4:6], "big") in (
+        words_checksum(SRC, DST, mh[:4] + b"\0\0" + mh[6:]), 0xFFFF)
+
+
+@given(messages)
+def test_addresses_accepted_as_text_or_bytes(msg):
+    mh = encode_mh(msg, SRC, DST)
+    assert encode_mh(msg, str(SRC), DST.packed) == mh
+    assert_same(decode_mh(mh, SRC.packed, str(DST)), msg)
+
+
+@given(messages, st.integers(69, 255), st.integers(69, 255))
+def test_dmm_option_types_are_configurable(msg, previous, serving):
+    if previous == serving:
+        serving = 255 if previous != 255 else 254
+    types = OptionTypes(previous_maar=previous, serving_maar=serving)
+    msg = _without_unknown(msg)
+    mh = encode_mh(msg, SRC, DST, option_types=types)
+    assert_same(decode_mh(mh, SRC, DST, option_types=types), msg)
+    spans = {otype for _, otype, _ in option_spans(mh)}
+    assert not spans & {67, 68}
+    assert (previous in spans) == bool(msg.options.previous_maars)
+
+
+def _without_unknown(msg):
+    return type(msg)(**{**vars(msg), "options": MobilityOptions(
+        **{**vars(msg.options), "unknown": ()})})
+
+
+def test_dmm_options_under_other_types_are_reported_unknown():
+    opts = MobilityOptions(serving_maar=SRC)
+    mh = encode_mh(ProxyBindingUpdate(1, 4, opts), SRC, DST)
+    decoded = decode_mh(mh, SRC, DST, option_types=OptionTypes(100, 101))
+    assert decoded.options.serving_maar is None
+    assert decoded.options.unknown == (UnknownOption(68, SRC.packed),)
+
+
+@given(st.integers(0, 2**36), st.integers(0, 0xFFFF))  # exact in a float
+def test_timestamp_is_48_16_fixed_point(seconds, fraction):
+    value = seconds << 16 | fraction
+    assert timestamp_from_unix(timestamp_to_unix(value)) == value
