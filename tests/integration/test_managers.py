@@ -1,8 +1,8 @@
 """The skeleton app under both managers against a real netdev OVS bridge."""
 import pytest
 
-from tests.integration.managers import MANAGERS, free_port, running_manager
-from tests.integration.ovs import dump_flows, netdev_bridge, unique_name, vsctl, wait_for
+from dmm_ryu.testbed.controller import MANAGERS, free_port, running_manager
+from dmm_ryu.testbed.ovs import dump_flows, netdev_bridge, unique_name, vsctl, wait_for
 
 pytestmark = pytest.mark.integration
 

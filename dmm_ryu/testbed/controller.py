@@ -1,10 +1,15 @@
-"""Run the controller under ``ryu-manager`` or ``osken-manager`` for a test."""
+"""Run the controller under ``ryu-manager`` or ``osken-manager`` as a child process.
+
+Used by the demo and the integration/e2e tests: the real manager, the real
+app, a log file to read, and a guaranteed stop.
+"""
 from __future__ import annotations
 
 import contextlib
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 MANAGERS = ("ryu-manager", "osken-manager")
@@ -16,9 +21,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float = 20.0):
+    """Block until the manager accepts OpenFlow connections (or died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def running_manager(manager: str, domain_file: Path, workdir: Path, port: int):
-    """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path."""
+    """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path.
+
+    The manager comes from this interpreter's environment (the venv).
+    """
     conf = workdir / "dmm.conf"
     conf.write_text(f"[dmm]\ndomain_file = {domain_file}\n")
     log = workdir / f"{manager}.log"
@@ -30,6 +48,7 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int):
             stdout=out, stderr=subprocess.STDOUT,
         )
     try:
+        _wait_listening(port, proc, log)
         yield log
     finally:
         proc.terminate()

@@ -1,5 +1,5 @@
-"""Real Open vSwitch helpers for integration tests: netdev bridges that are
-always removed, and ``ovs-ofctl`` dumps."""
+"""Real Open vSwitch helpers (tests, demo): netdev bridges that are always
+removed, ``ovs-ofctl`` dumps, polling."""
 from __future__ import annotations
 
 import contextlib

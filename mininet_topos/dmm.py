@@ -1,0 +1,97 @@
+"""The draft's testbed as a Mininet topology: MAARs, transport, CMD, router, CNs, MNs.
+
+::
+
+        cn1 ── inet (IPv6 router) ──┐
+                                    │ transport L2 fabric (t0, standalone OVS)
+            ┌───────────────┬───────┴───────┬───────────────┐
+          maar1           maar2           maar3    ...  (OpenFlow 1.3, netdev)
+            │ access ports 2..
+           mn1 (moves between MAARs' access ports)
+
+Every MAAR and the fabric are Open vSwitch bridges in the user-space datapath
+(``datapath_type=netdev``): the kernel module is not available here.  MAAR
+port 1 faces the transport fabric, ports 2.. are access ports (one per MN so
+any MN can attach anywhere).  The router routes each MAAR's prefix pool to
+that MAAR's transport address, as the draft's "Internet" does.
+
+Use from Python (``DmmTopo``, ``domain_yaml``) or from the command line::
+
+    mn --custom mininet_topos/dmm.py --topo dmm,maars=3,mns=1 \\
+       --switch ovs,datapath=user,protocols=OpenFlow13 \\
+       --controller remote,ip=127.0.0.1,port=6653
+"""
+from __future__ import annotations
+
+from mininet.node import OVSSwitch
+from mininet.topo import Topo
+
+TRANSPORT_NET = "2001:db8:ffff::"
+CMD_ADDRESS = "2001:db8:ffff::100"
+ROUTER_TRANSPORT = "2001:db8:ffff::fe"
+CN_NET = "2001:db8:c::"
+TRANSPORT_PORT = 1
+
+
+def maar_address(i: int) -> str:
+    """Transport (global) address of MAAR ``i``."""
+    return f"{TRANSPORT_NET}{i:x}"
+
+
+def maar_pool(i: int) -> str:
+    """The exclusive prefix pool of MAAR ``i``."""
+    return f"2001:db8:{i:x}::/48"
+
+
+def cn_address(j: int) -> str:
+    """Address of correspondent node ``j`` behind the router."""
+    return f"{CN_NET}{0x10 + j:x}"
+
+
+def access_port(mn_index: int) -> int:
+    """The access port MN number ``mn_index`` (1-based) uses on any MAAR."""
+    return TRANSPORT_PORT + mn_index
+
+
+class DmmTopo(Topo):
+    """``maars`` MAAR switches on one transport fabric, ``mns`` MNs on maar1."""
+
+    def build(self, maars: int = 3, mns: int = 1, cns: int = 1, delay: str = None,
+              loss: float = None):
+        link_opts = {k: v for k, v in (("delay", delay), ("loss", loss)) if v}
+        fabric = self.addSwitch("t0", dpid="%016x" % 0xFF00, failMode="standalone",
+                                cls=OVSSwitch, datapath="user")
+        for i in range(1, maars + 1):
+            maar = self.addSwitch(f"maar{i}", dpid="%016x" % i, protocols="OpenFlow13",
+                                  cls=OVSSwitch, datapath="user", failMode="secure")
+            self.addLink(maar, fabric, port1=TRANSPORT_PORT, **link_opts)
+        router = self.addHost("inet", ip=None)
+        self.addLink(router, fabric)
+        for j in range(1, cns + 1):
+            self.addLink(self.addHost(f"cn{j}", ip=None), router)
+        for k in range(1, mns + 1):
+            mn = self.addHost(f"mn{k}", ip=None, mac="02:00:00:00:%02x:%02x" % (k >> 8, k & 255))
+            self.addLink(mn, "maar1", port2=access_port(k))
+
+
+def domain_yaml(maars: int, mns: int, mode: str = "proxy", lifetime: int = 60) -> str:
+    """The domain file matching ``DmmTopo(maars, mns)``."""
+    access = [access_port(k) for k in range(1, mns + 1)]
+    lines = [f"mode: {mode}"]
+    if mode == "pmipv6":
+        lines.append("lma: maar1")
+    lines += [f"timers: {{lifetime: {lifetime}}}", "maars:"]
+    for i in range(1, maars + 1):
+        lines += [
+            f"  maar{i}:",
+            f"    dpid: {i}",
+            f'    address: "{maar_address(i)}"',
+            f'    pool: "{maar_pool(i)}"',
+            f"    access_ports: {access}",
+            f"    transport_ports: [{TRANSPORT_PORT}]",
+        ]
+    lines.append(f'cmd: {{address: "{CMD_ADDRESS}", maar: maar1, port: {TRANSPORT_PORT}}}')
+    return "\n".join(lines) + "\n"
+
+
+topos = {"dmm": DmmTopo}
