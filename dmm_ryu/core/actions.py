@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import Hashable, Tuple
+from typing import Hashable, Tuple, Union
 
 from dmm_ryu.mh.model import Message
 
@@ -57,6 +57,11 @@ class InstallTunnel:
     prefix: IPv6Network
     peer: IPv6Address
     role: str
+    #: Where the MN sits, so the SERVING end can deliver downlink (and a
+    #: PMIPv6 MAG, which has no local route, still knows the access port).
+    #: Empty/0 at the ANCHOR end.
+    mac: str = ""
+    port: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,10 @@ class CancelTimer:
     """Cancel the pending timer ``key`` (no-op when none)."""
 
     key: Hashable
+
+
+Action = Union[
+    SendMessage, InstallLocalRoute, RemoveLocalRoute, InstallTunnel,
+    RemoveTunnel, SendRouterAdvert, StartTimer, CancelTimer,
+]
+"""Any value a state machine's ``handle`` may return."""

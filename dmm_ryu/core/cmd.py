@@ -1,0 +1,348 @@
+"""The Central Mobility Database (draft section 3): the binding cache of the
+whole domain, and the signalling towards P-MAARs in one of three roles
+(relay 3.2, locator 3.3, proxy 3.4), or the legacy PMIPv6 fallback (A.5)
+in which one configured MAAR, the LMA, anchors every prefix.
+
+Sans-I/O like the MAAR.  Timer keys: ``("retx", mn_id, peer)`` for a PBU to
+a P-MAAR, ``("agg", mn_id)`` for the relay aggregation timeout and
+``("expire", mn_id)`` for the session lifetime.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from ipaddress import IPv6Address
+from typing import Dict, Hashable, List, Optional, Set, Tuple
+
+from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
+from dmm_ryu.core.backoff import Backoff
+from dmm_ryu.core.config import CmdConfig, Mode
+from dmm_ryu.core.events import MessageReceived, TimerFired
+from dmm_ryu.core.messages import (
+    REQUEST_PREFIX,
+    answer,
+    missing_mandatory,
+    next_seq,
+    ntp_timestamp,
+    options,
+    seq_newer,
+)
+from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore
+from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
+
+
+@dataclass(eq=False)
+class Aggregation:
+    """Relay mode: the S-MAAR's PBU waits for the P-MAARs in ``waiting``.
+    ``answered`` once a PBA went out (all answered, or the timeout)."""
+
+    __slots__ = ("pbu", "waiting", "answered")
+
+    pbu: ProxyBindingUpdate
+    waiting: Set[IPv6Address]
+    answered: bool
+
+
+class Cmd:
+    """The CMD.  ``store`` holds the BCEs, ``counters`` what happened."""
+
+    def __init__(self, config: CmdConfig, store: Optional[BindingStore] = None) -> None:
+        config.check()
+        self.config = config
+        self.address: IPv6Address = config.address
+        self.store: BindingStore = MemoryStore() if store is None else store
+        self.counters: Counter = Counter()
+        self._domain = config.domain
+        self._timers = config.domain.timers
+        self._backoff = Backoff(self._timers)
+        self._outbox: Dict[Hashable, Tuple[IPv6Address, ProxyBindingUpdate]] = {}
+        self._relays: Dict[str, Aggregation] = {}
+        self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
+        self._seq = 0
+
+    @property
+    def busy(self) -> bool:
+        """PBUs to P-MAARs await their PBAs, or an aggregation is open."""
+        return len(self._backoff) > 0 or bool(self._relays)
+
+    def handle(self, event, now: float) -> List[Action]:
+        if isinstance(event, TimerFired):
+            return self._timer(event.key, now)
+        if not isinstance(event, MessageReceived):
+            raise TypeError(f"CMD cannot handle {event!r}")
+        if isinstance(event.message, ProxyBindingUpdate):
+            return self._pbu(event.src, event.message, now)
+        return self._pba(event.src, event.message, now)
+
+    # -- PBUs from MAARs ---------------------------------------------------
+
+    def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        self.counters["pbu_received"] += 1
+        if src not in self.config.maars:
+            return self._refuse(src, pbu, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
+        missing = missing_mandatory(pbu)
+        if missing is not None:
+            return self._refuse(src, pbu, missing)
+        bce = self.store.get(pbu.options.mn_id)
+        if pbu.lifetime == 0:
+            return self._deregistration(bce, src, pbu, now)
+        if bce is None:
+            return self._first(src, pbu, now)
+        if self._stale(bce, src, pbu):
+            return self._overtaken(bce, src, pbu, now)
+        if src != bce.proxy_coa:
+            return self._handover(bce, src, pbu, now)
+        if not seq_newer(pbu.sequence, bce.last_seq):
+            return self._refuse(src, pbu, Status.SEQUENCE_OUT_OF_WINDOW, bce.last_seq)
+        return self._refresh(bce, src, pbu, now)
+
+    def _refuse(self, src: IPv6Address, pbu: ProxyBindingUpdate, status: Status,
+                sequence: Optional[int] = None) -> List[Action]:
+        """A PBA with an error status; 135 carries the last accepted sequence
+        number so the MAAR can resynchronise (RFC 6275 9.5.1)."""
+        self.counters[f"refused_{int(status)}"] += 1
+        pba = answer(pbu, status, lifetime=0)
+        if sequence is not None:
+            pba = replace(pba, sequence=sequence)
+        return [SendMessage(self.address, src, pba)]
+
+    def _first(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        """A new session (draft 3.1), unless the cache is full (130)."""
+        limit = self.config.max_bindings
+        if limit is not None and len(self.store) >= limit:
+            return self._refuse(src, pbu, Status.INSUFFICIENT_RESOURCES)
+        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, 0, pbu.sequence)
+        self.counters["registrations"] += 1
+        return self._moved(bce, src, pbu, now)
+
+    def _handover(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                  now: float) -> List[Action]:
+        self.counters["handovers"] += 1
+        return self._moved(bce, src, pbu, now)
+
+    def _moved(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+               now: float) -> List[Action]:
+        """``src`` is the new S-MAAR: every other MAAR of the session (the
+        former Proxy-CoA and each P-MAAR) learns it from a PBU carrying the
+        Serving MAAR option.  In PMIPv6 mode an MN with no prefix yet gets
+        one from the LMA the same way."""
+        targets = bce.involved() - {src}
+        actions = [self._accept(bce, src, pbu, now)]
+        if self._domain.mode is Mode.PMIPV6 and not bce.anchors:
+            targets.add(self._domain.lma)
+        stop = self._backoff.stop(("retx", bce.mn_id, src))
+        if stop is not None:
+            self._outbox.pop(stop.key, None)
+            actions.append(stop)
+        return actions + self._conclude(bce, pbu, targets, now)
+
+    def _refresh(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                 now: float) -> List[Action]:
+        """Re-registration by the S-MAAR.  In locator mode the P-MAARs are
+        asked again to answer the S-MAAR directly: this repairs a lost
+        direct PBA (the S-MAAR re-registers when one is overdue)."""
+        self.counters["refreshes"] += 1
+        actions = [self._accept(bce, src, pbu, now)]
+        relay = self._relays.get(bce.mn_id)
+        if relay is not None:
+            relay.pbu = pbu
+            return actions + (self._aggregate(bce, relay) if relay.answered else [])
+        targets = set(bce.anchors.values()) - {src} if self._domain.mode is Mode.LOCATOR else set()
+        return actions + self._conclude(bce, pbu, targets, now)
+
+    def _accept(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                now: float) -> StartTimer:
+        """Record the registration: Proxy-CoA, its sequence number, the
+        attachment's timestamp, the granted lifetime and the prefixes the
+        S-MAAR anchors."""
+        opts = pbu.options
+        if opts.handoff != HandoffIndicator.NOT_CHANGED:
+            bce.ts = ntp_timestamp(now) if opts.timestamp is None else opts.timestamp
+        bce.proxy_coa, bce.last_seq, bce.registered = src, pbu.sequence, now
+        bce.lifetime = min(pbu.lifetime, self._timers.lifetime)
+        for prefix in opts.hnps:
+            if prefix != REQUEST_PREFIX:
+                bce.anchors.setdefault(prefix, src)
+        self.store.put(bce)
+        return StartTimer(("expire", bce.mn_id), now + bce.lifetime)
+
+    def _conclude(self, bce: CmdBce, pbu: ProxyBindingUpdate, targets: Set[IPv6Address],
+                  now: float) -> List[Action]:
+        """The mode-specific order of messages after a registration.
+
+        relay: PBUs to the P-MAARs, the S-MAAR's PBA once they answered.
+        proxy: the PBA with Previous MAAR options at once, PBUs in parallel.
+        locator: the PBA (session HNPs, no Previous MAAR option) at once,
+        PBUs in parallel; P-MAARs answer the S-MAAR themselves.
+        """
+        notes = [action for target in sorted(targets) for action in self._notify(bce, target, now)]
+        if self._relaying and targets:
+            self._relays[bce.mn_id] = Aggregation(pbu, set(targets), False)
+            timeout = now + self._timers.aggregation_timeout
+            return notes + [StartTimer(("agg", bce.mn_id), timeout)]
+        previous = () if self._domain.mode is Mode.LOCATOR else bce.p_maars()
+        return [self._to_s_maar(bce, pbu, previous)] + notes
+
+    def _to_s_maar(self, bce: CmdBce, pbu: ProxyBindingUpdate, previous) -> SendMessage:
+        pba = answer(pbu, hnps=sorted(bce.anchors) or None, lifetime=bce.lifetime,
+                     previous_maars=tuple(previous))
+        return SendMessage(self.address, bce.proxy_coa, pba)
+
+    def _stale(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate) -> bool:
+        """Overtaken by a newer attachment: an older timestamp, or a
+        re-registration from a MAAR that is no longer the Proxy-CoA."""
+        opts = pbu.options
+        if opts.timestamp is not None and opts.timestamp < bce.ts:
+            return True
+        return opts.handoff == HandoffIndicator.NOT_CHANGED and src != bce.proxy_coa
+
+    def _overtaken(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                   now: float) -> List[Action]:
+        """A MAAR of the session that did not yet learn the MN moved on is
+        told where it is now; a MAAR with nothing in the session is refused
+        with 157 and releases the prefix it reserved."""
+        self.counters["overtaken"] += 1
+        known = src in bce.anchors.values() or pbu.options.handoff == HandoffIndicator.NOT_CHANGED
+        if src != bce.proxy_coa and known:
+            return self._notify(bce, src, now)
+        return self._refuse(src, pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
+
+    # -- de-registration (draft 3.5) ---------------------------------------
+
+    def _deregistration(self, bce: Optional[CmdBce], src: IPv6Address,
+                        pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        """From the S-MAAR: the MN left the domain, end the session.  From a
+        P-MAAR whose BCE expired ("renew"): the MN is still in the domain,
+        so answer with a non-zero lifetime.  Unknown session: lifetime 0."""
+        if bce is None or src not in bce.involved():
+            return [SendMessage(self.address, src, answer(pbu, lifetime=0))]
+        if src != bce.proxy_coa or self._stale(bce, src, pbu):
+            self.counters["renewed"] += 1
+            return [SendMessage(self.address, src, answer(pbu, lifetime=bce.lifetime))]
+        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
+        return [reply] + self._end(bce, now, src)
+
+    def _end(self, bce: CmdBce, now: float, skip: Optional[IPv6Address] = None) -> List[Action]:
+        """Remove the BCE and de-register every other MAAR of the session, so
+        the prefixes return to their pools."""
+        self.counters["sessions_ended"] += 1
+        self.store.delete(bce.mn_id)
+        self._relays.pop(bce.mn_id, None)
+        actions: List[Action] = [CancelTimer(("expire", bce.mn_id)), CancelTimer(("agg", bce.mn_id))]
+        for target in sorted(bce.involved() - {skip}):
+            pbu = self._pbu_to(bce, target, 0, ntp_timestamp(now))
+            actions += self._send(target, pbu, now)
+        return actions
+
+    # -- PBUs to P-MAARs and their PBAs ------------------------------------
+
+    def _notify(self, bce: CmdBce, target: IPv6Address, now: float) -> List[Action]:
+        """PBU with the Serving MAAR option; the HNPs are those anchored at
+        ``target`` (the all-zero request when the PMIPv6 LMA must allocate)."""
+        return self._send(target, self._pbu_to(bce, target, bce.lifetime, bce.ts), now)
+
+    def _pbu_to(self, bce: CmdBce, target: IPv6Address, lifetime: int,
+                timestamp: int) -> ProxyBindingUpdate:
+        hnps = bce.anchored_at(target)
+        if not bce.anchors and target == self._domain.lma:
+            hnps = [REQUEST_PREFIX]
+        serving = bce.proxy_coa if lifetime else None
+        opts = options(bce.mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
+                       self._domain.access_tech, timestamp, serving_maar=serving)
+        self._seq = next_seq(self._seq)
+        return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts)
+
+    def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        key = ("retx", pbu.options.mn_id, target)
+        self._outbox[key] = (target, pbu)
+        return [SendMessage(self.address, target, pbu), self._backoff.start(key, now)]
+
+    def _pba(self, src: IPv6Address, pba, now: float) -> List[Action]:
+        key = ("retx", pba.options.mn_id, src)
+        sent = self._outbox.get(key)
+        if sent is None or sent[1].sequence != pba.sequence:
+            self.counters["stale_pba"] += 1
+            return []
+        del self._outbox[key]
+        actions: List[Action] = [self._backoff.stop(key)]
+        bce = self.store.get(pba.options.mn_id)
+        if bce is None or sent[1].lifetime == 0:
+            return actions
+        if pba.status != Status.ACCEPTED:
+            self.counters[f"p_maar_refused_{pba.status}"] += 1
+            return actions + self._lost(bce, src)
+        for prefix in pba.options.hnps:
+            bce.anchors.setdefault(prefix, src)
+        self.store.put(bce)
+        return actions + self._collected(bce, src)
+
+    def _lost(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
+        """A P-MAAR refused or never answered: its prefixes leave the session
+        (nothing can reach them any more)."""
+        for prefix in bce.anchored_at(peer):
+            del bce.anchors[prefix]
+        self.store.put(bce)
+        return self._collected(bce, peer)
+
+    def _collected(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
+        """Relay: one P-MAAR answered.  Before the PBA went out, wait for
+        the rest; after it (timeout), pass this P-MAAR on in a further PBA."""
+        relay = self._relays.get(bce.mn_id)
+        if relay is None or peer not in relay.waiting:
+            return []
+        relay.waiting.discard(peer)
+        if relay.answered:
+            late = [p for p in bce.p_maars() if p.address == peer]
+            actions = [self._to_s_maar(bce, relay.pbu, late)] if late else []
+        elif relay.waiting:
+            return []
+        else:
+            actions = self._aggregate(bce, relay)
+        if not relay.waiting:
+            self._relays.pop(bce.mn_id, None)
+            actions.append(CancelTimer(("agg", bce.mn_id)))
+        return actions
+
+    def _aggregate(self, bce: CmdBce, relay: Aggregation) -> List[Action]:
+        """The S-MAAR's PBA with a Previous MAAR option per confirmed P-MAAR
+        prefix.  A session left with no prefix at all (the PMIPv6 LMA could
+        not allocate) is refused with 130 and removed."""
+        relay.answered = True
+        if not bce.anchors:
+            self._relays.pop(bce.mn_id, None)
+            self.store.delete(bce.mn_id)
+            return self._refuse(bce.proxy_coa, relay.pbu, Status.INSUFFICIENT_RESOURCES)
+        confirmed = [p for p in bce.p_maars() if p.address not in relay.waiting]
+        return [self._to_s_maar(bce, relay.pbu, confirmed)]
+
+    # -- timers ------------------------------------------------------------
+
+    def _timer(self, key, now: float) -> List[Action]:
+        kind, mn_id = key[0], key[1]
+        bce = self.store.get(mn_id)
+        if kind == "retx":
+            return self._retransmit(key, bce, now)
+        relay = self._relays.get(mn_id)
+        if kind == "agg" and bce is not None and relay is not None and not relay.answered:
+            self.counters["relay_partial"] += 1
+            return self._aggregate(bce, relay)
+        if kind == "expire" and bce is not None and now >= bce.registered + bce.lifetime:
+            self.counters["expired"] += 1
+            return self._end(bce, now)
+        return []
+
+    def _retransmit(self, key, bce: Optional[CmdBce], now: float) -> List[Action]:
+        sent = self._outbox.get(key)
+        if sent is None:
+            return []
+        timer = self._backoff.retry(key, now)
+        if timer is None:
+            self.counters["gave_up"] += 1
+            del self._outbox[key]
+            lost = bce is not None and sent[1].lifetime != 0
+            return self._lost(bce, sent[0]) if lost else []
+        self._seq = next_seq(self._seq)
+        pbu = replace(sent[1], sequence=self._seq)
+        self._outbox[key] = (sent[0], pbu)
+        self.counters["pbu_retransmitted"] += 1
+        return [SendMessage(self.address, sent[0], pbu), timer]

@@ -1,0 +1,121 @@
+"""Typed configuration of the protocol core.
+
+The Ryu adapter's YAML loader builds these objects; the core only reads them.
+Everything a node of the domain must agree on (the CMD's address, the mode,
+the de-registration method, the timers) sits in one shared
+:class:`DomainConfig`, so a MAAR and the CMD cannot be configured with two
+different modes by accident.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from typing import FrozenSet, Optional
+
+from dmm_ryu.mh.model import MAX_LIFETIME, AccessTechnology
+
+
+class ConfigError(ValueError):
+    """One clear message about the first inconsistency found."""
+
+
+class Mode(str, enum.Enum):
+    """Role of the CMD (draft 3.2-3.4) or legacy PMIPv6 (draft A.5)."""
+
+    RELAY = "relay"
+    LOCATOR = "locator"
+    PROXY = "proxy"
+    PMIPV6 = "pmipv6"
+
+
+class Dereg(str, enum.Enum):
+    """The two de-registration methods of draft 3.5."""
+
+    SERVING_ONLY = "serving-only"
+    RENEW = "renew"
+
+
+@dataclass(frozen=True)
+class Timers:
+    """Lifetimes in seconds (multiples of 4, as on the wire); delays in seconds."""
+
+    lifetime: int = 400
+    refresh_ratio: float = 0.8
+    retransmit_initial: float = 1.0
+    retransmit_max: float = 8.0
+    retransmit_limit: int = 6
+    aggregation_timeout: float = 0.5
+
+    def check(self) -> None:
+        if self.lifetime <= 0 or self.lifetime % 4 or self.lifetime > MAX_LIFETIME:
+            raise ConfigError(f"lifetime {self.lifetime} must be a positive multiple of 4")
+        if not 0 < self.refresh_ratio < 1:
+            raise ConfigError("refresh_ratio must lie strictly between 0 and 1")
+        if not 0 < self.retransmit_initial <= self.retransmit_max:
+            raise ConfigError("need 0 < retransmit_initial <= retransmit_max")
+        if self.retransmit_limit < 1 or self.aggregation_timeout <= 0:
+            raise ConfigError("retransmit_limit >= 1 and aggregation_timeout > 0")
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    """What every node of one mobility domain shares.
+
+    ``lma`` names the MAAR that anchors every prefix in ``Mode.PMIPV6``.
+    """
+
+    cmd: IPv6Address
+    mode: Mode = Mode.PROXY
+    dereg: Dereg = Dereg.SERVING_ONLY
+    timers: Timers = field(default_factory=Timers)
+    lma: Optional[IPv6Address] = None
+    access_tech: int = AccessTechnology.IEEE_802_11
+
+    def check(self) -> None:
+        self.timers.check()
+        if (self.mode is Mode.PMIPV6) != (self.lma is not None):
+            raise ConfigError("an LMA address is required in pmipv6 mode, and only there")
+
+
+@dataclass(frozen=True)
+class MaarConfig:
+    """One MAAR: ``pool`` is exclusive to it and handed out in /``prefix_len``."""
+
+    name: str
+    address: IPv6Address
+    pool: IPv6Network
+    domain: DomainConfig
+    prefix_len: int = 64
+
+    def check(self) -> None:
+        self.domain.check()
+        if not self.pool.prefixlen <= self.prefix_len <= 128:
+            raise ConfigError(f"{self.name}: cannot cut /{self.prefix_len} out of {self.pool}")
+
+    @property
+    def anchors_locally(self) -> bool:
+        """PMIPv6 MAGs anchor nothing: every prefix comes from the LMA."""
+        return self.domain.mode is not Mode.PMIPV6 or self.domain.lma == self.address
+
+
+@dataclass(frozen=True)
+class CmdConfig:
+    """The CMD: ``maars`` is the set of MAARs allowed to register (else 154).
+
+    ``max_bindings`` bounds the binding cache; a registration beyond it is
+    refused with status 130 (insufficient resources).
+    """
+
+    domain: DomainConfig
+    maars: FrozenSet[IPv6Address]
+    max_bindings: Optional[int] = None
+
+    def check(self) -> None:
+        self.domain.check()
+        if self.domain.lma is not None and self.domain.lma not in self.maars:
+            raise ConfigError("the pmipv6 LMA must be one of the configured MAARs")
+
+    @property
+    def address(self) -> IPv6Address:
+        return self.domain.cmd

@@ -1,0 +1,369 @@
+"""The MAAR state machine (draft section 3): an access router that anchors
+the prefixes of its own pool and tunnels those anchored elsewhere.
+
+Sans-I/O: ``handle(event, now)`` returns actions.  The MAAR talks only to the
+CMD's address and, in locator mode, answers S-MAARs directly; it never calls
+the CMD.  Timer keys are ``(kind, mn_id)`` with kind ``retx`` (PBU
+retransmission), ``refresh`` (re-registration before expiry), ``expire`` (a
+P-MAAR's BCE lifetime, "renew" de-registration only) and ``locate`` (locator
+mode: a P-MAAR's direct PBA is overdue).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from ipaddress import IPv6Address, IPv6Network
+from typing import Dict, List, Optional, Set
+
+from dmm_ryu.core import routes
+from dmm_ryu.core.actions import (
+    Action,
+    AdvertisedPrefix,
+    CancelTimer,
+    SendMessage,
+    SendRouterAdvert,
+    StartTimer,
+)
+from dmm_ryu.core.backoff import Backoff
+from dmm_ryu.core.config import Dereg, MaarConfig, Mode
+from dmm_ryu.core.events import MessageReceived, MnAttached, MnDetached, TimerFired
+from dmm_ryu.core.messages import (
+    REQUEST_PREFIX,
+    answer,
+    next_seq,
+    ntp_timestamp,
+    options,
+)
+from dmm_ryu.core.pool import PrefixPool
+from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.mh.model import (
+    HandoffIndicator,
+    ProxyBindingAck,
+    ProxyBindingUpdate,
+    Status,
+)
+
+TIMER_KINDS = ("retx", "refresh", "expire", "locate")
+
+
+class Maar:
+    """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
+    ``pool`` its exclusive prefix pool, ``counters`` what happened."""
+
+    def __init__(self, config: MaarConfig) -> None:
+        config.check()
+        self.config = config
+        self.address: IPv6Address = config.address
+        self.pool = PrefixPool(config.pool, config.prefix_len)
+        self.bces: Dict[str, MaarBce] = {}
+        self.counters: Counter = Counter()
+        self._domain = config.domain
+        self._timers = config.domain.timers
+        self._backoff = Backoff(self._timers)
+        self._locating: Dict[str, Set[IPv6Network]] = {}
+
+    @property
+    def busy(self) -> bool:
+        """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
+        awaited; the simulator settles on this."""
+        return len(self._backoff) > 0 or bool(self._locating)
+
+    def handle(self, event, now: float) -> List[Action]:
+        if isinstance(event, MessageReceived):
+            return self._received(event, now)
+        if isinstance(event, MnAttached):
+            return self._attached(event, now)
+        if isinstance(event, MnDetached):
+            return self._detached(event, now)
+        if isinstance(event, TimerFired):
+            return self._timer(event.key, now)
+        raise TypeError(f"MAAR cannot handle {event!r}")
+
+    # -- the MN comes and goes -------------------------------------------
+
+    def _attached(self, event: MnAttached, now: float) -> List[Action]:
+        """Temporal BCE and PBU (draft 3.1).  Every attachment registers
+        anew, even at the S-MAAR: after a ping-pong the CMD must learn that
+        this latest attachment wins (its timestamp is newer)."""
+        bce = self.bces.get(event.mn_id) or self._new_bce(event.mn_id)
+        if bce is None:
+            return []
+        bce.mac, bce.port = event.mac, event.port
+        bce.serving, bce.leaving, bce.final = None, False, False
+        actions = self._register(bce, HandoffIndicator.UNKNOWN, now)
+        return actions + [CancelTimer(("expire", bce.mn_id))]
+
+    def _new_bce(self, mn_id: str) -> Optional[MaarBce]:
+        """A temporal BCE with a prefix from the pool; None (and a counter)
+        when the pool is exhausted: the MN gets no prefix and no registration."""
+        local = None
+        if self.config.anchors_locally:
+            local = self.pool.allocate(mn_id)
+            if local is None:
+                self.counters["refused_pool_exhausted"] += 1
+                return None
+        bce = self.bces[mn_id] = MaarBce.temporal(mn_id, local)
+        return bce
+
+    def _detached(self, event: MnDetached, now: float) -> List[Action]:
+        """The MN left the domain at its S-MAAR: stop forwarding at once and
+        de-register the whole session at the CMD (lifetime 0)."""
+        bce = self.bces.get(event.mn_id)
+        if bce is None or not bce.is_serving:
+            return []
+        bce.leaving = True
+        actions = routes.sync(bce) + self._stop_timers(bce, ("refresh", "locate"))
+        return actions + self._send_pbu(bce, 0, HandoffIndicator.UNKNOWN, now)
+
+    # -- registration with the CMD -----------------------------------------
+
+    def _register(self, bce: MaarBce, handoff: int, now: float) -> List[Action]:
+        if handoff != HandoffIndicator.NOT_CHANGED:
+            bce.ts = ntp_timestamp(now)
+        return self._send_pbu(bce, self._timers.lifetime, handoff, now)
+
+    def _send_pbu(self, bce: MaarBce, lifetime: int, handoff: int,
+                  now: float) -> List[Action]:
+        """PBU (A, H, P flags) carrying MN-ID, HNP, HI, ATT and timestamp.
+
+        A PMIPv6 MAG has no local prefix and asks with the all-zero HNP.
+        Retransmissions keep the timestamp: it dates the attachment, not
+        the packet, so a late retry cannot overtake a newer attachment.
+        """
+        hnp = bce.local if bce.local is not None else REQUEST_PREFIX
+        timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else ntp_timestamp(now)
+        bce.seq = next_seq(bce.seq)
+        bce.pending = ProxyBindingUpdate(
+            sequence=bce.seq, lifetime=lifetime,
+            options=options(bce.mn_id, (hnp,), handoff, self._domain.access_tech, timestamp))
+        self.counters["pbu_sent"] += 1
+        return [self._to_cmd(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
+
+    def _to_cmd(self, message) -> SendMessage:
+        return SendMessage(self.address, self._domain.cmd, message)
+
+    def _retransmit(self, bce: MaarBce, now: float) -> List[Action]:
+        """Fresh sequence number on each retry (RFC 6275 11.8); give up after
+        the configured limit and forget the MN here."""
+        timer = self._backoff.retry(("retx", bce.mn_id), now)
+        if timer is None:
+            self.counters["gave_up"] += 1
+            return self._drop(bce)
+        bce.seq = next_seq(bce.seq)
+        bce.pending = replace(bce.pending, sequence=bce.seq)
+        self.counters["pbu_retransmitted"] += 1
+        return [self._to_cmd(bce.pending), timer]
+
+    # -- messages ----------------------------------------------------------
+
+    def _received(self, event: MessageReceived, now: float) -> List[Action]:
+        message = event.message
+        if isinstance(message, ProxyBindingUpdate):
+            return self._pbu(event.src, message, now)
+        bce = self.bces.get(message.options.mn_id)
+        if bce is None:
+            return []
+        if event.src != self._domain.cmd:
+            return self._located(bce, event.src, message)
+        return self._pba(bce, message, now)
+
+    def _pba(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
+        pending = bce.pending
+        if pending is None or pba.sequence != pending.sequence:
+            return self._follow_up(bce, pba)
+        if pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
+            return self._resync(bce, pba, now)
+        actions = self._stop_timers(bce, ("retx",))
+        bce.pending = None
+        if pba.status != Status.ACCEPTED:
+            self.counters[f"rejected_{pba.status}"] += 1
+            return actions + self._drop(bce)
+        if pending.lifetime == 0:
+            return actions + self._dereg_answered(bce, pba, now)
+        return actions + self._accepted(bce, pba, now)
+
+    def _resync(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
+        """135: the PBA carries the last sequence number the CMD accepted;
+        continue after it (RFC 6275 11.7.1)."""
+        self.counters["resynced"] += 1
+        bce.seq = pba.sequence
+        return self._retransmit(bce, now)
+
+    def _accepted(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
+        """Finalise the BCE (draft 3.1), set up routes and tunnels for the
+        P-MAAR list (3.2/3.4), advertise, and plan the re-registration."""
+        bce.final, bce.lifetime = True, pba.lifetime
+        self._learn(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
+        refresh = now + pba.lifetime * self._timers.refresh_ratio
+        actions = routes.sync(bce) + [self._advert(bce), StartTimer(("refresh", bce.mn_id), refresh)]
+        missing = self._unlocated(bce, pba.options.hnps)
+        if self._domain.mode is Mode.LOCATOR and missing:
+            self._locating[bce.mn_id] = missing
+            actions.append(StartTimer(("locate", bce.mn_id), now + self._timers.retransmit_initial))
+        return actions
+
+    def _learn(self, bce: MaarBce, anchored) -> bool:
+        """Merge (prefix, P-MAAR) pairs into the P-MAAR list.  Merging is
+        safe: within a session a prefix never changes anchor, because pools
+        are exclusive.  Our own prefix is local, never a tunnel to ourselves."""
+        before = dict(bce.p_maars)
+        for prefix, address in anchored:
+            if address != self.address and prefix != bce.local:
+                bce.p_maars[prefix] = address
+        return bce.p_maars != before
+
+    def _unlocated(self, bce: MaarBce, hnps) -> Set[IPv6Network]:
+        """Locator mode: prefixes of the session (the HNPs of the CMD's PBA)
+        whose P-MAAR has not yet answered us directly."""
+        return set(hnps) - set(bce.p_maars) - {bce.local, REQUEST_PREFIX}
+
+    def _follow_up(self, bce: MaarBce, pba: ProxyBindingAck) -> List[Action]:
+        """A further PBA from the CMD for an accepted registration (relay
+        mode after the aggregation timeout): more P-MAARs to tunnel to."""
+        if not (bce.final and bce.is_serving and pba.status == Status.ACCEPTED):
+            return []
+        pairs = ((p.prefix, p.address) for p in pba.options.previous_maars)
+        return self._changed(bce, self._learn(bce, pairs))
+
+    def _located(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
+        """Locator mode (draft 3.3): a P-MAAR answered us directly; its
+        address is the source, its prefix the HNP option."""
+        if not bce.is_serving or pba.status != Status.ACCEPTED:
+            return []
+        changed = self._learn(bce, ((prefix, src) for prefix in pba.options.hnps))
+        actions = self._changed(bce, changed) if bce.final else []
+        missing = self._locating.get(bce.mn_id)
+        if missing is not None and not self._unlocated(bce, missing):
+            del self._locating[bce.mn_id]
+            actions.append(CancelTimer(("locate", bce.mn_id)))
+        return actions
+
+    def _changed(self, bce: MaarBce, changed: bool) -> List[Action]:
+        return routes.sync(bce) + [self._advert(bce)] if changed else []
+
+    def _advert(self, bce: MaarBce) -> SendRouterAdvert:
+        """The local prefix preferred; anchored ones deprecated (preferred
+        lifetime 0) but valid, so new flows use the local prefix (draft A.2).
+        A PMIPv6 MAG has no local prefix: its anchored prefix is the home one."""
+        lifetime = bce.lifetime
+        deprecated = 0 if bce.local is not None else lifetime
+        prefixes = [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
+        if bce.local is not None:
+            prefixes.insert(0, AdvertisedPrefix(bce.local, lifetime, lifetime))
+        return SendRouterAdvert(bce.mn_id, bce.mac, bce.port, tuple(prefixes))
+
+    # -- PBUs from the CMD: this MAAR is (or stops being) a P-MAAR -----------
+
+    def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        opts = pbu.options
+        if src != self._domain.cmd:
+            return [SendMessage(self.address, src, answer(pbu, Status.ADMINISTRATIVELY_PROHIBITED))]
+        bce = self.bces.get(opts.mn_id)
+        if bce is not None and opts.timestamp is not None and opts.timestamp < bce.ts:
+            self.counters["stale_pbu_ignored"] += 1
+            return []
+        if pbu.lifetime == 0:
+            return self._forget(bce, src, pbu)
+        if opts.serving_maar is None:
+            return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
+        if bce is None and REQUEST_PREFIX in opts.hnps:
+            bce = self._anchor_requested(opts.mn_id)
+        if bce is None:
+            status = Status.NOT_LMA_FOR_THIS_MOBILE_NODE if self.pool.available else Status.INSUFFICIENT_RESOURCES
+            return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
+        return self._moved_away(bce, src, pbu, now)
+
+    def _anchor_requested(self, mn_id: str) -> Optional[MaarBce]:
+        """PMIPv6 LMA role: the CMD asks us to anchor a prefix for an MN
+        that attached to a MAG."""
+        local = self.pool.allocate(mn_id)
+        if local is None:
+            self.counters["refused_pool_exhausted"] += 1
+            return None
+        bce = self.bces[mn_id] = MaarBce.temporal(mn_id, local)
+        return bce
+
+    def _moved_away(self, bce: MaarBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                    now: float) -> List[Action]:
+        """PBU with the Serving MAAR option: the MN is at another MAAR.
+
+        Tunnel our prefix to it, drop the P-MAAR list (Appendix B) and answer
+        with the HNP we anchor.  A prefix the CMD does not list was never
+        registered (a registration overtaken by a newer one): release it.
+        """
+        opts = pbu.options
+        if bce.local is not None and bce.local not in opts.hnps and REQUEST_PREFIX not in opts.hnps:
+            self.pool.release(bce.local)
+            bce.local = None
+        self._backoff.stop(("retx", bce.mn_id))
+        bce.pending, bce.final, bce.leaving = None, True, False
+        bce.serving, bce.ts, bce.lifetime = opts.serving_maar, opts.timestamp or bce.ts, pbu.lifetime
+        bce.p_maars.clear()
+        actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
+        actions += self._p_maar_timer(bce, now)
+        hnps = () if bce.local is None else (bce.local,)
+        if bce.local is None:
+            del self.bces[bce.mn_id]
+        actions.append(SendMessage(self.address, src,
+                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
+        if hnps and self._domain.mode is Mode.LOCATOR:
+            actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
+        return actions
+
+    def _p_maar_timer(self, bce: MaarBce, now: float) -> List[Action]:
+        """Draft 3.5: "serving-only" stops the BCE timer, "renew" keeps it so
+        the P-MAAR asks the CMD again when it expires."""
+        key = ("expire", bce.mn_id)
+        if self._domain.dereg is Dereg.RENEW and bce.local is not None:
+            return [StartTimer(key, now + bce.lifetime)]
+        return [CancelTimer(key)]
+
+    def _forget(self, bce: Optional[MaarBce], src: IPv6Address,
+                pbu: ProxyBindingUpdate) -> List[Action]:
+        """De-registration PBU from the CMD: the session is over everywhere."""
+        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
+        return ([] if bce is None else self._drop(bce)) + [reply]
+
+    def _dereg_answered(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
+        """Answer to our lifetime-0 PBU: leaving the domain, or a "renew"
+        P-MAAR that the CMD keeps alive with a non-zero lifetime."""
+        if bce.leaving or pba.lifetime == 0:
+            return self._drop(bce)
+        bce.lifetime = pba.lifetime
+        self.counters["renewed"] += 1
+        return [StartTimer(("expire", bce.mn_id), now + pba.lifetime)]
+
+    # -- timers ------------------------------------------------------------
+
+    def _timer(self, key, now: float) -> List[Action]:
+        kind, mn_id = key
+        bce = self.bces.get(mn_id)
+        if bce is None:
+            return []
+        if kind == "retx":
+            return self._retransmit(bce, now) if bce.pending is not None else []
+        if kind == "expire" and bce.serving is not None and bce.pending is None:
+            return self._send_pbu(bce, 0, HandoffIndicator.NOT_CHANGED, now)
+        if kind == "locate" and self._locating.pop(mn_id, None) is None:
+            return []
+        if kind in ("refresh", "locate") and bce.is_serving and bce.pending is None:
+            self.counters[f"{kind}_registrations"] += 1
+            return self._register(bce, HandoffIndicator.NOT_CHANGED, now)
+        return []
+
+    def _stop_timers(self, bce: MaarBce, kinds) -> List[Action]:
+        if "retx" in kinds:
+            self._backoff.stop(("retx", bce.mn_id))
+        if "locate" in kinds:
+            self._locating.pop(bce.mn_id, None)
+        return [CancelTimer((kind, bce.mn_id)) for kind in kinds]
+
+    def _drop(self, bce: MaarBce) -> List[Action]:
+        """Forget the MN here: routes, tunnels, timers, and the prefix goes
+        back to the pool."""
+        bce.leaving, bce.pending = True, None
+        actions = routes.sync(bce) + self._stop_timers(bce, TIMER_KINDS)
+        if bce.local is not None:
+            self.pool.release(bce.local)
+        self.bces.pop(bce.mn_id, None)
+        return actions

@@ -1,0 +1,85 @@
+"""The CMD's binding cache behind a small store interface.
+
+The CMD reads an entry, changes it and writes it back with ``put``; an
+embedded dict is the default, and a distributed store shared by several
+controllers can stand in later without touching the protocol logic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Dict, Iterator, List, Optional, Protocol
+
+from dmm_ryu.mh.model import PreviousMaar
+
+
+@dataclass(eq=False)
+class CmdBce:
+    """The CMD's BCE for one MN (draft 3.1/3.2, Appendix B).
+
+    ``anchors`` maps each prefix of the session to the MAAR that anchors
+    it; the P-MAAR list is every anchor other than ``proxy_coa`` (the
+    S-MAAR).  ``ts`` is the timestamp of the attachment that made
+    ``proxy_coa`` serving; ``last_seq`` the last sequence number accepted
+    from it; ``registered`` and ``lifetime`` date the session's expiry.
+    """
+
+    __slots__ = ("mn_id", "proxy_coa", "anchors", "lifetime", "registered", "ts", "last_seq")
+
+    mn_id: str
+    proxy_coa: IPv6Address
+    anchors: Dict[IPv6Network, IPv6Address]
+    lifetime: int
+    registered: float
+    ts: int
+    last_seq: int
+
+    def p_maars(self) -> List[PreviousMaar]:
+        """Previous MAAR options for the S-MAAR, in prefix order."""
+        return [PreviousMaar(address, prefix) for prefix, address in sorted(self.anchors.items())
+                if address != self.proxy_coa]
+
+    def anchored_at(self, address: IPv6Address) -> List[IPv6Network]:
+        return sorted(p for p, a in self.anchors.items() if a == address)
+
+    def involved(self) -> set:
+        """Every MAAR holding state for the session."""
+        return set(self.anchors.values()) | {self.proxy_coa}
+
+
+class BindingStore(Protocol):
+    """What the CMD needs from a binding cache."""
+
+    def get(self, mn_id: str) -> Optional[CmdBce]: ...
+
+    def put(self, bce: CmdBce) -> None: ...
+
+    def delete(self, mn_id: str) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[CmdBce]: ...
+
+
+class MemoryStore:
+    """The embedded default: a dict in this process."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: Dict[str, CmdBce] = {}
+
+    def get(self, mn_id: str) -> Optional[CmdBce]:
+        return self._entries.get(mn_id)
+
+    def put(self, bce: CmdBce) -> None:
+        self._entries[bce.mn_id] = bce
+
+    def delete(self, mn_id: str) -> None:
+        self._entries.pop(mn_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[CmdBce]:
+        return iter(list(self._entries.values()))

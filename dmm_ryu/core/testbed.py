@@ -1,0 +1,130 @@
+"""A ready-made domain on the simulator (one CMD, N MAARs) and the checks
+that must hold once it settles.  Tests and the benchmark share it so they
+build and judge domains the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Dict, List, Optional
+
+from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
+from dmm_ryu.core.cmd import Cmd
+from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Timers
+from dmm_ryu.core.maar import Maar
+from dmm_ryu.core.sim import Link, Network
+
+CMD_ADDRESS = IPv6Address("2001:db8:ffff::1")
+
+
+def maar_address(index: int) -> IPv6Address:
+    return IPv6Address(f"2001:db8:ffff::{index + 100:x}")
+
+
+@dataclass
+class Domain:
+    """The simulator and the nodes on it; ``maars[i]`` is MAAR i+1 (the
+    draft's MAAR1 is ``maars[0]``)."""
+
+    net: Network
+    cmd: Cmd
+    maars: List[Maar]
+
+    def anchor_of(self, prefix: IPv6Network) -> Optional[Maar]:
+        return next((m for m in self.maars if prefix.subnet_of(m.config.pool)), None)
+
+    def move(self, mn_id: str, index: Optional[int]) -> None:
+        """The MN attaches to MAAR ``index`` (None: it leaves the domain)."""
+        if index is None:
+            self.net.detach(mn_id)
+        else:
+            self.net.attach(mn_id, self.maars[index].address)
+
+
+def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVING_ONLY,
+          timers: Timers = Timers(), seed: int = 0, link: Link = Link(),
+          pool_len: int = 48, prefix_len: int = 64, lma: Optional[int] = None,
+          max_bindings: Optional[int] = None) -> Domain:
+    """N MAARs with pools 2001:db8:<i+1>::/``pool_len``; in pmipv6 mode MAAR
+    ``lma`` (default 0) is the LMA."""
+    lma_address = maar_address(lma or 0) if mode is Mode.PMIPV6 else None
+    domain = DomainConfig(CMD_ADDRESS, mode, dereg, timers, lma_address)
+    maars = [Maar(MaarConfig(f"maar{i + 1}", maar_address(i),
+                             IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), domain, prefix_len))
+             for i in range(n_maars)]
+    cmd = Cmd(CmdConfig(domain, frozenset(m.address for m in maars), max_bindings))
+    net = Network(seed, link)
+    net.add(cmd, *maars)
+    return Domain(net, cmd, maars)
+
+
+def expected_state(domain: Domain) -> set:
+    """The forwarding entries the CMD's binding cache calls for: a local
+    route where a prefix's anchor serves the MN, else a tunnel pair."""
+    wanted = set()
+    for bce in domain.cmd.store:
+        mn = domain.net.mns[bce.mn_id]
+        for prefix, anchor in bce.anchors.items():
+            serving = bce.proxy_coa
+            if anchor == serving:
+                wanted.add((anchor, InstallLocalRoute(bce.mn_id, prefix, mn.mac, mn.port)))
+            else:
+                wanted.add((anchor, InstallTunnel(bce.mn_id, prefix, serving, ANCHOR)))
+                wanted.add((serving, InstallTunnel(bce.mn_id, prefix, anchor, SERVING,
+                                                   mn.mac, mn.port)))
+    return wanted
+
+
+def violations(domain: Domain) -> List[str]:
+    """Everything that is wrong once the domain has settled; [] when sound."""
+    problems = list(domain.net.dataplane.anomalies)
+    problems += _session_problems(domain)
+    installed = set(domain.net.dataplane.entries())
+    wanted = expected_state(domain)
+    problems += [f"stale state {entry}" for entry in installed - wanted]
+    problems += [f"missing state {entry}" for entry in wanted - installed]
+    problems += _pool_problems(domain)
+    return problems
+
+
+def _session_problems(domain: Domain) -> List[str]:
+    """Per MN: the CMD's Proxy-CoA is where the MN is, every session prefix
+    is reachable both ways, the MN holds no prefix outside its session, and
+    exactly the MAARs of the session keep a BCE for it."""
+    problems = []
+    dataplane = domain.net.dataplane
+    for mn in domain.net.mns.values():
+        bce = domain.cmd.store.get(mn.mn_id)
+        holders = {m.address for m in domain.maars if mn.mn_id in m.bces}
+        if bce is None:
+            if mn.prefixes or holders:
+                problems.append(f"{mn.mn_id}: no session but prefixes {mn.prefixes} / BCEs at {holders}")
+            continue
+        if bce.proxy_coa != mn.at:
+            problems.append(f"{mn.mn_id}: CMD says {bce.proxy_coa}, MN is at {mn.at}")
+            continue
+        if holders != bce.involved():
+            problems.append(f"{mn.mn_id}: BCEs at {holders}, session involves {bce.involved()}")
+        if not mn.prefixes <= set(bce.anchors):
+            problems.append(f"{mn.mn_id}: holds {mn.prefixes - set(bce.anchors)} outside its session")
+        for prefix, anchor in bce.anchors.items():
+            if not dataplane.downlink(anchor, prefix, mn.mn_id, mn.at, mn.mac):
+                problems.append(f"{mn.mn_id}: downlink to {prefix} broken")
+            if not dataplane.uplink(anchor, prefix, mn.at):
+                problems.append(f"{mn.mn_id}: uplink from {prefix} broken")
+    return problems
+
+
+def _pool_problems(domain: Domain) -> List[str]:
+    """Pools hand each prefix to one MN and keep no prefix outside a session."""
+    problems = []
+    owners: Dict[IPv6Network, str] = {}
+    for bce in domain.cmd.store:
+        for prefix in bce.anchors:
+            if prefix in owners:
+                problems.append(f"{prefix} held by {owners[prefix]} and {bce.mn_id}")
+            owners[prefix] = bce.mn_id
+    for maar in domain.maars:
+        for prefix, mn_id in maar.pool.allocated().items():
+            if owners.get(prefix) != mn_id:
+                problems.append(f"{maar.config.name} keeps {prefix} for {mn_id} outside any session")
+    return problems
