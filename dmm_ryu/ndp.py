@@ -1,0 +1,109 @@
+"""Neighbour Discovery frames the controller sends and recognises (RFC 4861).
+
+The MAARs' access side is played by the controller: it answers Router
+Solicitations with unicast Router Advertisements carrying the MN's prefixes
+(the local one preferred, the anchored ones with preferred lifetime 0, draft
+A.2) and answers Neighbour Solicitations for the shared gateway address.
+Plain ``struct`` code: no framework packet library, so the same bytes come
+out under Ryu, os-ken and the tests.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import Iterable, Optional
+
+from dmm_ryu.core.actions import AdvertisedPrefix
+from dmm_ryu.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
+                          ipv6_header, mac_bytes, mac_text, packed)
+
+ICMPV6 = 58
+ROUTER_SOLICITATION = 133
+ROUTER_ADVERTISEMENT = 134
+NEIGHBOR_SOLICITATION = 135
+NEIGHBOR_ADVERTISEMENT = 136
+ND_HOP_LIMIT = 255
+ALL_NODES = IPv6Address("ff02::1")
+OPT_SOURCE_LL, OPT_TARGET_LL, OPT_PREFIX_INFO, OPT_MTU = 1, 2, 3, 5
+PREFIX_ON_LINK_AUTONOMOUS = 0xC0
+NA_ROUTER_SOLICITED_OVERRIDE = 0xE0000000
+
+_PREFIX_INFO = struct.Struct("!BBBBIII16s")
+_RA_BODY = struct.Struct("!BBHBBHII")  # type, code, csum, hop limit, flags, lifetime, reachable, retrans
+
+
+@dataclass(frozen=True)
+class NdPacket:
+    """What the controller needs from an ICMPv6 ND frame it received."""
+
+    eth_src: str
+    eth_dst: str
+    src: IPv6Address
+    dst: IPv6Address
+    icmp_type: int
+    target: Optional[IPv6Address] = None
+
+
+def _frame(src_mac: str, dst_mac: str, src: IPv6Address, dst: IPv6Address,
+           icmp: bytes) -> bytes:
+    """Checksum ``icmp`` for ``src`` -> ``dst`` and wrap it in IPv6 + Ethernet."""
+    s, d = packed(src), packed(dst)
+    icmp = icmp[:2] + checksum(s, d, ICMPV6, icmp).to_bytes(2, "big") + icmp[4:]
+    return ethernet(dst_mac, src_mac, ipv6_header(s, d, ICMPV6, len(icmp), ND_HOP_LIMIT) + icmp)
+
+
+def _ll_option(kind: int, mac: str) -> bytes:
+    return bytes((kind, 1)) + mac_bytes(mac)
+
+
+def _prefix_option(p: AdvertisedPrefix) -> bytes:
+    return _PREFIX_INFO.pack(OPT_PREFIX_INFO, 4, p.prefix.prefixlen, PREFIX_ON_LINK_AUTONOMOUS,
+                             p.valid_lifetime, p.preferred_lifetime, 0,
+                             p.prefix.network_address.packed)
+
+
+def router_advertisement(src_mac: str, src: IPv6Address, dst_mac: str, dst: IPv6Address,
+                         prefixes: Iterable[AdvertisedPrefix], router_lifetime: int = 1800,
+                         mtu: Optional[int] = None) -> bytes:
+    """A Router Advertisement frame from the gateway ``src`` to one MN.
+
+    ``dst`` is the MN's link-local address, or all-nodes when the RS came
+    from the unspecified address; the frame is unicast to ``dst_mac`` anyway.
+    """
+    body = _RA_BODY.pack(ROUTER_ADVERTISEMENT, 0, 0, 64, 0, router_lifetime, 0, 0)
+    options = _ll_option(OPT_SOURCE_LL, src_mac)
+    if mtu:
+        options += struct.pack("!BBHI", OPT_MTU, 1, 0, mtu)
+    options += b"".join(_prefix_option(p) for p in prefixes)
+    return _frame(src_mac, dst_mac, src, dst, body + options)
+
+
+def neighbor_advertisement(src_mac: str, target: IPv6Address, dst_mac: str,
+                           dst: IPv6Address, router: bool = True) -> bytes:
+    """Solicited NA for ``target`` (owned by ``src_mac``) answering ``dst``."""
+    flags = NA_ROUTER_SOLICITED_OVERRIDE if router else 0x60000000
+    if dst.is_unspecified:  # answer to DAD: to all-nodes, not solicited
+        dst, flags = ALL_NODES, flags & ~0x40000000
+    body = struct.pack("!BBHI16s", NEIGHBOR_ADVERTISEMENT, 0, 0, flags, target.packed)
+    return _frame(src_mac, dst_mac, target, dst, body + _ll_option(OPT_TARGET_LL, src_mac))
+
+
+def parse_nd(frame: bytes) -> Optional[NdPacket]:
+    """The ND essentials of an Ethernet frame, or ``None`` if it is not
+    ICMPv6 ND (or too short to be).  Never raises on malformed input."""
+    icmp_at = ETH_HEADER.size + IPV6_HEADER.size
+    if len(frame) < icmp_at + 4:
+        return None
+    dst_mac, src_mac, eth_type = ETH_HEADER.unpack_from(frame)
+    _, _, next_header, _, src, dst = IPV6_HEADER.unpack_from(frame, ETH_HEADER.size)
+    icmp_type = frame[icmp_at]
+    if eth_type != ETH_TYPE_IPV6 or next_header != ICMPV6 or not 133 <= icmp_type <= 136:
+        return None
+    target = None
+    if icmp_type in (NEIGHBOR_SOLICITATION, NEIGHBOR_ADVERTISEMENT):
+        if len(frame) < icmp_at + 24:
+            return None
+        target = IPv6Address(frame[icmp_at + 8:icmp_at + 24])
+    return NdPacket(mac_text(src_mac), mac_text(dst_mac), IPv6Address(src), IPv6Address(dst),
+                    icmp_type, target)
