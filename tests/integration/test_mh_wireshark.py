@@ -1,0 +1,165 @@
+"""Wireshark's mip6 dissector as an independent peer: every kind of message
+the draft sends must decode in tshark to the values we set, with no
+malformed-packet or warning expert info.
+
+Wireshark 4.0 does not verify the MH checksum (its mip6 dissector has no
+checksum-status field, and a corrupted checksum decodes silently), so the
+checksum tshark reads is compared with a textbook computation instead.  It
+does not know the DMM option types 67/68 either: it must list them as
+unknown options (a "not dissected" note) and walk past them by Length.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import time
+from ipaddress import IPv6Address, IPv6Network
+
+import pytest
+
+from dmm_ryu.mh import (
+    AccessTechnology,
+    BUFlags,
+    HandoffIndicator,
+    MobilityOptions,
+    PreviousMaar,
+    ProxyBindingAck,
+    ProxyBindingUpdate,
+    Status,
+    encode_packet,
+)
+from tests.unit.test_mh_samples import DST, SRC, words_checksum
+
+pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+
+LINKTYPE_IPV6 = 229
+HNP = IPv6Network("2001:db8:1:1::/64")
+NOTE_UNDISSECTED = "IE data not dissected yet"
+PBU_OPTIONS = MobilityOptions(
+    mn_id="mn1@dmm.example", hnps=(HNP,), handoff=HandoffIndicator.NEW_INTERFACE,
+    access_tech=AccessTechnology.IEEE_802_11, timestamp=0x655A5E00_8000)
+PBA_OPTIONS = MobilityOptions(mn_id="mn1@dmm.example", hnps=(HNP,))
+
+
+def _previous_maars(count):
+    return tuple(PreviousMaar(IPv6Address(f"2001:db8:ffff::{i + 3}"),
+                              IPv6Network(f"2001:db8:{i + 2}:1::/64")) for i in range(count))
+
+
+def _with(options, **changes):
+    return MobilityOptions(**{**vars(options), **changes})
+
+
+CASES = [
+    ProxyBindingUpdate(1, 3600, PBU_OPTIONS),
+    ProxyBindingAck(Status.ACCEPTED, 1, 3600, PBA_OPTIONS),
+    ProxyBindingUpdate(2, 3600, _with(
+        PBU_OPTIONS, hnps=(HNP, IPv6Network("2001:db8:2:1::/64")),
+        handoff=HandoffIndicator.BETWEEN_MAGS, link_local=IPv6Address("fe80::1"),
+        mn_link_layer_id=bytes.fromhex("020000000001"),
+        serving_maar=IPv6Address("2001:db8:ffff::4"))),
+    ProxyBindingAck(Status.ACCEPTED, 2, 3600, _with(PBA_OPTIONS, previous_maars=_previous_maars(1))),
+    ProxyBindingAck(Status.ACCEPTED, 3, 3600, _with(PBA_OPTIONS, previous_maars=_previous_maars(3))),
+    ProxyBindingUpdate(4, 0, PBU_OPTIONS),  # de-registration
+] + [ProxyBindingAck(status, 5, 0, PBA_OPTIONS) for status in (
+    Status.INSUFFICIENT_RESOURCES, Status.SEQUENCE_OUT_OF_WINDOW,
+    Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG, Status.MISSING_HOME_NETWORK_PREFIX_OPTION)]
+
+FIELDS = ("mip6.proto", "mip6.hlen", "mip6.mhtype", "mip6.csum",
+          "mip6.bu.seqnr", "mip6.bu.a_flag", "mip6.bu.h_flag", "mip6.bu.p_flag",
+          "mip6.bu.t_flag", "mip6.bu.lifetime", "mip6.ba.status", "mip6.ba.p_flag",
+          "mip6.ba.seqnr", "mip6.ba.lifetime", "mip6.mnid.identifier",
+          "mip6.nemo.mnp.pfl", "mip6.nemo.mnp.mnp", "mip6.hi", "mip6.att",
+          "mip6.timestamp_tmp", "mip6.lila_lla", "mip6.mnlli.lli", "mip6.mobility_opt",
+          "_ws.expert.message", "_ws.malformed")
+
+
+def _flag(flags, bit):
+    return "1" if flags & bit else "0"
+
+
+def _wireshark_time(value):
+    """How tshark prints an RFC 5213 (48.16 fixed point) timestamp in UTC."""
+    seconds, fraction = divmod(value, 65536)
+    text = time.strftime("%b %d, %Y %H:%M:%S", time.gmtime(seconds))
+    return f"{text}.{fraction * 10**9 // 65536:09d} UTC"
+
+
+def _expected_header(msg, packet):
+    fields = {"mip6.proto": "59", "mip6.hlen": str(len(packet) // 8 - 6)}
+    if isinstance(msg, ProxyBindingUpdate):
+        return {**fields, "mip6.mhtype": "5", "mip6.bu.seqnr": str(msg.sequence),
+                "mip6.bu.a_flag": _flag(msg.flags, BUFlags.A),
+                "mip6.bu.h_flag": _flag(msg.flags, BUFlags.H),
+                "mip6.bu.p_flag": _flag(msg.flags, BUFlags.P),
+                "mip6.bu.t_flag": _flag(msg.flags, BUFlags.T),
+                "mip6.bu.lifetime": str(msg.lifetime // 4)}
+    return {**fields, "mip6.mhtype": "6", "mip6.ba.status": str(msg.status),
+            "mip6.ba.p_flag": "1", "mip6.ba.seqnr": str(msg.sequence),
+            "mip6.ba.lifetime": str(msg.lifetime // 4)}
+
+
+def _expected_options(opts):
+    dmm = ["67"] * len(opts.previous_maars) + ["68"] * (opts.serving_maar is not None)
+    optional = {"mip6.hi": opts.handoff, "mip6.att": opts.access_tech,
+                "mip6.lila_lla": opts.link_local,
+                "mip6.mnlli.lli": opts.mn_link_layer_id and opts.mn_link_layer_id.hex(),
+                "mip6.timestamp_tmp": opts.timestamp and _wireshark_time(opts.timestamp)}
+    return {"mip6.mnid.identifier": opts.mn_id,
+            "mip6.nemo.mnp.pfl": ",".join(str(p.prefixlen) for p in opts.hnps),
+            "mip6.nemo.mnp.mnp": ",".join(str(p.network_address) for p in opts.hnps),
+            "mip6.mobility_opt": ",".join(dmm),
+            "_ws.expert.message": ",".join([NOTE_UNDISSECTED] * len(dmm)),
+            **{name: "" if value is None else str(int(value) if isinstance(value, int)
+                                                   else value)
+               for name, value in optional.items()}}
+
+
+def _write_pcap(path, packets):
+    with open(path, "wb") as pcap:
+        pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_IPV6))
+        for number, packet in enumerate(packets):
+            pcap.write(struct.pack("<IIII", number, 0, len(packet), len(packet)) + packet)
+
+
+def _tshark(*args):
+    env = {**os.environ, "TZ": "UTC"}
+    return subprocess.run(["tshark", *args], capture_output=True, text=True, env=env,
+                          check=True, timeout=120).stdout
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    packets = [encode_packet(msg, SRC, DST) for msg in CASES]
+    path = tmp_path_factory.mktemp("mh") / "dmm-signalling.pcap"
+    _write_pcap(path, packets)
+    return str(path), packets
+
+
+@pytest.fixture(scope="module")
+def decoded_rows(capture):
+    args = ["-r", capture[0], "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in FIELDS:
+        args += ["-e", name]
+    rows = [line.split("\t") for line in _tshark(*args).splitlines()]
+    return [dict(zip(FIELDS, row)) for row in rows]
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_tshark_decodes_what_we_set(capture, decoded_rows, index):
+    msg, packet, row = CASES[index], capture[1][index], decoded_rows[index]
+    expected = {**_expected_header(msg, packet), **_expected_options(msg.options),
+                "_ws.malformed": ""}
+    assert {name: row[name] for name in expected} == expected
+    mh = packet[40:]
+    assert int(row["mip6.csum"], 16) == words_checksum(SRC, DST, mh[:4] + b"\0\0" + mh[6:])
+
+
+def test_tshark_reports_nothing_malformed(capture):
+    verbose = _tshark("-r", capture[0], "-V")
+    assert verbose.count("Mobile IPv6") >= len(CASES)
+    for alarm in ("Malformed", "Expert Info (Warning", "Expert Info (Error",
+                  "Invalid length"):
+        assert alarm not in verbose
