@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from dmm_ryu.config import InvalidConfigError, load
+from dmm_ryu.domain import build
 
 
 def main(argv=None) -> int:
@@ -17,6 +18,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         domain = load(args.domain_file)
+        build(domain)
     except InvalidConfigError as err:
         print(f"{args.domain_file}: invalid: {err}", file=sys.stderr)
         return 1

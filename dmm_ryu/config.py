@@ -47,17 +47,6 @@ class CmdConfig:
 
 
 @dataclass(frozen=True)
-class Timers:
-    """Protocol timers in seconds (lifetimes are multiples of 4 on the wire)."""
-
-    lifetime: int = 300
-    retransmit_initial: float = 1.0
-    retransmit_max: float = 8.0
-    retransmit_limit: int = 5
-    aggregation_timeout: Optional[float] = None
-
-
-@dataclass(frozen=True)
 class DomainConfig:
     """The whole mobility domain."""
 
@@ -65,8 +54,9 @@ class DomainConfig:
     cmd: CmdConfig
     mode: str = "proxy"
     deregistration: str = "serving-only"
+    upstream_mac: str = "0e:00:00:00:ff:fe"
     lma: Optional[str] = None
-    timers: Timers = field(default_factory=Timers)
+    timers: Mapping[str, float] = field(default_factory=dict)
     mn_ids: Dict[str, str] = field(default_factory=dict)
     mn_id_template: Optional[str] = "{mac}@dmm.example"
 
@@ -204,33 +194,38 @@ def _cmd(raw: Any, maars: Dict[str, MaarConfig]) -> CmdConfig:
     return CmdConfig(address=address, maar=maar, port=_int(_need(raw, "port", "cmd"), "cmd.port", 1))
 
 
-TIMER_KEYS = ("lifetime", "retransmit_initial", "retransmit_max", "retransmit_limit",
-              "aggregation_timeout")
+#: Timer keys the protocol core understands (dmm_ryu.core.config.Timers);
+#: the core checks their mutual consistency (dmm_ryu.domain).
+TIMER_KEYS = ("lifetime", "refresh_ratio", "retransmit_initial", "retransmit_max",
+              "retransmit_limit", "aggregation_timeout")
+INTEGER_TIMERS = ("lifetime", "retransmit_limit")
 
 
-def _timers(raw: Any) -> Timers:
+def _timers(raw: Any) -> Dict[str, float]:
+    """Only the timers the file sets; the core's defaults fill the rest."""
     raw = _mapping(raw, "timers")
     _only(raw, TIMER_KEYS, "timers")
-    lifetime = _int(raw.get("lifetime", Timers.lifetime), "timers.lifetime", 4, 4 * 0xFFFF)
-    if lifetime % 4:
-        _fail("timers.lifetime", f"{lifetime} is not a multiple of 4 (wire unit)")
-    agg = raw.get("aggregation_timeout")
-    return Timers(
-        lifetime=lifetime,
-        retransmit_initial=_number(raw.get("retransmit_initial", 1.0), "timers.retransmit_initial"),
-        retransmit_max=_number(raw.get("retransmit_max", 8.0), "timers.retransmit_max"),
-        retransmit_limit=_int(raw.get("retransmit_limit", 5), "timers.retransmit_limit", 0, 100),
-        aggregation_timeout=None if agg is None else _number(agg, "timers.aggregation_timeout"),
-    )
+    out: Dict[str, float] = {}
+    for name, value in raw.items():
+        key = f"timers.{name}"
+        out[name] = _int(value, key, 1, 4 * 0xFFFF) if name in INTEGER_TIMERS else _number(value, key)
+    if out.get("lifetime", 4) % 4:
+        _fail("timers.lifetime", f"{out['lifetime']} is not a multiple of 4 (wire unit)")
+    return out
+
+
+def _mac(value: Any, key: str) -> str:
+    mac = str(value).lower()
+    if not MAC_RE.match(mac):
+        _fail(key, "not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return mac
 
 
 def _mn_ids(raw: Any) -> Dict[str, str]:
     raw = _mapping(raw, "mn_ids")
     out = {}
     for mac, nai in raw.items():
-        mac_s = str(mac).lower()
-        if not MAC_RE.match(mac_s):
-            _fail(f"mn_ids.{mac}", "not a MAC address (aa:bb:cc:dd:ee:ff)")
+        mac_s = _mac(mac, f"mn_ids.{mac}")
         if not isinstance(nai, str) or not nai or len(nai.encode()) > 250:
             _fail(f"mn_ids.{mac}", "MN-ID must be a non-empty NAI string (≤ 250 octets)")
         out[mac_s] = nai
@@ -244,7 +239,8 @@ def _choice(raw: Mapping, name: str, choices: Tuple[str, ...], default: str) -> 
     return value
 
 
-TOP_KEYS = ("maars", "cmd", "mode", "deregistration", "lma", "timers", "mn_ids", "mn_id_template")
+TOP_KEYS = ("maars", "cmd", "mode", "deregistration", "lma", "timers", "mn_ids",
+            "mn_id_template", "upstream_mac")
 
 
 def parse(raw: Any) -> DomainConfig:
@@ -264,6 +260,7 @@ def parse(raw: Any) -> DomainConfig:
         cmd=_cmd(_need(raw, "cmd", "(top level)"), maars),
         mode=mode,
         deregistration=_choice(raw, "deregistration", DEREGISTRATION_METHODS, "serving-only"),
+        upstream_mac=_mac(raw.get("upstream_mac", DomainConfig.upstream_mac), "upstream_mac"),
         lma=lma if mode == "pmipv6" else None,
         timers=_timers(raw.get("timers", {})),
         mn_ids=_mn_ids(raw.get("mn_ids", {})),

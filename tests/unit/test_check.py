@@ -21,3 +21,10 @@ def test_invalid_file_names_key(tmp_path, capsys):
     path.write_text(GOOD.replace("port: 3", "port: 0"))
     assert main([str(path)]) == 1
     assert "invalid: cmd.port: 0 out of range" in capsys.readouterr().err
+
+
+def test_inconsistent_timers_are_refused_like_the_controller_does(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD + "timers: {retransmit_initial: 9, retransmit_max: 2}\n")
+    assert main([str(path)]) == 1
+    assert "invalid: timers: need 0 < retransmit_initial <= retransmit_max" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def test_valid_domain_parses_to_typed_values():
     assert domain.maars["maar2"].pool == IPv6Network("2001:db8:2::/48")
     assert domain.maars["maar2"].access_ports == (1, 3)
     assert domain.cmd.address == IPv6Address("2001:db8:ffff::100")
-    assert domain.timers.lifetime == 120 and domain.timers.aggregation_timeout == 0.05
+    assert domain.timers == {"lifetime": 120, "aggregation_timeout": 0.05}
     assert domain.deregistration == "serving-only"
     assert domain.maar_by_dpid(2).name == "maar2"
     assert domain.maar_by_dpid(9) is None
@@ -72,6 +72,8 @@ def test_mn_id_mapping_and_default_template():
     (("deregistration",), "never", "deregistration: 'never' is not one of"),
     (("timers", "lifetime"), 130, "timers.lifetime: 130 is not a multiple of 4"),
     (("timers", "retransmit_initial"), -1, "timers.retransmit_initial: expected a positive"),
+    (("timers", "retransmit_limit"), 0.5, "timers.retransmit_limit: expected an integer"),
+    (("upstream_mac",), "router", "upstream_mac: not a MAC address"),
     (("mn_ids",), {"zz": "a@b"}, "mn_ids.zz: not a MAC address"),
     (("mn_id_template",), "fixed", "mn_id_template: must contain {mac}"),
     (("controllers",), 1, "(top level).controllers: unknown key"),
