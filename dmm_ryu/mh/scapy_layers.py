@@ -71,95 +71,54 @@ class Pmip6TimestampField(LongField):
         return f"{x} ({when})"
 
 
-class MIP6OptHomeNetworkPrefix(_MIP6OptAlign):
-    """Home Network Prefix option, RFC 5213 section 8.3."""
+def _option_layer(class_name: str, title: str, otype: int, olen, fields: list,
+                  align=(0, 0)) -> type:
+    """A scapy option layer: Type, Length (a value or a length field), fields.
 
-    name = "PMIPv6 Option - Home Network Prefix"
-    fields_desc = [ByteEnumField("otype", OptionType.HOME_NETWORK_PREFIX, _TYPES),
-                   ByteField("olen", 18),
-                   ByteField("reserved", 0),
-                   ByteField("plen", 64),
-                   IP6Field("prefix", "::")]
-    x, y = 8, 4
-
-
-class MIP6OptHandoffIndicator(_MIP6OptAlign):
-    """Handoff Indicator option, RFC 5213 section 8.4."""
-
-    name = "PMIPv6 Option - Handoff Indicator"
-    fields_desc = [ByteEnumField("otype", OptionType.HANDOFF_INDICATOR, _TYPES),
-                   ByteField("olen", 2),
-                   ByteField("reserved", 0),
-                   ByteEnumField("hi", HandoffIndicator.NEW_INTERFACE,
-                                 _names(HandoffIndicator))]
-    x, y = 0, 0
+    ``align`` is scapy's (x, y) for an xn+y alignment, used by its autopad.
+    """
+    length = olen if isinstance(olen, FieldLenField) else ByteField("olen", olen)
+    return type(class_name, (_MIP6OptAlign,), {
+        "__doc__": f"{title} option.", "__module__": __name__, "name": title,
+        "fields_desc": [ByteEnumField("otype", otype, _TYPES), length, *fields],
+        "x": align[0], "y": align[1]})
 
 
-class MIP6OptAccessTechType(_MIP6OptAlign):
-    """Access Technology Type option, RFC 5213 section 8.5."""
-
-    name = "PMIPv6 Option - Access Technology Type"
-    fields_desc = [ByteEnumField("otype", OptionType.ACCESS_TECH_TYPE, _TYPES),
-                   ByteField("olen", 2),
-                   ByteField("reserved", 0),
-                   ByteEnumField("att", AccessTechnology.IEEE_802_11,
-                                 _names(AccessTechnology))]
-    x, y = 0, 0
-
-
-class MIP6OptMNLinkLayerId(_MIP6OptAlign):
-    """Mobile Node Link-layer Identifier option, RFC 5213 section 8.6."""
-
-    name = "PMIPv6 Option - Mobile Node Link-layer Identifier"
-    fields_desc = [ByteEnumField("otype", OptionType.MN_LINK_LAYER_ID, _TYPES),
-                   FieldLenField("olen", None, length_of="lli", fmt="B",
-                                 adjust=lambda pkt, x: x + 2),
-                   ShortField("reserved", 0),
-                   StrLenField("lli", b"", length_from=lambda pkt: pkt.olen - 2)]
-    x, y = 2, 0
-
-
-class MIP6OptLinkLocalAddress(_MIP6OptAlign):
-    """Link-local Address option, RFC 5213 section 8.7."""
-
-    name = "PMIPv6 Option - Link-local Address"
-    fields_desc = [ByteEnumField("otype", OptionType.LINK_LOCAL_ADDRESS, _TYPES),
-                   ByteField("olen", 16),
-                   IP6Field("lla", "::")]
-    x, y = 8, 6
-
-
-class MIP6OptTimestamp(_MIP6OptAlign):
-    """Timestamp option (NTP format), RFC 5213 section 8.8."""
-
-    name = "PMIPv6 Option - Timestamp"
-    fields_desc = [ByteEnumField("otype", OptionType.TIMESTAMP, _TYPES),
-                   ByteField("olen", 8),
-                   Pmip6TimestampField("timestamp", 0)]
-    x, y = 8, 2
-
-
-class MIP6OptPreviousMaar(_MIP6OptAlign):
-    """Previous MAAR option, draft section 3.6.1, with RFC 8885's Reserved octet."""
-
-    name = "DMM Option - Previous MAAR"
-    fields_desc = [ByteEnumField("otype", DEFAULT_OPTION_TYPES.previous_maar, _TYPES),
-                   ByteField("olen", 34),
-                   ByteField("reserved", 0),
-                   ByteField("plen", 64),
-                   IP6Field("pmaar", "::"),
-                   IP6Field("hnp", "::")]
-    x, y = 8, 4
-
-
-class MIP6OptServingMaar(_MIP6OptAlign):
-    """Serving MAAR option, draft section 3.6.2."""
-
-    name = "DMM Option - Serving MAAR"
-    fields_desc = [ByteEnumField("otype", DEFAULT_OPTION_TYPES.serving_maar, _TYPES),
-                   ByteField("olen", 16),
-                   IP6Field("smaar", "::")]
-    x, y = 8, 6
+MIP6OptHomeNetworkPrefix = _option_layer(  # RFC 5213 section 8.3
+    "MIP6OptHomeNetworkPrefix", "PMIPv6 Option - Home Network Prefix",
+    OptionType.HOME_NETWORK_PREFIX, 18,
+    [ByteField("reserved", 0), ByteField("plen", 64), IP6Field("prefix", "::")], (8, 4))
+MIP6OptHandoffIndicator = _option_layer(  # RFC 5213 section 8.4
+    "MIP6OptHandoffIndicator", "PMIPv6 Option - Handoff Indicator",
+    OptionType.HANDOFF_INDICATOR, 2,
+    [ByteField("reserved", 0), ByteEnumField("hi", HandoffIndicator.NEW_INTERFACE,
+                                             _names(HandoffIndicator))])
+MIP6OptAccessTechType = _option_layer(  # RFC 5213 section 8.5
+    "MIP6OptAccessTechType", "PMIPv6 Option - Access Technology Type",
+    OptionType.ACCESS_TECH_TYPE, 2,
+    [ByteField("reserved", 0), ByteEnumField("att", AccessTechnology.IEEE_802_11,
+                                             _names(AccessTechnology))])
+MIP6OptMNLinkLayerId = _option_layer(  # RFC 5213 section 8.6
+    "MIP6OptMNLinkLayerId", "PMIPv6 Option - Mobile Node Link-layer Identifier",
+    OptionType.MN_LINK_LAYER_ID,
+    FieldLenField("olen", None, length_of="lli", fmt="B", adjust=lambda pkt, x: x + 2),
+    [ShortField("reserved", 0), StrLenField("lli", b"", length_from=lambda pkt: pkt.olen - 2)],
+    (2, 0))
+MIP6OptLinkLocalAddress = _option_layer(  # RFC 5213 section 8.7
+    "MIP6OptLinkLocalAddress", "PMIPv6 Option - Link-local Address",
+    OptionType.LINK_LOCAL_ADDRESS, 16, [IP6Field("lla", "::")], (8, 6))
+MIP6OptTimestamp = _option_layer(  # RFC 5213 section 8.8
+    "MIP6OptTimestamp", "PMIPv6 Option - Timestamp",
+    OptionType.TIMESTAMP, 8, [Pmip6TimestampField("timestamp", 0)], (8, 2))
+# Draft section 3.6.1, with the Reserved octet of RFC 8885 (see options.py).
+MIP6OptPreviousMaar = _option_layer(
+    "MIP6OptPreviousMaar", "DMM Option - Previous MAAR",
+    DEFAULT_OPTION_TYPES.previous_maar, 34,
+    [ByteField("reserved", 0), ByteField("plen", 64), IP6Field("pmaar", "::"),
+     IP6Field("hnp", "::")], (8, 4))
+MIP6OptServingMaar = _option_layer(  # draft section 3.6.2
+    "MIP6OptServingMaar", "DMM Option - Serving MAAR",
+    DEFAULT_OPTION_TYPES.serving_maar, 16, [IP6Field("smaar", "::")], (8, 6))
 
 
 _PMIP6_LAYERS = (MIP6OptHomeNetworkPrefix, MIP6OptHandoffIndicator,
