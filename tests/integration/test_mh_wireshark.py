@@ -43,9 +43,12 @@ PBU_OPTIONS = MobilityOptions(
 PBA_OPTIONS = MobilityOptions(mn_id="mn1@dmm.example", hnps=(HNP,))
 
 
-def _previous_maars(count):
-    return tuple(PreviousMaar(IPv6Address(f"2001:db8:ffff::{i + 3}"),
-                              IPv6Network(f"2001:db8:{i + 2}:1::/64")) for i in range(count))
+def _pba_from_cmd(sequence, count):
+    """The CMD's PBA to an S-MAAR, naming ``count`` P-MAARs (draft 3.1)."""
+    pmaars = tuple(PreviousMaar(IPv6Address(f"2001:db8:ffff::{i + 3}"),
+                                IPv6Network(f"2001:db8:{i + 2}:1::/64")) for i in range(count))
+    return ProxyBindingAck(Status.ACCEPTED, sequence, 3600,
+                           _with(PBA_OPTIONS, previous_maars=pmaars))
 
 
 def _with(options, **changes):
@@ -60,8 +63,8 @@ CASES = [
         handoff=HandoffIndicator.BETWEEN_MAGS, link_local=IPv6Address("fe80::1"),
         mn_link_layer_id=bytes.fromhex("020000000001"),
         serving_maar=IPv6Address("2001:db8:ffff::4"))),
-    ProxyBindingAck(Status.ACCEPTED, 2, 3600, _with(PBA_OPTIONS, previous_maars=_previous_maars(1))),
-    ProxyBindingAck(Status.ACCEPTED, 3, 3600, _with(PBA_OPTIONS, previous_maars=_previous_maars(3))),
+    _pba_from_cmd(2, 1),
+    _pba_from_cmd(3, 3),
     ProxyBindingUpdate(4, 0, PBU_OPTIONS),  # de-registration
 ] + [ProxyBindingAck(status, 5, 0, PBA_OPTIONS) for status in (
     Status.INSUFFICIENT_RESOURCES, Status.SEQUENCE_OUT_OF_WINDOW,
