@@ -29,6 +29,7 @@ from mininet.topo import Topo
 TRANSPORT_NET = "2001:db8:ffff::"
 CMD_ADDRESS = "2001:db8:ffff::100"
 ROUTER_TRANSPORT = "2001:db8:ffff::fe"
+ROUTER_MAC = "0e:00:00:00:ff:fe"  # the domain file's upstream_mac
 CN_NET = "2001:db8:c::"
 TRANSPORT_PORT = 1
 
@@ -53,6 +54,19 @@ def access_port(mn_index: int) -> int:
     return TRANSPORT_PORT + mn_index
 
 
+class FabricSwitch(OVSSwitch):
+    """The transport fabric: a plain L2 learning switch with no controller,
+    as transit equipment that knows nothing about MNs."""
+
+    def start(self, controllers):
+        super().start([])
+
+
+def mn_mac(k: int) -> str:
+    """MAC of MN number ``k`` (never the MAARs' shared gateway MAC)."""
+    return "0a:00:00:00:%02x:%02x" % (k >> 8, k & 255)
+
+
 class DmmTopo(Topo):
     """``maars`` MAAR switches on one transport fabric, ``mns`` MNs on maar1."""
 
@@ -60,24 +74,24 @@ class DmmTopo(Topo):
               loss: float = None):
         link_opts = {k: v for k, v in (("delay", delay), ("loss", loss)) if v}
         fabric = self.addSwitch("t0", dpid="%016x" % 0xFF00, failMode="standalone",
-                                cls=OVSSwitch, datapath="user")
+                                cls=FabricSwitch, datapath="user")
         for i in range(1, maars + 1):
             maar = self.addSwitch(f"maar{i}", dpid="%016x" % i, protocols="OpenFlow13",
                                   cls=OVSSwitch, datapath="user", failMode="secure")
             self.addLink(maar, fabric, port1=TRANSPORT_PORT, **link_opts)
         router = self.addHost("inet", ip=None)
-        self.addLink(router, fabric)
+        self.addLink(router, fabric, addr1=ROUTER_MAC)
         for j in range(1, cns + 1):
             self.addLink(self.addHost(f"cn{j}", ip=None), router)
         for k in range(1, mns + 1):
-            mn = self.addHost(f"mn{k}", ip=None, mac="02:00:00:00:%02x:%02x" % (k >> 8, k & 255))
+            mn = self.addHost(f"mn{k}", ip=None, mac=mn_mac(k))
             self.addLink(mn, "maar1", port2=access_port(k))
 
 
 def domain_yaml(maars: int, mns: int, mode: str = "proxy", lifetime: int = 60) -> str:
     """The domain file matching ``DmmTopo(maars, mns)``."""
     access = [access_port(k) for k in range(1, mns + 1)]
-    lines = [f"mode: {mode}"]
+    lines = [f"mode: {mode}", f'upstream_mac: "{ROUTER_MAC}"']
     if mode == "pmipv6":
         lines.append("lma: maar1")
     lines += [f"timers: {{lifetime: {lifetime}}}", "maars:"]
