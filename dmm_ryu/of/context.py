@@ -1,0 +1,70 @@
+"""What the OpenFlow layer needs to know about one MAAR, frozen.
+
+The context holds configuration only, never live state: the routes and
+tunnels of the moment come in as core actions, so the same context serves
+every translation and a reconnect rebuild.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Optional, Tuple
+
+from dmm_ryu.config import CmdConfig, DomainConfig, MaarConfig
+from dmm_ryu.of.labels import LabelPlan, PlannedMaar
+
+#: Every MAAR shows the MN the same default router (draft Appendix B, the
+#: DLIF concept): a move keeps the MN's neighbour cache valid.
+GATEWAY_MAC = "02:00:00:00:00:01"
+GATEWAY_LL = IPv6Address("fe80::1")
+
+
+@dataclass(frozen=True)
+class MaarDataplane:
+    """One MAAR's data plane: its config, the domain's numbering, the
+    upstream router's MAC and, at the MAAR where the CMD is attached, the
+    CMD (whose signalling it punts too)."""
+
+    maar: MaarConfig
+    plan: LabelPlan
+    upstream_mac: str
+    cmd: Optional[CmdConfig] = None
+    gateway_mac: str = GATEWAY_MAC
+    gateway_ll: IPv6Address = GATEWAY_LL
+
+    @classmethod
+    def for_maar(cls, domain: DomainConfig, name: str, upstream_mac: str) -> "MaarDataplane":
+        """The context of MAAR ``name`` in ``domain``."""
+        return cls(
+            maar=domain.maars[name],
+            plan=LabelPlan.from_maars(domain.maars),
+            upstream_mac=upstream_mac.lower(),
+            cmd=domain.cmd if domain.cmd.maar == name else None,
+        )
+
+    @property
+    def me(self) -> PlannedMaar:
+        return self.plan.by_name(self.maar.name)
+
+    @property
+    def transport_mac(self) -> str:
+        return self.me.transport_mac
+
+    @property
+    def uplink_port(self) -> int:
+        """The transport port facing the fabric (routers, peers, CMD)."""
+        return self.maar.transport_ports[0]
+
+    @property
+    def signalling_ports(self) -> Tuple[int, ...]:
+        """Ports on which Mobility Header packets are accepted: the
+        transport side, plus the CMD's attachment port at its MAAR.  An MN
+        on an access port cannot inject a PBU."""
+        extra = (self.cmd.port,) if self.cmd and self.cmd.port not in self.maar.transport_ports else ()
+        return self.maar.transport_ports + extra
+
+    def label(self, prefix: IPv6Network) -> int:
+        return self.plan.label(prefix)
+
+    def peer(self, address: IPv6Address) -> PlannedMaar:
+        return self.plan.by_address(address)

@@ -1,0 +1,292 @@
+"""Translate the protocol core's route and tunnel actions into FlowMods.
+
+Pure functions, no datapath: messages are built with ``datapath=None`` (as
+Faucet does) and the adapter binds them when it sends.  Public API::
+
+    base_flows(ctx, parser) -> [FlowMod]         pipeline, punts, table-miss
+    flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
+    rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
+    delete_ours(parser) -> FlowMod               every flow with our cookie
+
+Each kind of state has one ``_x_rules()`` giving (table, priority, match)
+that both its install and its remove use (Neutron's pattern): installs add
+those rules with instructions, removes strict-delete them with the owner's
+exact cookie (pipeline.py explains the cookie).
+
+Forwarding (see openflow_rules/README.md for the why):
+
+* local prefix: ROUTE ipv6_dst -> hop limit -1, gateway MAC as source,
+  MN MAC, MN's access port.  Uplink leaves by the default route.
+* anchored prefix, P-MAAR (ANCHOR): ROUTE ipv6_dst -> hop limit -1, push
+  the prefix's label, to the S-MAAR's transport MAC; TUNNEL_IN label -> pop,
+  mark uplink, ROUTE.
+* anchored prefix, S-MAAR (SERVING): UPLINK ipv6_src -> push label, to the
+  P-MAAR's transport MAC; TUNNEL_IN label -> pop, deliver to the MN.  The
+  S-MAAR leaves the hop limit alone: the MAAR pair is one IPv6 hop, as an
+  IPv6-in-IPv6 tunnel is one link.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Network
+from typing import Any, Iterable, List, Tuple
+
+from dmm_ryu import compat
+from dmm_ryu.core import actions as core
+from dmm_ryu.of import pipeline as pl
+from dmm_ryu.of.context import MaarDataplane
+from dmm_ryu.of.labels import DataplaneError
+
+OFP = compat.ofproto_v1_3
+DEFAULT_PARSER = compat.ofproto_v1_3_parser
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where a flow sits and what it matches: its identity in the switch."""
+
+    table: pl.Table
+    priority: int
+    match: Tuple[Tuple[str, Any], ...]
+
+
+def _rule(table: pl.Table, priority: int, **match: Any) -> Rule:
+    return Rule(table, priority, tuple(match.items()))
+
+
+def _net(prefix: IPv6Network) -> Tuple[str, str]:
+    return str(prefix.network_address), str(prefix.netmask)
+
+
+def _flow_mod(parser, rule: Rule, **fields: Any):
+    return parser.OFPFlowMod(
+        None, table_id=rule.table.table_id, priority=rule.priority,
+        match=parser.OFPMatch(**dict(rule.match)), out_port=OFP.OFPP_ANY,
+        out_group=OFP.OFPG_ANY, buffer_id=OFP.OFP_NO_BUFFER, **fields)
+
+
+def _add(parser, owner: int, rule: Rule, instructions: list):
+    return _flow_mod(parser, rule, cookie=owner, command=OFP.OFPFC_ADD,
+                     instructions=instructions)
+
+
+def _removals(parser, owner: int, rules: Iterable[Rule]) -> list:
+    return [_flow_mod(parser, rule, cookie=owner, cookie_mask=pl.COOKIE_EXACT,
+                      command=OFP.OFPFC_DELETE_STRICT, instructions=[])
+            for rule in rules]
+
+
+def delete_ours(parser=DEFAULT_PARSER):
+    """Delete every flow this application installed, in every table."""
+    return parser.OFPFlowMod(
+        None, cookie=pl.COOKIE_APP, cookie_mask=pl.COOKIE_APP_MASK,
+        table_id=OFP.OFPTT_ALL, command=OFP.OFPFC_DELETE, out_port=OFP.OFPP_ANY,
+        out_group=OFP.OFPG_ANY, match=parser.OFPMatch(), instructions=[])
+
+
+# --- instructions and action lists -----------------------------------------
+
+def _apply(parser, actions: list) -> list:
+    return [parser.OFPInstructionActions(OFP.OFPIT_APPLY_ACTIONS, actions)]
+
+
+def _goto(parser, table: pl.Table) -> list:
+    return [parser.OFPInstructionGotoTable(table.table_id)]
+
+
+def _mark_uplink(parser) -> list:
+    return [parser.OFPInstructionWriteMetadata(*pl.METADATA_UPLINK)]
+
+
+def _to_controller(parser) -> list:
+    return [parser.OFPActionOutput(OFP.OFPP_CONTROLLER, OFP.OFPCML_NO_BUFFER)]
+
+
+def _deliver(parser, ctx: MaarDataplane, mac: str, port: int) -> list:
+    """To the MN on its access link, from the shared gateway MAC."""
+    return [parser.OFPActionSetField(eth_src=ctx.gateway_mac),
+            parser.OFPActionSetField(eth_dst=mac.lower()),
+            parser.OFPActionOutput(port)]
+
+
+def _to_neighbour(parser, ctx: MaarDataplane, mac: str) -> list:
+    """Out of the fabric port to a transport neighbour (peer or router)."""
+    return [parser.OFPActionSetField(eth_src=ctx.transport_mac),
+            parser.OFPActionSetField(eth_dst=mac),
+            parser.OFPActionOutput(ctx.uplink_port)]
+
+
+def _into_tunnel(parser, ctx: MaarDataplane, label: int, peer_mac: str) -> list:
+    return [parser.OFPActionPushMpls(pl.ETH_TYPE_MPLS),
+            parser.OFPActionSetField(mpls_label=label),
+            *_to_neighbour(parser, ctx, peer_mac)]
+
+
+# --- base flows -------------------------------------------------------------
+
+def _ipv6_rule(table, priority, **match) -> Rule:
+    return _rule(table, priority, eth_type=pl.ETH_TYPE_IPV6, **match)
+
+
+def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
+    """Signalling the core must see: RS and NS for the gateway from MNs, NS
+    for our address and Mobility Header for us (and the CMD) from the
+    transport side."""
+    def icmp(port, kind, **more):
+        return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
+                          ip_proto=pl.IPPROTO_ICMPV6, icmpv6_type=kind, **more)
+
+    def mh(port, address):
+        return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
+                          ip_proto=pl.IPPROTO_MH, ipv6_dst=str(address))
+
+    own = [ctx.maar.address] + ([ctx.cmd.address] if ctx.cmd else [])
+    return ([icmp(p, pl.ICMPV6_RS) for p in ctx.maar.access_ports]
+            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll))
+               for p in ctx.maar.access_ports]
+            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.maar.address))
+               for p in ctx.maar.transport_ports]
+            + [mh(p, a) for a in own for p in ctx.signalling_ports])
+
+
+def _filter_rules(ctx: MaarDataplane) -> List[Rule]:
+    """A router never forwards link-local traffic (RFC 4291 2.5.6); and an
+    MN never speaks Mobility Header in network-based mobility, so none from
+    an access port reaches a MAAR or the CMD, even via the upstream router."""
+    net = _net(pl.LINK_LOCAL)
+    return ([_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_src=net),
+             _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_dst=net)]
+            + [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, in_port=p, ip_proto=pl.IPPROTO_MH)
+               for p in ctx.maar.access_ports])
+
+
+def _admission_flows(ctx: MaarDataplane, parser) -> list:
+    """Frames addressed to us enter the pipeline by port role."""
+    def admit(port, eth_type, mac):
+        return _rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
+                     eth_type=eth_type, eth_dst=mac)
+
+    access = [(admit(p, pl.ETH_TYPE_IPV6, ctx.gateway_mac),
+               _mark_uplink(parser) + _goto(parser, pl.UPLINK))
+              for p in ctx.maar.access_ports]
+    transport = [(admit(p, eth_type, ctx.transport_mac), _goto(parser, table))
+                 for p in ctx.maar.transport_ports
+                 for eth_type, table in ((pl.ETH_TYPE_IPV6, pl.ROUTE),
+                                         (pl.ETH_TYPE_MPLS, pl.TUNNEL_IN))]
+    return access + transport
+
+
+def _miss_flows(parser) -> list:
+    return [(_rule(t, pl.PRIORITY_MISS), [] if t.miss is None else
+             [parser.OFPInstructionGotoTable(t.miss)]) for t in pl.TABLES]
+
+
+def _default_route(ctx: MaarDataplane, parser) -> tuple:
+    """Uplink with no better route goes to the upstream router."""
+    rule = _ipv6_rule(pl.ROUTE, pl.PRIORITY_DEFAULT_ROUTE, metadata=pl.METADATA_UPLINK)
+    return rule, _apply(parser, [parser.OFPActionDecNwTtl(),
+                                 *_to_neighbour(parser, ctx, ctx.upstream_mac)])
+
+
+def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
+    """The flows a MAAR has with no MN attached."""
+    punt = _apply(parser, _to_controller(parser))
+    pairs = ([(r, punt) for r in _punt_rules(ctx)]
+             + [(r, []) for r in _filter_rules(ctx)]
+             + _admission_flows(ctx, parser) + _miss_flows(parser)
+             + [_default_route(ctx, parser)])
+    owner = pl.cookie(pl.Kind.BASE)
+    return [_add(parser, owner, rule, instructions) for rule, instructions in pairs]
+
+
+# --- local routes -----------------------------------------------------------
+
+def _dst_rule(prefix: IPv6Network) -> Rule:
+    return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=_net(prefix))
+
+
+def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
+    return pl.cookie(pl.Kind.LOCAL, ctx.label(prefix))
+
+
+def install_local_route(action: core.InstallLocalRoute, ctx: MaarDataplane, parser) -> list:
+    actions = [parser.OFPActionDecNwTtl(), *_deliver(parser, ctx, action.mac, action.port)]
+    return [_add(parser, _local_cookie(ctx, action.prefix), _dst_rule(action.prefix),
+                 _apply(parser, actions))]
+
+
+def remove_local_route(action: core.RemoveLocalRoute, ctx: MaarDataplane, parser) -> list:
+    return _removals(parser, _local_cookie(ctx, action.prefix), [_dst_rule(action.prefix)])
+
+
+# --- tunnels ----------------------------------------------------------------
+
+def _tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rule]:
+    """The entry rule (by destination at the anchor, by source at the
+    serving MAAR) then the exit rule (by label)."""
+    if role == core.ANCHOR:
+        entry = _dst_rule(prefix)
+    elif role == core.SERVING:
+        entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=_net(prefix))
+    else:
+        raise DataplaneError(f"tunnel for {prefix}: unknown role {role!r}")
+    exit_ = _rule(pl.TUNNEL_IN, pl.PRIORITY_LABEL, eth_type=pl.ETH_TYPE_MPLS,
+                  mpls_label=ctx.label(prefix))
+    return [entry, exit_]
+
+
+def _tunnel_cookie(ctx: MaarDataplane, action) -> int:
+    return pl.cookie(pl.Kind.TUNNEL, ctx.label(action.prefix), ctx.peer(action.peer).ordinal)
+
+
+def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
+    """Instructions for the entry and exit rules, in _tunnel_rules order."""
+    into = _into_tunnel(parser, ctx, ctx.label(action.prefix), ctx.peer(action.peer).transport_mac)
+    pop = parser.OFPActionPopMpls(pl.ETH_TYPE_IPV6)
+    if action.role == core.ANCHOR:
+        return [_apply(parser, [parser.OFPActionDecNwTtl(), *into]),
+                _apply(parser, [pop]) + _mark_uplink(parser) + _goto(parser, pl.ROUTE)]
+    mac, port = getattr(action, "mac", ""), getattr(action, "port", 0)
+    if not mac or not port:
+        raise DataplaneError(f"serving tunnel for {action.prefix} needs the MN's mac and port")
+    return [_apply(parser, into), _apply(parser, [pop, *_deliver(parser, ctx, mac, port)])]
+
+
+def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
+    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    owner = _tunnel_cookie(ctx, action)
+    return [_add(parser, owner, rule, instructions) for rule, instructions
+            in zip(rules, _tunnel_instructions(action, ctx, parser))]
+
+
+def remove_tunnel(action: core.RemoveTunnel, ctx: MaarDataplane, parser) -> list:
+    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    return _removals(parser, _tunnel_cookie(ctx, action), rules)
+
+
+# --- entry points -----------------------------------------------------------
+
+_TRANSLATORS = {
+    core.InstallLocalRoute: install_local_route,
+    core.RemoveLocalRoute: remove_local_route,
+    core.InstallTunnel: install_tunnel,
+    core.RemoveTunnel: remove_tunnel,
+}
+#: The core actions this module turns into flows; others are not ours.
+FLOW_ACTIONS = tuple(_TRANSLATORS)
+
+
+def flows_for(action, ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
+    """FlowMods carrying out one core action on this MAAR's switch."""
+    translate = _TRANSLATORS.get(type(action))
+    if translate is None:
+        raise TypeError(f"{type(action).__name__} is not a flow action")
+    return translate(action, ctx, parser)
+
+
+def rebuild_flows(ctx: MaarDataplane, routes: Iterable[core.InstallLocalRoute],
+                  tunnels: Iterable[core.InstallTunnel], parser=DEFAULT_PARSER) -> list:
+    """The whole rule set of a MAAR from its current state, after wiping
+    ours: sent (in a bundle) when the switch (re)connects."""
+    state = [flow for a in [*routes, *tunnels] for flow in flows_for(a, ctx, parser)]
+    return [delete_ours(parser), *base_flows(ctx, parser), *state]

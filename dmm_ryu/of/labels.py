@@ -1,0 +1,114 @@
+"""Domain-wide numbering: MAAR ordinals, transport MACs and MPLS labels.
+
+The tunnel-equivalent of an anchored prefix is one MPLS label.  Both ends
+(P-MAAR and S-MAAR) compute it from the prefix and the domain config alone,
+so no signalling carries it and a restarted controller finds the same
+labels.  MAARs are numbered 1..N in name order; with ``o = N.bit_length()``
+ordinal bits a 20-bit label keeps ``b = 20 - o`` bits for the prefix's index
+inside its MAAR's pool::
+
+    label = ordinal << b | index        (>= 2**b >= 16: never a reserved label)
+
+Three MAARs give b = 18: 262,144 prefixes per MAAR.  Pools hand out their
+lowest free index first (core/pool.py), so a pool larger than 2**b is fine
+until that many prefixes are live at once; a prefix whose index does not fit
+is refused with :class:`DataplaneError` rather than given a clashing label.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Mapping, Tuple
+
+from dmm_ryu.config import MaarConfig
+from dmm_ryu.of.pipeline import LABEL_BITS
+
+MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
+
+
+class DataplaneError(ValueError):
+    """The domain cannot be expressed in this data plane; says why."""
+
+
+def transport_mac(dpid: int) -> str:
+    """A MAAR's own MAC on the transport network: locally administered
+    (0x0e), unicast, the low 40 bits of its datapath id."""
+    raw = 0x0E << 40 | dpid & ((1 << 40) - 1)
+    return ":".join(f"{raw >> shift & 0xFF:02x}" for shift in range(40, -8, -8))
+
+
+@dataclass(frozen=True)
+class PlannedMaar:
+    """What every controller of the domain agrees on about one MAAR."""
+
+    name: str
+    ordinal: int
+    address: IPv6Address
+    pool: IPv6Network
+    prefix_length: int
+    transport_mac: str
+
+    def index_of(self, prefix: IPv6Network) -> int:
+        """Position of ``prefix`` among the pool's /prefix_length blocks."""
+        offset = int(prefix.network_address) - int(self.pool.network_address)
+        return offset >> (128 - self.prefix_length)
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """The numbering of one domain, shared by all its MAARs."""
+
+    maars: Tuple[PlannedMaar, ...]
+    index_bits: int
+
+    @classmethod
+    def from_maars(cls, maars: Mapping[str, MaarConfig]) -> "LabelPlan":
+        index_bits = LABEL_BITS - len(maars).bit_length()
+        if index_bits < MIN_INDEX_BITS:
+            raise DataplaneError(f"{len(maars)} MAARs leave no room for prefixes in a 20-bit label")
+        planned = tuple(
+            PlannedMaar(m.name, ordinal, m.address, m.pool, m.prefix_length, transport_mac(m.dpid))
+            for ordinal, m in enumerate(sorted(maars.values(), key=lambda m: m.name), start=1)
+        )
+        _check_unique_macs(planned)
+        return cls(planned, index_bits)
+
+    def by_name(self, name: str) -> PlannedMaar:
+        return self._find(lambda m: m.name == name, f"no MAAR named {name!r}")
+
+    def by_address(self, address: IPv6Address) -> PlannedMaar:
+        return self._find(lambda m: m.address == address, f"no MAAR has address {address}")
+
+    def anchor_of(self, prefix: IPv6Network) -> PlannedMaar:
+        """The MAAR whose exclusive pool holds ``prefix`` (draft section 3)."""
+        owner = self._find(lambda m: prefix.subnet_of(m.pool), f"{prefix} is in no MAAR's pool")
+        if prefix.prefixlen != owner.prefix_length:
+            raise DataplaneError(f"{prefix}: {owner.name} hands out /{owner.prefix_length} prefixes")
+        return owner
+
+    def label(self, prefix: IPv6Network) -> int:
+        """The MPLS label of ``prefix``; DataplaneError when it does not fit."""
+        owner = self.anchor_of(prefix)
+        index = owner.index_of(prefix)
+        if index >= 1 << self.index_bits:
+            raise DataplaneError(
+                f"{prefix} is prefix #{index} of {owner.name}'s pool; with "
+                f"{len(self.maars)} MAARs a 20-bit label numbers only "
+                f"{1 << self.index_bits} prefixes per MAAR")
+        return owner.ordinal << self.index_bits | index
+
+    def _find(self, wanted, complaint: str) -> PlannedMaar:
+        for maar in self.maars:
+            if wanted(maar):
+                return maar
+        raise DataplaneError(complaint)
+
+
+def _check_unique_macs(planned: Tuple[PlannedMaar, ...]) -> None:
+    seen = {}
+    for maar in planned:
+        other = seen.setdefault(maar.transport_mac, maar.name)
+        if other != maar.name:
+            raise DataplaneError(
+                f"{maar.name} and {other} would share transport MAC {maar.transport_mac} "
+                "(their dpids agree in the low 40 bits)")

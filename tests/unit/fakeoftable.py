@@ -1,0 +1,255 @@
+"""A small in-memory OpenFlow 1.3 switch, in the spirit of Faucet's
+FakeOFTable: apply FlowMods, then ask where a packet goes and how it is
+rewritten.  Tests assert on behaviour, not on lists of FlowMods.
+
+Packets are dicts of header fields: ``eth_src``, ``eth_dst``, ``eth_type``,
+``ipv6_src``, ``ipv6_dst``, ``ip_proto``, ``icmpv6_type``,
+``ipv6_nd_target``, ``hop_limit`` and ``mpls`` (the label stack, top
+first).  Addresses may be given as text; they are compared as numbers.
+
+:class:`Fabric` chains several fake switches through an L2 transport
+network that delivers by destination MAC, as the MAARs' fabric does.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address
+from typing import Dict, List, Optional, Tuple
+
+from dmm_ryu import compat
+
+OFP = compat.ofproto_v1_3
+ETH_TYPE_IPV6 = 0x86DD
+ETH_TYPE_MPLS = 0x8847
+IPV6_ONLY = ("ipv6_src", "ipv6_dst", "ip_proto", "icmpv6_type", "ipv6_nd_target")
+CONTROLLER = "CONTROLLER"
+MAX_TABLES = 8
+
+
+def _norm(name: str, value):
+    """Comparable form of a match or packet value."""
+    if isinstance(value, tuple):
+        return tuple(_norm(name, v) for v in value)
+    if name.startswith("ipv6"):
+        return int(IPv6Address(value))
+    if name.startswith("eth_") and name != "eth_type":
+        return str(value).lower()
+    return int(value)
+
+
+def _norm_match(match) -> Tuple:
+    return tuple(sorted((k, _norm(k, v)) for k, v in match.items()))
+
+
+@dataclass
+class Flow:
+    table: int
+    priority: int
+    match: Tuple
+    cookie: int
+    instructions: list = field(compare=False)
+
+    @property
+    def key(self):
+        """Identity plus content, for comparing whole tables."""
+        return (self.table, self.priority, self.match, self.cookie,
+                tuple(str(i) for i in self.instructions))
+
+
+class FakeOFTable:
+    """The flow tables of one switch, and the packet-outs sent to it."""
+
+    def __init__(self) -> None:
+        self.flows: List[Flow] = []
+        self.packet_outs: list = []
+
+    # --- control side -----------------------------------------------------
+
+    def apply(self, msgs) -> None:
+        for msg in msgs:
+            name = type(msg).__name__
+            if name == "OFPFlowMod":
+                self._flow_mod(msg)
+            elif name == "OFPPacketOut":
+                self.packet_outs.append(msg)
+            elif name == "ONFBundleAddMsg":
+                self.apply([msg.message])
+            elif name != "ONFBundleCtrlMsg":
+                raise NotImplementedError(name)
+
+    def snapshot(self) -> frozenset:
+        return frozenset(f.key for f in self.flows)
+
+    def _flow_mod(self, msg) -> None:
+        match = _norm_match(msg.match)
+        if msg.command == OFP.OFPFC_ADD:
+            self.flows = [f for f in self.flows if not _same_place(f, msg, match)]
+            self.flows.append(Flow(msg.table_id, msg.priority, match, msg.cookie,
+                                   list(msg.instructions)))
+            return
+        hits = [f for f in self.flows if _selected(f, msg, match)]
+        if msg.command in (OFP.OFPFC_DELETE, OFP.OFPFC_DELETE_STRICT):
+            self.flows = [f for f in self.flows if f not in hits]
+        elif msg.command in (OFP.OFPFC_MODIFY, OFP.OFPFC_MODIFY_STRICT):
+            for flow in hits:
+                flow.instructions = list(msg.instructions)
+        else:
+            raise NotImplementedError(msg.command)
+
+    # --- data side --------------------------------------------------------
+
+    def forward(self, in_port: int, packet: dict) -> List[Tuple[object, dict]]:
+        """(out port or CONTROLLER, rewritten packet) for each copy sent."""
+        pkt = {k: v for k, v in packet.items()}
+        pkt.setdefault("mpls", ())
+        state = {"in_port": in_port, "metadata": 0}
+        outputs: list = []
+        table: Optional[int] = 0
+        while table is not None:
+            flow = self._lookup(table, pkt, state)
+            if flow is None:
+                break
+            table = self._execute(flow, pkt, state, outputs)
+        return outputs
+
+    def _lookup(self, table: int, pkt: dict, state: dict) -> Optional[Flow]:
+        candidates = [f for f in self.flows if f.table == table and _matches(f.match, pkt, state)]
+        return max(candidates, key=lambda f: f.priority, default=None)
+
+    def _execute(self, flow: Flow, pkt: dict, state: dict, outputs: list) -> Optional[int]:
+        """Run a flow's instructions in the spec's order; the next table."""
+        next_table = None
+        for inst in flow.instructions:
+            kind = type(inst).__name__
+            if kind == "OFPInstructionActions" and inst.type == OFP.OFPIT_APPLY_ACTIONS:
+                if not all(_act(a, pkt, outputs) for a in inst.actions):
+                    return None
+            elif kind == "OFPInstructionWriteMetadata":
+                mask = inst.metadata_mask
+                state["metadata"] = state["metadata"] & ~mask | inst.metadata & mask
+            elif kind == "OFPInstructionGotoTable":
+                assert inst.table_id > flow.table, "goto_table must go forward"
+                next_table = inst.table_id
+            else:
+                raise NotImplementedError(kind)
+        return next_table
+
+
+def _same_place(flow: Flow, msg, match) -> bool:
+    return (flow.table, flow.priority, flow.match) == (msg.table_id, msg.priority, match)
+
+
+def _selected(flow: Flow, msg, match) -> bool:
+    """Whether a modify/delete (strict or not) selects ``flow``."""
+    if flow.cookie & msg.cookie_mask != msg.cookie & msg.cookie_mask:
+        return False
+    if msg.table_id not in (OFP.OFPTT_ALL, flow.table):
+        return False
+    if msg.command in (OFP.OFPFC_DELETE_STRICT, OFP.OFPFC_MODIFY_STRICT):
+        return flow.priority == msg.priority and flow.match == match
+    return set(match) <= set(flow.match)
+
+
+def _packet_value(name: str, pkt: dict, state: dict):
+    if name in state:
+        return state[name]
+    if name == "mpls_label":
+        return pkt["mpls"][0] if pkt["eth_type"] == ETH_TYPE_MPLS else None
+    if name in IPV6_ONLY and pkt.get("eth_type") != ETH_TYPE_IPV6:
+        return None
+    return _norm(name, pkt[name]) if name in pkt else None
+
+
+def _matches(match: Tuple, pkt: dict, state: dict) -> bool:
+    for name, wanted in match:
+        have = _packet_value(name, pkt, state)
+        if have is None:
+            return False
+        value, mask = wanted if isinstance(wanted, tuple) else (wanted, None)
+        if (have != value) if mask is None else (have & mask != value & mask):
+            return False
+    return True
+
+
+def _act(act, pkt: dict, outputs: list) -> bool:
+    """Apply one action; False when the packet is dropped (hop limit)."""
+    kind = type(act).__name__
+    if kind == "OFPActionOutput":
+        outputs.append((CONTROLLER if act.port == OFP.OFPP_CONTROLLER else act.port, dict(pkt)))
+    elif kind == "OFPActionPushMpls":
+        pkt["mpls"] = (0,) + pkt["mpls"]
+        pkt["eth_type"] = act.ethertype
+    elif kind == "OFPActionPopMpls":
+        assert pkt["eth_type"] == ETH_TYPE_MPLS, "pop_mpls on a packet without MPLS"
+        pkt["mpls"] = pkt["mpls"][1:]
+        if not pkt["mpls"]:
+            pkt["eth_type"] = act.ethertype
+    elif kind == "OFPActionSetField" and act.key == "mpls_label":
+        assert pkt["eth_type"] == ETH_TYPE_MPLS, "set mpls_label without MPLS"
+        pkt["mpls"] = (act.value,) + pkt["mpls"][1:]
+    elif kind == "OFPActionSetField":
+        pkt[act.key] = _norm(act.key, act.value) if act.key.startswith("eth_") else act.value
+    elif kind == "OFPActionDecNwTtl":
+        assert pkt["eth_type"] == ETH_TYPE_IPV6, "dec_ttl on a non-IPv6 packet"
+        pkt["hop_limit"] -= 1
+        return pkt["hop_limit"] > 0
+    else:
+        raise NotImplementedError(kind)
+    return True
+
+
+Delivery = namedtuple("Delivery", "node port packet")
+
+
+class Fabric:
+    """The transport L2 network: a frame leaving a switch's transport port
+    reaches the switch or station owning its destination MAC."""
+
+    def __init__(self) -> None:
+        self.switches: Dict[str, Tuple[FakeOFTable, Tuple[int, ...]]] = {}
+        self.owners: Dict[str, str] = {}
+
+    def add_switch(self, name: str, table: FakeOFTable, mac: str, transport_ports) -> None:
+        self.switches[name] = (table, tuple(transport_ports))
+        self.owners[mac.lower()] = name
+
+    def add_station(self, name: str, mac: str) -> None:
+        self.owners[mac.lower()] = name
+
+    def inject(self, switch: str, in_port: int, packet: dict, hops: int = 8) -> List[Delivery]:
+        """Every place the packet ends up: (switch, access port or
+        CONTROLLER, packet) or (station, None, packet)."""
+        assert hops > 0, "forwarding loop"
+        table, transport = self.switches[switch]
+        out = []
+        for port, pkt in table.forward(in_port, packet):
+            if port not in transport:
+                out.append(Delivery(switch, port, pkt))
+                continue
+            owner = self.owners.get(pkt["eth_dst"], "unknown")
+            if owner in self.switches:
+                out += self.inject(owner, self.switches[owner][1][0], pkt, hops - 1)
+            else:
+                out.append(Delivery(owner, None, pkt))
+        return out
+
+
+class FakeDatapath:
+    """Just enough of a Ryu datapath to serialise messages."""
+
+    def __init__(self, parser=compat.ofproto_v1_3_parser, ofproto=OFP) -> None:
+        self.ofproto = ofproto
+        self.ofproto_parser = parser
+        self.id = 1
+
+
+def serialise(msgs, parser=compat.ofproto_v1_3_parser) -> List[bytes]:
+    """The wire bytes of each message (raises if one does not encode)."""
+    datapath = FakeDatapath(parser)
+    out = []
+    for msg in msgs:
+        msg.datapath = datapath
+        msg.serialize()
+        out.append(bytes(msg.buf))
+    return out
