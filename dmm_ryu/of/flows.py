@@ -129,9 +129,9 @@ def _ipv6_rule(table, priority, **match) -> Rule:
 
 
 def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
-    """Signalling the core must see: RS and NS for the gateway from MNs, NS
-    for our address and Mobility Header for us (and the CMD) from the
-    transport side."""
+    """Signalling the core must see: RS and NS for the gateway from MNs; NS
+    and Mobility Header for our address (and the CMD's, where it is
+    attached) from the transport side."""
     def icmp(port, kind, **more):
         return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
                           ip_proto=pl.IPPROTO_ICMPV6, icmpv6_type=kind, **more)
@@ -144,8 +144,8 @@ def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
     return ([icmp(p, pl.ICMPV6_RS) for p in ctx.maar.access_ports]
             + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll))
                for p in ctx.maar.access_ports]
-            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.maar.address))
-               for p in ctx.maar.transport_ports]
+            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
+               for a in own for p in ctx.maar.transport_ports]
             + [mh(p, a) for a in own for p in ctx.signalling_ports])
 
 

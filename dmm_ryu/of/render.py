@@ -37,30 +37,25 @@ def _match(match) -> list:
     return [f"{OVS_FIELDS.get(k, k)}={_value(k, v)}" for k, v in match.items()]
 
 
-def _action(act) -> str:
-    name = type(act).__name__
-    if name == "OFPActionOutput":
-        return f"output:{PORTS.get(act.port, act.port)}"
-    if name == "OFPActionSetField":
-        return f"set_field:{act.value}->{OVS_FIELDS.get(act.key, act.key)}"
-    if name == "OFPActionPushMpls":
-        return f"push_mpls:{act.ethertype:#06x}"
-    if name == "OFPActionPopMpls":
-        return f"pop_mpls:{act.ethertype:#06x}"
-    if name == "OFPActionDecNwTtl":
-        return "dec_ttl"
-    raise ValueError(f"cannot render {name}")
+ACTIONS = {
+    "OFPActionOutput": lambda a: f"output:{PORTS.get(a.port, a.port)}",
+    "OFPActionSetField": lambda a: f"set_field:{a.value}->{OVS_FIELDS.get(a.key, a.key)}",
+    "OFPActionPushMpls": lambda a: f"push_mpls:{a.ethertype:#06x}",
+    "OFPActionPopMpls": lambda a: f"pop_mpls:{a.ethertype:#06x}",
+    "OFPActionDecNwTtl": lambda a: "dec_ttl",
+}
+INSTRUCTIONS = {
+    "OFPInstructionActions": lambda i: [_render(ACTIONS, a) for a in i.actions],
+    "OFPInstructionGotoTable": lambda i: [f"goto_table:{i.table_id}"],
+    "OFPInstructionWriteMetadata": lambda i: [f"write_metadata:{i.metadata:#x}/{i.metadata_mask:#x}"],
+}
 
 
-def _instruction(inst) -> list:
-    name = type(inst).__name__
-    if name == "OFPInstructionActions":
-        return [_action(a) for a in inst.actions]
-    if name == "OFPInstructionGotoTable":
-        return [f"goto_table:{inst.table_id}"]
-    if name == "OFPInstructionWriteMetadata":
-        return [f"write_metadata:{inst.metadata:#x}/{inst.metadata_mask:#x}"]
-    raise ValueError(f"cannot render {name}")
+def _render(table: dict, item):
+    name = type(item).__name__
+    if name not in table:
+        raise ValueError(f"cannot render {name}")
+    return table[name](item)
 
 
 def format_flow(msg) -> str:
@@ -73,7 +68,7 @@ def format_flow(msg) -> str:
     fields = ",".join(head + _match(msg.match))
     if command.startswith("delete"):
         return f"{command} {fields}"
-    actions = [a for inst in msg.instructions for a in _instruction(inst)]
+    actions = [a for inst in msg.instructions for a in _render(INSTRUCTIONS, inst)]
     return f"{command} {fields} actions={','.join(actions) or 'drop'}"
 
 

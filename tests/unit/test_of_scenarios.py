@@ -18,7 +18,7 @@ from dmm_ryu.config import parse
 from dmm_ryu.core.actions import (ANCHOR, SERVING, InstallLocalRoute, InstallTunnel,
                                   RemoveLocalRoute, RemoveTunnel)
 from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane
-from dmm_ryu.of.flows import base_flows, flows_for, rebuild_flows
+from dmm_ryu.of.flows import DEFAULT_PARSER, base_flows, flows_for, rebuild_flows
 from dmm_ryu.of.render import format_flows
 from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
 
@@ -107,11 +107,11 @@ def network(upto, reverse=False):
     return fabric
 
 
-def rebuilt(state, name):
+def rebuilt(state, name, parser=DEFAULT_PARSER):
     installed = STATES[state][1].get(name, [])
     routes = [a for a in installed if isinstance(a, InstallLocalRoute)]
     tunnels = [a for a in installed if isinstance(a, InstallTunnel)]
-    return rebuild_flows(CTX[name], routes, tunnels)
+    return rebuild_flows(CTX[name], routes, tunnels, parser)
 
 
 def table_of(msgs):
@@ -207,6 +207,8 @@ PUNTED = [
                                    eth_dst="33:33:ff:00:00:01")),
     ("NS for the MAAR", TRANSPORT, icmp(135, "ff02::1:ff00:1", ipv6_nd_target="2001:db8:ffff::1",
                                         eth_dst="33:33:ff:00:00:01")),
+    ("NS for the CMD", TRANSPORT, icmp(135, "ff02::1:ff00:100", ipv6_nd_target=str(CMD_ADDRESS),
+                                       eth_dst="33:33:ff:00:01:00")),
     ("PBU for the MAAR", TRANSPORT, ipv6("2001:db8:ffff::2", "2001:db8:ffff::1", ip_proto=135)),
     ("PBU for the CMD", TRANSPORT, ipv6("2001:db8:ffff::2", str(CMD_ADDRESS), ip_proto=135)),
 ]
