@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv6Address
-from typing import NamedTuple, Union
+from typing import NamedTuple
+
+from dmm_ryu.inet import (IPV6_HEADER, Address, checksum, checksum_residue, ipv6_header,
+                          packed)
 
 from .errors import MHDecodeError, Reason
 from .model import (
@@ -28,14 +31,11 @@ from .options import DEFAULT_OPTION_TYPES, OptionTypes, decode_options, encode_o
 MH_PROTO = 135
 #: The MH Payload Proto must say "No Next Header" (RFC 6275 section 6.1.1).
 NO_NEXT_HEADER = 59
-IPV6_HEADER_LEN = 40
-
-Address = Union[IPv6Address, str, bytes]
+IPV6_HEADER_LEN = IPV6_HEADER.size
 
 _HEADER = struct.Struct("!BBBBH")
 _BU = struct.Struct("!HHH")  # sequence, flags, lifetime
 _BA = struct.Struct("!BBHH")  # status, flags, sequence, lifetime
-_IPV6 = struct.Struct("!IHBB16s16s")
 _FIXED_LEN = _HEADER.size + _BU.size  # both messages: options start at 12
 _BU_FLAGS_MASK = sum(BUFlags)
 _BA_FLAGS_MASK = sum(BAFlags)
@@ -48,21 +48,6 @@ class DecodedPacket(NamedTuple):
     src: IPv6Address
     dst: IPv6Address
     message: Message
-
-
-def _packed(address: Address) -> bytes:
-    return address.packed if isinstance(address, IPv6Address) else IPv6Address(address).packed
-
-
-def _ones_complement_residue(src: bytes, dst: bytes, mh: bytes) -> int:
-    """Sum of the pseudo-header and MH 16-bit words, modulo 0xFFFF.
-
-    Since 2**16 == 1 (mod 0xFFFF), the number spelled by the bytes has the
-    same residue as the one's complement sum of its words, which turns the
-    word loop into one big-integer operation.  ``mh`` has even length.
-    """
-    pseudo = src + dst + len(mh).to_bytes(4, "big") + bytes((0, 0, 0, MH_PROTO))
-    return int.from_bytes(pseudo + mh, "big") % 0xFFFF
 
 
 def _lifetime_units(seconds: int) -> int:
@@ -94,16 +79,15 @@ def encode_mh(msg: Message, src: Address, dst: Address,
     if header_len > 255:
         raise ValueError("options exceed the 2048-octet Mobility Header")
     mh = _HEADER.pack(NO_NEXT_HEADER, header_len, mh_type, 0, 0) + body + options
-    residue = _ones_complement_residue(_packed(src), _packed(dst), mh)
-    return mh[:4] + (0xFFFF - residue if residue else 0).to_bytes(2, "big") + mh[6:]
+    return mh[:4] + checksum(packed(src), packed(dst), MH_PROTO, mh).to_bytes(2, "big") + mh[6:]
 
 
 def encode_packet(msg: Message, src: Address, dst: Address, hop_limit: int = 64,
                   option_types: OptionTypes = DEFAULT_OPTION_TYPES) -> bytes:
     """A whole IPv6 packet (no extension headers) carrying ``msg``."""
-    src, dst = _packed(src), _packed(dst)
+    src, dst = packed(src), packed(dst)
     mh = encode_mh(msg, src, dst, option_types)
-    return _IPV6.pack(0x60000000, len(mh), MH_PROTO, hop_limit, src, dst) + mh
+    return ipv6_header(src, dst, MH_PROTO, len(mh), hop_limit) + mh
 
 
 def _check_header(mh: bytes, src: bytes, dst: bytes) -> None:
@@ -113,7 +97,7 @@ def _check_header(mh: bytes, src: bytes, dst: bytes) -> None:
     if (mh[1] + 1) * 8 != len(mh):
         raise MHDecodeError(Reason.HEADER_LEN_MISMATCH,
                             f"Header Len {mh[1]} for {len(mh)} octets")
-    if _ones_complement_residue(src, dst, mh):
+    if checksum_residue(src, dst, MH_PROTO, mh):
         raise MHDecodeError(Reason.BAD_CHECKSUM, f"checksum {mh[4:6].hex()}")
     if mh[0] != NO_NEXT_HEADER:
         raise MHDecodeError(Reason.BAD_PAYLOAD_PROTO, f"Payload Proto {mh[0]}")
@@ -143,7 +127,7 @@ def decode_mh(data: bytes, src: Address, dst: Address,
     ignored, as RFC 6275 asks of receivers.
     """
     mh = bytes(data)
-    _check_header(mh, _packed(src), _packed(dst))
+    _check_header(mh, packed(src), packed(dst))
     return _decode_message(mh, option_types)
 
 
@@ -154,7 +138,7 @@ def decode_packet(data: bytes,
     data = bytes(data)
     if len(data) < IPV6_HEADER_LEN:
         raise MHDecodeError(Reason.TRUNCATED, f"IPv6 header in {len(data)} octets")
-    first, payload_len, next_header, _, src, dst = _IPV6.unpack_from(data)
+    first, payload_len, next_header, _, src, dst = IPV6_HEADER.unpack_from(data)
     if first >> 28 != 6:
         raise MHDecodeError(Reason.BAD_IPV6_HEADER, f"version {first >> 28}")
     if IPV6_HEADER_LEN + payload_len > len(data):
