@@ -12,6 +12,7 @@ tests can build and feed a view without either.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import threading
 from collections import Counter, deque
@@ -28,18 +29,33 @@ LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.
 LATENCY_WINDOW = 1024
 
 
+def _plain(value):
+    """A field as JSON: addresses and prefixes as text, nested views as objects."""
+    if isinstance(value, (IPv6Address, IPv6Network)):
+        return str(value)
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+class _JsonFields:
+    """``to_json()`` from the dataclass fields, so a new field cannot be
+    forgotten in the REST answer (the OpenAPI test then notices it)."""
+
+    def to_json(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
 @dataclass(frozen=True)
-class PrefixBinding:
+class PrefixBinding(_JsonFields):
     """One prefix of a session and the MAAR that anchors it."""
 
     prefix: IPv6Network
     anchor: str
     anchor_address: IPv6Address
     local: bool
-
-    def to_json(self) -> dict:
-        return {"prefix": str(self.prefix), "anchor": self.anchor,
-                "anchor_address": str(self.anchor_address), "local": self.local}
 
 
 class PreviousMaarEntry(NamedTuple):
@@ -50,11 +66,11 @@ class PreviousMaarEntry(NamedTuple):
     prefix: IPv6Network
 
     def to_json(self) -> dict:
-        return {"maar": self.maar, "address": str(self.address), "prefix": str(self.prefix)}
+        return {key: _plain(value) for key, value in self._asdict().items()}
 
 
 @dataclass(frozen=True)
-class BindingView:
+class BindingView(_JsonFields):
     """The CMD's BCE for one MN, with MAAR names resolved for operators."""
 
     mn_id: str
@@ -75,22 +91,9 @@ class BindingView:
         """True if one of the session's prefixes is ``network`` or inside it."""
         return any(p.prefix.subnet_of(network) for p in self.prefixes)
 
-    def to_json(self) -> dict:
-        return {
-            "mn_id": self.mn_id,
-            "serving_maar": self.serving_maar,
-            "serving_maar_address": str(self.serving_maar_address),
-            "prefixes": [p.to_json() for p in self.prefixes],
-            "previous_maars": [p.to_json() for p in self.previous_maars],
-            "lifetime": self.lifetime,
-            "registered_at": self.registered_at,
-            "expires_at": self.expires_at,
-            "last_update": self.last_update,
-        }
-
 
 @dataclass(frozen=True)
-class TunnelView:
+class TunnelView(_JsonFields):
     """One tunnel end on a MAAR: ``anchor`` forwards toward the serving MAAR,
     ``serving`` toward the anchor of ``prefix``."""
 
@@ -100,13 +103,9 @@ class TunnelView:
     role: str
     mn_id: str
 
-    def to_json(self) -> dict:
-        return {"prefix": str(self.prefix), "peer": self.peer,
-                "peer_address": str(self.peer_address), "role": self.role, "mn_id": self.mn_id}
-
 
 @dataclass(frozen=True)
-class MaarView:
+class MaarView(_JsonFields):
     """A configured MAAR: its pool, its switch and what it carries now."""
 
     name: str
@@ -120,28 +119,15 @@ class MaarView:
     bindings: int
     tunnels: Tuple[TunnelView, ...]
 
-    def to_json(self) -> dict:
-        return {
-            "name": self.name, "dpid": self.dpid, "address": str(self.address),
-            "pool": str(self.pool), "prefix_length": self.prefix_length,
-            "pool_size": self.pool_size, "pool_used": self.pool_used,
-            "connected": self.connected, "bindings": self.bindings,
-            "tunnels": [t.to_json() for t in self.tunnels],
-        }
-
 
 @dataclass(frozen=True)
-class PrefixView:
+class PrefixView(_JsonFields):
     """Who holds a delegated prefix: the MN, its anchor and its serving MAAR."""
 
     prefix: IPv6Network
     mn_id: str
     anchor: str
     serving_maar: str
-
-    def to_json(self) -> dict:
-        return {"prefix": str(self.prefix), "mn_id": self.mn_id,
-                "anchor": self.anchor, "serving_maar": self.serving_maar}
 
 
 def select_bindings(bindings: Iterable[BindingView], maar: Optional[str] = None,
