@@ -102,21 +102,21 @@ def _held(prefixes: List[dict]) -> str:
                      for p in prefixes)
 
 
-def _expires_in(binding: dict) -> str:
+def _expiry(binding: dict) -> str:
     left = int(binding["expires_at"] - time.time())
-    return f"{left}s" if left > 0 else "expired"
+    return f"in {left}s" if left > 0 else "expired"
 
 
 def show_bindings(body) -> str:
-    rows = [(b["mn_id"], b["serving_maar"], _held(b["prefixes"]), b["lifetime"], _expires_in(b))
+    rows = [(b["mn_id"], b["serving_maar"], _held(b["prefixes"]), b["lifetime"], _expiry(b))
             for b in body["bindings"]]
-    return table(("MN-ID", "S-MAAR", "PREFIXES", "LIFETIME", "EXPIRES IN"), rows)
+    return table(("MN-ID", "S-MAAR", "PREFIXES", "LIFETIME", "EXPIRES"), rows)
 
 
 def show_binding(b) -> str:
     head = fields([("MN-ID", b["mn_id"]),
                    ("S-MAAR", f"{b['serving_maar']} ({b['serving_maar_address']})"),
-                   ("lifetime", f"{b['lifetime']}s, expires in {_expires_in(b)}")])
+                   ("lifetime", f"{b['lifetime']}s"), ("expires", _expiry(b))])
     rows = [(p["prefix"], p["anchor"], p["anchor_address"], "yes" if p["local"] else "no")
             for p in b["prefixes"]]
     return head + "\n\n" + table(("PREFIX", "ANCHOR", "ANCHOR ADDRESS", "LOCAL"), rows)

@@ -10,7 +10,7 @@ import pytest
 
 from dmm_ryu import cli
 from dmm_ryu.rest import RestApp, RestConfig
-from tests.unit.fakeview import FakeView
+from tests.unit.fakeview import NOW, FakeView
 
 TOKEN = "cli-token"
 
@@ -56,7 +56,7 @@ def test_bindings_table(capsys, url):
     code, out, _ = run(capsys, "--url", url, "bindings")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["MN-ID", "S-MAAR", "PREFIXES", "LIFETIME", "EXPIRES", "IN"]
+    assert lines[0].split() == ["MN-ID", "S-MAAR", "PREFIXES", "LIFETIME", "EXPIRES"]
     assert len(lines) == 4
     assert "2001:db8:1:1::/64 (at maar1), 2001:db8:2:1::/64" in out
     assert "expired" in out  # the sample expiry lies in 2023
@@ -78,6 +78,7 @@ def test_binding_detail(capsys, url):
     code, out, _ = run(capsys, "--url", url, "binding", "mn1@dmm.example")
     assert code == 0
     assert "S-MAAR    maar2 (2001:db8:ff::2)" in out
+    assert "expires   expired" in out
     assert "2001:db8:1:1::/64  maar1   2001:db8:ff::1  no" in out
 
 
@@ -182,3 +183,9 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(["frobnicate"])
     assert exited.value.code == 2
+
+
+def test_expiry_counts_down_from_now(capsys, url, monkeypatch):
+    monkeypatch.setattr(cli.time, "time", lambda: NOW)
+    code, out, _ = run(capsys, "--url", url, "bindings", "--maar", "maar3")
+    assert code == 0 and out.splitlines()[1].endswith("3600      in 3540s")
