@@ -1,0 +1,12 @@
+"""OpenFlow 1.3 programming of the MAARs: pure functions from the protocol
+core's actions to FlowMods, never sending anything (the adapter does).
+
+* :mod:`pipeline` - tables, priority bands, metadata and cookie format.
+* :mod:`labels` - MAAR ordinals, transport MACs, the MPLS label of a prefix.
+* :mod:`context` - :class:`~dmm_ryu.of.context.MaarDataplane`, one MAAR's view.
+* :mod:`flows` - ``base_flows``, ``flows_for``, ``rebuild_flows``, ``delete_ours``.
+* :mod:`bundle` - wrap FlowMods in an atomic, ordered OVS bundle.
+* :mod:`render` - ``format_flows``: ovs-ofctl text for golden files.
+
+The design and its reasons: ``openflow_rules/README.md``.
+"""

@@ -118,3 +118,12 @@ def test_rendering_an_unknown_action_says_which():
     with pytest.raises(ValueError, match="cannot render OFPActionGroup"):
         format_flow(msg)
 
+
+
+def test_fake_switch_keeps_packet_outs_for_later_decoding():
+    parser = compat.ofproto_v1_3_parser
+    out = parser.OFPPacketOut(None, buffer_id=OFP.OFP_NO_BUFFER, in_port=OFP.OFPP_CONTROLLER,
+                              actions=[parser.OFPActionOutput(2)], data=b"\x33\x33")
+    table = FakeOFTable()
+    table.apply([out])
+    assert table.packet_outs == [out] and table.flows == []
