@@ -246,10 +246,10 @@ def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser)
     if action.role == core.ANCHOR:
         return [_apply(parser, [parser.OFPActionDecNwTtl(), *into]),
                 _apply(parser, [pop]) + _mark_uplink(parser) + _goto(parser, pl.ROUTE)]
-    mac, port = getattr(action, "mac", ""), getattr(action, "port", 0)
-    if not mac or not port:
+    if not action.mac or not action.port:
         raise DataplaneError(f"serving tunnel for {action.prefix} needs the MN's mac and port")
-    return [_apply(parser, into), _apply(parser, [pop, *_deliver(parser, ctx, mac, port)])]
+    return [_apply(parser, into),
+            _apply(parser, [pop, *_deliver(parser, ctx, action.mac, action.port)])]
 
 
 def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:

@@ -24,7 +24,6 @@ ETH_TYPE_IPV6 = 0x86DD
 ETH_TYPE_MPLS = 0x8847
 IPV6_ONLY = ("ipv6_src", "ipv6_dst", "ip_proto", "icmpv6_type", "ipv6_nd_target")
 CONTROLLER = "CONTROLLER"
-MAX_TABLES = 8
 
 
 def _norm(name: str, value):
@@ -101,7 +100,7 @@ class FakeOFTable:
 
     def forward(self, in_port: int, packet: dict) -> List[Tuple[object, dict]]:
         """(out port or CONTROLLER, rewritten packet) for each copy sent."""
-        pkt = {k: v for k, v in packet.items()}
+        pkt = dict(packet)
         pkt.setdefault("mpls", ())
         state = {"in_port": in_port, "metadata": 0}
         outputs: list = []
