@@ -106,7 +106,12 @@ class TunnelView(_JsonFields):
 
 @dataclass(frozen=True)
 class MaarView(_JsonFields):
-    """A configured MAAR: its pool, its switch and what it carries now."""
+    """A configured MAAR: its pool, its switch and what it carries now.
+
+    ``bindings`` counts the sessions it serves or anchors (the same rule as
+    the ``maar`` filter of :meth:`DomainView.bindings`); ``pool_size`` and
+    ``pool_used`` count prefixes of ``prefix_length`` in ``pool``.
+    """
 
     name: str
     dpid: int
