@@ -58,6 +58,7 @@ class Cmd:
         self._outbox: Dict[Hashable, Tuple[IPv6Address, ProxyBindingUpdate]] = {}
         self._relays: Dict[str, Aggregation] = {}
         self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
+        self._departed: Dict[str, int] = {}
         self._seq = 0
 
     @property
@@ -111,6 +112,9 @@ class Cmd:
         limit = self.config.max_bindings
         if limit is not None and len(self.store) >= limit:
             return self._refuse(src, pbu, Status.INSUFFICIENT_RESOURCES)
+        stamp = pbu.options.timestamp
+        if stamp is not None and stamp <= self._departed.get(pbu.options.mn_id, -1):
+            return self._refuse(src, pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
         bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, 0, pbu.sequence)
         self.counters["registrations"] += 1
         return self._moved(bce, src, pbu, now)
@@ -211,43 +215,81 @@ class Cmd:
 
     def _deregistration(self, bce: Optional[CmdBce], src: IPv6Address,
                         pbu: ProxyBindingUpdate, now: float) -> List[Action]:
-        """From the S-MAAR: the MN left the domain, end the session.  From a
-        P-MAAR whose BCE expired ("renew"): the MN is still in the domain,
-        so answer with a non-zero lifetime.  Unknown session: lifetime 0."""
-        if bce is None or src not in bce.involved():
-            return [SendMessage(self.address, src, answer(pbu, lifetime=0))]
-        if src != bce.proxy_coa or self._stale(bce, src, pbu):
+        """Lifetime 0.  From the S-MAAR, or from any MAAR that saw the MN
+        after the S-MAAR registered it (its registration may have been
+        lost): the MN left the domain, end the session.  From a MAAR the MN
+        left before its latest attachment: overtaken, see ``_overtaken``
+        (the MN came back into the domain elsewhere and keeps the prefix
+        that MAAR anchors).  A re-registration
+        (HI 5) from a P-MAAR whose BCE expired ("renew", draft 3.5): the MN
+        is still in the domain, answer with a non-zero lifetime.  Anything
+        else (unknown session, a MAAR overtaken by newer news): lifetime 0."""
+        if pbu.options.handoff != HandoffIndicator.NOT_CHANGED:
+            if bce is None:
+                return [SendMessage(self.address, src, answer(pbu, lifetime=0))] + \
+                    self._depart(pbu.options.mn_id, pbu.options.timestamp, now)
+            if self._latest(bce, src, pbu):
+                reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
+                return [reply] + self._end(bce, now, src, pbu.options.timestamp)
+            return self._overtaken(bce, src, pbu, now)
+        elif bce is not None and src in bce.involved() and src != bce.proxy_coa:
             self.counters["renewed"] += 1
             return [SendMessage(self.address, src, answer(pbu, lifetime=bce.lifetime))]
-        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
-        return [reply] + self._end(bce, now, src)
+        return [SendMessage(self.address, src, answer(pbu, lifetime=0))]
 
-    def _end(self, bce: CmdBce, now: float, skip: Optional[IPv6Address] = None) -> List[Action]:
+    @staticmethod
+    def _latest(bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate) -> bool:
+        """The PBU reports the MN's latest whereabouts: from the Proxy-CoA
+        and not older than its registration, or dated after it."""
+        stamp = pbu.options.timestamp
+        if src == bce.proxy_coa:
+            return stamp is None or stamp >= bce.ts
+        return stamp is not None and stamp > bce.ts
+
+    def _depart(self, mn_id: str, stamp: Optional[int], now: float) -> List[Action]:
+        """Remember when the MN left the domain for one lifetime: a
+        registration dated before (overtaken by the de-registration) is
+        refused with 157 instead of opening a session nobody serves."""
+        if stamp is None:
+            return []
+        self._departed[mn_id] = max(stamp, self._departed.get(mn_id, stamp))
+        return [StartTimer(("departed", mn_id), now + self._timers.lifetime)]
+
+    def _end(self, bce: CmdBce, now: float, skip: Optional[IPv6Address] = None,
+             stamp: Optional[int] = None) -> List[Action]:
         """Remove the BCE and de-register every other MAAR of the session, so
         the prefixes return to their pools."""
         self.counters["sessions_ended"] += 1
         self.store.delete(bce.mn_id)
         self._relays.pop(bce.mn_id, None)
         actions: List[Action] = [CancelTimer(("expire", bce.mn_id)), CancelTimer(("agg", bce.mn_id))]
+        stamp = bce.ts if stamp is None else max(stamp, bce.ts)
+        actions += self._depart(bce.mn_id, stamp, now)
         for target in sorted(bce.involved() - {skip}):
-            pbu = self._pbu_to(bce, target, 0, ntp_timestamp(now))
-            actions += self._send(target, pbu, now)
+            actions += self._forget(bce.mn_id, bce.anchored_at(target), target, stamp, now)
         return actions
+
+    def _forget(self, mn_id: str, hnps, target: IPv6Address, stamp: int,
+                now: float) -> List[Action]:
+        """De-registration PBU (lifetime 0): ``target`` drops the MN.  It is
+        dated by the departure, so a MAAR where the MN attached again since
+        ignores it (and answers 157)."""
+        return self._send(target, self._pbu_to(mn_id, hnps, None, 0, stamp), now)
 
     # -- PBUs to P-MAARs and their PBAs ------------------------------------
 
     def _notify(self, bce: CmdBce, target: IPv6Address, now: float) -> List[Action]:
         """PBU with the Serving MAAR option; the HNPs are those anchored at
         ``target`` (the all-zero request when the PMIPv6 LMA must allocate)."""
-        return self._send(target, self._pbu_to(bce, target, bce.lifetime, bce.ts), now)
-
-    def _pbu_to(self, bce: CmdBce, target: IPv6Address, lifetime: int,
-                timestamp: int) -> ProxyBindingUpdate:
         hnps = bce.anchored_at(target)
         if not bce.anchors and target == self._domain.lma:
             hnps = [REQUEST_PREFIX]
-        serving = bce.proxy_coa if lifetime else None
-        opts = options(bce.mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
+        pbu = self._pbu_to(bce.mn_id, hnps, bce.proxy_coa, bce.lifetime, bce.ts)
+        return self._send(target, pbu, now)
+
+    def _pbu_to(self, mn_id: str, hnps, serving: Optional[IPv6Address], lifetime: int,
+                timestamp: int) -> ProxyBindingUpdate:
+        opts = options(mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
                        self._domain.access_tech, timestamp, serving_maar=serving)
         self._seq = next_seq(self._seq)
         return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts)
@@ -266,23 +308,50 @@ class Cmd:
         del self._outbox[key]
         actions: List[Action] = [self._backoff.stop(key)]
         bce = self.store.get(pba.options.mn_id)
-        if bce is None or sent[1].lifetime == 0:
+        if sent[1].lifetime == 0:
             return actions
+        if bce is None:
+            return actions + self._orphan(src, pba, now)
+        if pba.status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
+            return actions + self._newer_news(bce, src, sent[1], now)
         if pba.status != Status.ACCEPTED:
             self.counters[f"p_maar_refused_{pba.status}"] += 1
             return actions + self._lost(bce, src)
-        for prefix in pba.options.hnps:
-            bce.anchors.setdefault(prefix, src)
+        return actions + self._confirmed(bce, src, pba.options.hnps)
+
+    def _confirmed(self, bce: CmdBce, peer: IPv6Address, hnps) -> List[Action]:
+        """A P-MAAR's PBA is the truth about what it anchors: take a prefix
+        the PMIPv6 LMA just allocated, drop one it no longer has."""
+        for prefix in bce.anchored_at(peer):
+            if prefix not in hnps:
+                del bce.anchors[prefix]
+        for prefix in hnps:
+            bce.anchors.setdefault(prefix, peer)
         self.store.put(bce)
-        return actions + self._collected(bce, src)
+        return self._collected(bce, peer)
+
+    def _newer_news(self, bce: CmdBce, peer: IPv6Address, sent: ProxyBindingUpdate,
+                    now: float) -> List[Action]:
+        """157 from a MAAR: the MN attached there after the registration our
+        PBU reported.  If a newer registration arrived since, tell it that
+        one; otherwise its own registration is on the way: stop waiting."""
+        if bce.ts > (sent.options.timestamp or 0):
+            return self._notify(bce, peer, now)
+        return self._collected(bce, peer)
+
+    def _orphan(self, src: IPv6Address, pba, now: float) -> List[Action]:
+        """A P-MAAR acted on our PBU after the session ended (the MN left
+        while its registration was still running): it must forget again."""
+        if pba.status != Status.ACCEPTED or not pba.options.hnps:
+            return []
+        self.counters["orphans_forgotten"] += 1
+        stamp = pba.options.timestamp or 0
+        return self._forget(pba.options.mn_id, pba.options.hnps, src, stamp, now)
 
     def _lost(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
         """A P-MAAR refused or never answered: its prefixes leave the session
         (nothing can reach them any more)."""
-        for prefix in bce.anchored_at(peer):
-            del bce.anchors[prefix]
-        self.store.put(bce)
-        return self._collected(bce, peer)
+        return self._confirmed(bce, peer, ())
 
     def _collected(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
         """Relay: one P-MAAR answered.  Before the PBA went out, wait for
@@ -305,8 +374,11 @@ class Cmd:
 
     def _aggregate(self, bce: CmdBce, relay: Aggregation) -> List[Action]:
         """The S-MAAR's PBA with a Previous MAAR option per confirmed P-MAAR
-        prefix.  A session left with no prefix at all (the PMIPv6 LMA could
-        not allocate) is refused with 130 and removed."""
+        prefix.  With no prefix yet (PMIPv6: the LMA has not answered) there
+        is nothing to send, whatever the timeout; a session left with no
+        prefix at all (the LMA could not allocate) is refused with 130."""
+        if not bce.anchors and relay.waiting:
+            return []
         relay.answered = True
         if not bce.anchors:
             self._relays.pop(bce.mn_id, None)
@@ -322,6 +394,9 @@ class Cmd:
         bce = self.store.get(mn_id)
         if kind == "retx":
             return self._retransmit(key, bce, now)
+        if kind == "departed":
+            self._departed.pop(mn_id, None)
+            return []
         relay = self._relays.get(mn_id)
         if kind == "agg" and bce is not None and relay is not None and not relay.answered:
             self.counters["relay_partial"] += 1

@@ -5,8 +5,9 @@ Sans-I/O: ``handle(event, now)`` returns actions.  The MAAR talks only to the
 CMD's address and, in locator mode, answers S-MAARs directly; it never calls
 the CMD.  Timer keys are ``(kind, mn_id)`` with kind ``retx`` (PBU
 retransmission), ``refresh`` (re-registration before expiry), ``expire`` (a
-P-MAAR's BCE lifetime, "renew" de-registration only) and ``locate`` (locator
-mode: a P-MAAR's direct PBA is overdue).
+P-MAAR's BCE lifetime, "renew" de-registration only) and ``locate`` (a
+P-MAAR of the session is still unknown: its direct PBA in locator mode, or
+the further PBA of relay mode, is overdue).
 """
 from __future__ import annotations
 
@@ -191,13 +192,17 @@ class Maar:
 
     def _accepted(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
         """Finalise the BCE (draft 3.1), set up routes and tunnels for the
-        P-MAAR list (3.2/3.4), advertise, and plan the re-registration."""
+        P-MAAR list (3.2/3.4), advertise, and plan the re-registration.
+        The PBA's HNPs are the whole session: a P-MAAR entry outside it
+        belongs to a session that ended meanwhile and is dropped."""
         bce.final, bce.lifetime = True, pba.lifetime
+        session = set(pba.options.hnps)
+        bce.p_maars = {p: a for p, a in bce.p_maars.items() if p in session}
         self._learn(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
         refresh = now + pba.lifetime * self._timers.refresh_ratio
         actions = routes.sync(bce) + [self._advert(bce), StartTimer(("refresh", bce.mn_id), refresh)]
         missing = self._unlocated(bce, pba.options.hnps)
-        if self._domain.mode is Mode.LOCATOR and missing:
+        if missing:
             self._locating[bce.mn_id] = missing
             actions.append(StartTimer(("locate", bce.mn_id), now + self._timers.retransmit_initial))
         return actions
@@ -213,8 +218,10 @@ class Maar:
         return bce.p_maars != before
 
     def _unlocated(self, bce: MaarBce, hnps) -> Set[IPv6Network]:
-        """Locator mode: prefixes of the session (the HNPs of the CMD's PBA)
-        whose P-MAAR has not yet answered us directly."""
+        """Prefixes of the session (the HNPs of the CMD's PBA) with no known
+        P-MAAR yet: awaited from a direct PBA (locator) or a further PBA
+        (relay after the aggregation timeout).  If they do not come in time
+        (lost: neither is retransmitted), re-registering repairs it."""
         return set(hnps) - set(bce.p_maars) - {bce.local, REQUEST_PREFIX}
 
     def _follow_up(self, bce: MaarBce, pba: ProxyBindingAck) -> List[Action]:
@@ -261,7 +268,8 @@ class Maar:
         bce = self.bces.get(opts.mn_id)
         if bce is not None and opts.timestamp is not None and opts.timestamp < bce.ts:
             self.counters["stale_pbu_ignored"] += 1
-            return []
+            stale = answer(pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED, hnps=())
+            return [SendMessage(self.address, src, stale)]
         if pbu.lifetime == 0:
             return self._forget(bce, src, pbu)
         if opts.serving_maar is None:
