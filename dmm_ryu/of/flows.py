@@ -39,6 +39,10 @@ from dmm_ryu.of.labels import DataplaneError
 
 OFP = compat.ofproto_v1_3
 DEFAULT_PARSER = compat.ofproto_v1_3_parser
+#: in_port value that lets a packet leave by the port it came in on.  OVS
+#: refuses writes to the OF1.3 OXM in_port; it takes the Nicira 16-bit
+#: NXM_OF_IN_PORT (``load:0->NXM_OF_IN_PORT[]``, the classic OVS idiom).
+HAIRPIN_IN_PORT = 0
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,15 @@ def _deliver(parser, ctx: MaarDataplane, mac: str, port: int) -> list:
 
 
 def _to_neighbour(parser, ctx: MaarDataplane, mac: str) -> list:
-    """Out of the fabric port to a transport neighbour (peer or router)."""
+    """Out of the fabric port to a transport neighbour (peer or router).
+
+    Downlink at a P-MAAR and popped uplink both arrive on the fabric port
+    and leave by it again; OpenFlow drops output to the ingress port, so
+    ``in_port`` is cleared first (OVS lets set_field write it).
+    """
     return [parser.OFPActionSetField(eth_src=ctx.transport_mac),
             parser.OFPActionSetField(eth_dst=mac),
+            parser.OFPActionSetField(in_port_nxm=HAIRPIN_IN_PORT),
             parser.OFPActionOutput(ctx.uplink_port)]
 
 

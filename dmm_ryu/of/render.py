@@ -18,7 +18,7 @@ COMMANDS = {OFP.OFPFC_ADD: "add", OFP.OFPFC_MODIFY: "modify",
             OFP.OFPFC_MODIFY_STRICT: "modify_strict", OFP.OFPFC_DELETE: "delete",
             OFP.OFPFC_DELETE_STRICT: "delete_strict"}
 #: OXM field names that ovs-ofctl spells differently.
-OVS_FIELDS = {"ipv6_nd_target": "nd_target"}
+OVS_FIELDS = {"ipv6_nd_target": "nd_target", "in_port_nxm": "in_port"}
 PORTS = {OFP.OFPP_CONTROLLER: "CONTROLLER", OFP.OFPP_IN_PORT: "IN_PORT"}
 
 

@@ -122,7 +122,7 @@ class FakeOFTable:
         for inst in flow.instructions:
             kind = type(inst).__name__
             if kind == "OFPInstructionActions" and inst.type == OFP.OFPIT_APPLY_ACTIONS:
-                if not all(_act(a, pkt, outputs) for a in inst.actions):
+                if not all(_act(a, pkt, state, outputs) for a in inst.actions):
                     return None
             elif kind == "OFPInstructionWriteMetadata":
                 mask = inst.metadata_mask
@@ -171,11 +171,21 @@ def _matches(match: Tuple, pkt: dict, state: dict) -> bool:
     return True
 
 
-def _act(act, pkt: dict, outputs: list) -> bool:
-    """Apply one action; False when the packet is dropped (hop limit)."""
+def _act(act, pkt: dict, state: dict, outputs: list) -> bool:
+    """Apply one action; False when the packet is dropped (hop limit).
+
+    As on a real switch, output to the port the packet came in on is
+    silently dropped (OpenFlow 1.3 section 4.5: only OFPP_IN_PORT may
+    hairpin), and ``set_field`` on ``in_port_nxm`` (Nicira's NXM_OF_IN_PORT) changes
+    what counts as that port.
+    """
     kind = type(act).__name__
     if kind == "OFPActionOutput":
-        outputs.append((CONTROLLER if act.port == OFP.OFPP_CONTROLLER else act.port, dict(pkt)))
+        if act.port != state["in_port"]:
+            outputs.append((CONTROLLER if act.port == OFP.OFPP_CONTROLLER else act.port,
+                            dict(pkt)))
+    elif kind == "OFPActionSetField" and act.key == "in_port_nxm":
+        state["in_port"] = act.value
     elif kind == "OFPActionPushMpls":
         pkt["mpls"] = (0,) + pkt["mpls"]
         pkt["eth_type"] = act.ethertype
