@@ -176,16 +176,18 @@ class Cmd:
 
         relay: PBUs to the P-MAARs, the S-MAAR's PBA once they answered.
         proxy: the PBA with Previous MAAR options at once, PBUs in parallel.
-        locator: the PBA (session HNPs, no Previous MAAR option) at once,
-        PBUs in parallel; P-MAARs answer the S-MAAR themselves.
+        locator: PBUs to the P-MAARs, which answer the S-MAAR themselves,
+        and at once the PBA (session HNPs, no Previous MAAR option) that
+        tells the S-MAAR its registration is accepted.
         """
         notes = [action for target in sorted(targets) for action in self._notify(bce, target, now)]
         if self._relaying and targets:
             self._relays[bce.mn_id] = Aggregation(pbu, set(targets), False)
             timeout = now + self._timers.aggregation_timeout
             return notes + [StartTimer(("agg", bce.mn_id), timeout)]
-        previous = () if self._domain.mode is Mode.LOCATOR else bce.p_maars()
-        return [self._to_s_maar(bce, pbu, previous)] + notes
+        if self._domain.mode is Mode.LOCATOR:
+            return notes + [self._to_s_maar(bce, pbu, ())]
+        return [self._to_s_maar(bce, pbu, bce.p_maars())] + notes
 
     def _to_s_maar(self, bce: CmdBce, pbu: ProxyBindingUpdate, previous) -> SendMessage:
         pba = answer(pbu, hnps=sorted(bce.anchors) or None, lifetime=bce.lifetime,

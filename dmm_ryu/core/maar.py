@@ -170,10 +170,10 @@ class Maar:
 
     def _pba(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
         pending = bce.pending
+        if pending is not None and pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
+            return self._resync(bce, pba, now)
         if pending is None or pba.sequence != pending.sequence:
             return self._follow_up(bce, pba)
-        if pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
-            return self._resync(bce, pba, now)
         actions = self._stop_timers(bce, ("retx",))
         bce.pending = None
         if pba.status != Status.ACCEPTED:
@@ -184,8 +184,9 @@ class Maar:
         return actions + self._accepted(bce, pba, now)
 
     def _resync(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
-        """135: the PBA carries the last sequence number the CMD accepted;
-        continue after it (RFC 6275 11.7.1)."""
+        """135: the PBA carries the last sequence number the CMD accepted
+        instead of ours (so it cannot be matched by sequence number); continue
+        after it (RFC 6275 11.7.1)."""
         self.counters["resynced"] += 1
         bce.seq = pba.sequence
         return self._retransmit(bce, now)
@@ -312,10 +313,10 @@ class Maar:
         hnps = () if bce.local is None else (bce.local,)
         if bce.local is None:
             del self.bces[bce.mn_id]
-        actions.append(SendMessage(self.address, src,
-                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
         if hnps and self._domain.mode is Mode.LOCATOR:
             actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
+        actions.append(SendMessage(self.address, src,
+                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
         return actions
 
     def _p_maar_timer(self, bce: MaarBce, now: float) -> List[Action]:

@@ -67,6 +67,7 @@ class Network:
         self.mns: Dict[str, MobileNode] = {}
         self.dataplane = Dataplane()
         self.log: List[Sent] = []
+        self.adverts: List[Tuple[IPv6Address, SendRouterAdvert]] = []
         self._queue: list = []
         self._order = itertools.count()
         self._timers: Dict[Tuple[IPv6Address, Hashable], int] = {}
@@ -167,6 +168,7 @@ class Network:
 
     def _advertise(self, node: IPv6Address, ra: SendRouterAdvert) -> None:
         """The RA reaches the MN only if it is still on that access link."""
+        self.adverts.append((node, ra))
         mn = self.mns.get(ra.mn_id)
         if mn is None or mn.at != node:
             return

@@ -128,3 +128,26 @@ def _pool_problems(domain: Domain) -> List[str]:
             if owners.get(prefix) != mn_id:
                 problems.append(f"{maar.config.name} keeps {prefix} for {mn_id} outside any session")
     return problems
+
+
+def names(domain: Domain) -> Dict[IPv6Address, str]:
+    """Address -> "CMD" / "MAAR1"... as the draft's figures name them."""
+    table = {m.address: f"MAAR{i + 1}" for i, m in enumerate(domain.maars)}
+    table[domain.cmd.address] = "CMD"
+    return table
+
+
+def describe(domain: Domain, since: int = 0) -> List[tuple]:
+    """The messages sent since log entry ``since`` as the figures show
+    them: (from, to, "PBU"/"PBA", status, HNPs, Serving MAAR, Previous
+    MAARs), with names instead of addresses and prefixes as strings."""
+    label = names(domain)
+    rows = []
+    for sent in domain.net.log[since:]:
+        message, opts = sent.message, sent.message.options
+        kind = "PBA" if hasattr(message, "status") else "PBU"
+        rows.append((label[sent.src], label[sent.dst], kind, getattr(message, "status", None),
+                     tuple(str(p) for p in opts.hnps),
+                     label.get(opts.serving_maar),
+                     tuple((label[p.address], str(p.prefix)) for p in opts.previous_maars)))
+    return rows

@@ -1,5 +1,6 @@
 """Random walks of several MNs over several MAARs, in every mode, on links
-with random delay, reordering and loss: once the domain settles, every
+with random delay, reordering and loss, with pauses of several lifetimes
+(re-registration, "renew" de-registration): once the domain settles, every
 session prefix is reachable both ways through installed routes and tunnels,
 no node keeps state the sessions do not call for, and no prefix has two
 owners."""
@@ -11,15 +12,15 @@ from dmm_ryu.core.sim import Link
 from dmm_ryu.core.testbed import build, violations
 
 N_MAARS = 5
-TIMERS = Timers(lifetime=400, retransmit_initial=0.5, retransmit_max=4.0, retransmit_limit=10)
-timers = st.builds(Timers, lifetime=st.just(400), retransmit_initial=st.just(0.5),
+TIMERS = Timers(lifetime=40, retransmit_initial=0.5, retransmit_max=4.0, retransmit_limit=10)
+timers = st.builds(Timers, lifetime=st.just(40), retransmit_initial=st.just(0.5),
                    retransmit_max=st.just(4.0), retransmit_limit=st.just(10),
                    aggregation_timeout=st.sampled_from([0.01, 0.05, 0.5]))
 
 steps = st.lists(
     st.tuples(st.integers(0, 3),                                  # which MN
               st.one_of(st.integers(0, N_MAARS - 1), st.none()),  # where to (None: leave)
-              st.booleans()),                                     # settle before the next move
+              st.sampled_from(["go", "settle", "wait"])),           # before the next move
     min_size=1, max_size=40)
 links = st.builds(Link, delay=st.floats(0.001, 0.05), jitter=st.floats(0, 0.05),
                   loss=st.sampled_from([0.0, 0.02, 0.05]))
@@ -27,10 +28,11 @@ links = st.builds(Link, delay=st.floats(0.001, 0.05), jitter=st.floats(0, 0.05),
 
 def walk(mode, dereg, link, seed, moves, lma=None, timers=TIMERS):
     domain = build(N_MAARS, mode, dereg, timers, seed, link, lma=lma)
-    for number, (mn, where, settle) in enumerate(moves):
-        domain.move(f"mn{mn}", where) if where is not None or f"mn{mn}" in domain.net.mns else None
-        domain.net.run_for(0.001)
-        if settle or number == len(moves) - 1:
+    for number, (mn, where, pause) in enumerate(moves):
+        if where is not None or f"mn{mn}" in domain.net.mns:
+            domain.move(f"mn{mn}", where)
+        domain.net.run_for(0.001 if pause != "wait" else 3 * TIMERS.lifetime)
+        if pause != "go" or number == len(moves) - 1:
             assert domain.net.settle(), f"did not settle after move {number}"
             assert violations(domain) == [], f"after move {number}: {moves[:number + 1]}"
     return domain
