@@ -14,18 +14,26 @@ import time
 from dmm_ryu import compat
 from dmm_ryu.config import InvalidConfigError, load
 from dmm_ryu.controller import DmmController
+from dmm_ryu.domain_view import ControllerView
 from dmm_ryu.of.bundle import bundle
+from dmm_ryu.rest import RestApp, RestConfig
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
 TIMER_TICK = 0.02  # s: the longest a due protocol timer waits
 
-compat.cfg.CONF.register_opts(
+_cfg = compat.cfg
+_cfg.CONF.register_opts(
     [
-        compat.cfg.StrOpt(
-            "domain_file",
-            default=DEFAULT_DOMAIN_FILE,
-            help="YAML file describing the mobility domain (MAARs, CMD, mode)",
-        ),
+        _cfg.StrOpt("domain_file", default=DEFAULT_DOMAIN_FILE,
+                    help="YAML file describing the mobility domain (MAARs, CMD, mode)"),
+        _cfg.StrOpt("rest_host", default="127.0.0.1",
+                    help="address the REST API and /metrics listen on"),
+        _cfg.IntOpt("rest_port", default=8080, min=0, max=65535,
+                    help="port of the REST API and /metrics; 0 disables them"),
+        _cfg.BoolOpt("rest_dereg_enabled", default=False,
+                     help="allow DELETE /dmm/v1/cmd/bindings/{mn_id} (needs rest_token)"),
+        _cfg.StrOpt("rest_token", default=None, secret=True,
+                    help="bearer token required by forced de-registration"),
     ],
     group="dmm",
 )
@@ -38,11 +46,17 @@ class DmmApp(compat.RyuApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        path = compat.cfg.CONF.dmm.domain_file
+        conf = compat.cfg.CONF.dmm
+        path = conf.domain_file
         try:
             self.dmm = DmmController(load(path))
+            rest = RestConfig(conf.rest_host, conf.rest_port or 1, conf.rest_dereg_enabled,
+                              conf.rest_token)
         except InvalidConfigError as err:
             self.logger.error("dmm: invalid domain file: %s", err)
+            raise
+        except ValueError as err:
+            self.logger.error("dmm: invalid [dmm] REST options: %s", err)
             raise
         self.datapaths = {}
         self._bundle_ids = itertools.count(1)
@@ -51,12 +65,21 @@ class DmmApp(compat.RyuApp):
             path, self.dmm.domain.mode, len(self.dmm.maars), compat.FRAMEWORK,
         )
         self._timer_thread = compat.hub.spawn(self._timer_loop)
+        if conf.rest_port:
+            self._serve_rest(rest)
+
+    def _serve_rest(self, rest: RestConfig) -> None:
+        """REST API and /metrics in a green thread of the manager."""
+        app = RestApp(ControllerView(self.dmm, self._send), rest)
+        server = compat.hub.WSGIServer((rest.host, rest.port), app)
+        self._rest_thread = compat.hub.spawn(server.serve_forever)
+        self.logger.info("dmm: REST API on http://%s:%d/dmm/v1/", rest.host, rest.port)
 
     def _send(self, outputs) -> None:
         for out in outputs:
             datapath = self.datapaths.get(out.dpid)
             if datapath is None:
-                self.dmm.counters["tx_switch_down"] += 1
+                self.dmm.stats.error("tx_switch_down")
                 continue
             msgs = out.msgs
             if out.atomic and len(msgs) > 1:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Hashable, List, Optional, Tuple
@@ -23,7 +22,7 @@ from dmm_ryu import compat, inet, ndp
 from dmm_ryu.config import DomainConfig
 from dmm_ryu.core import actions as act
 from dmm_ryu.core.cmd import Cmd
-from dmm_ryu.core.events import MessageReceived, MnAttached, TimerFired
+from dmm_ryu.core.events import MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.domain import build
 from dmm_ryu.mh import codec
@@ -31,6 +30,7 @@ from dmm_ryu.mh.errors import MHDecodeError
 from dmm_ryu.mh.model import ProxyBindingAck
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
+from dmm_ryu.view import Stats
 
 LOG = logging.getLogger("dmm")
 CMD = "cmd"  # node key of the CMD; MAARs are keyed by name
@@ -76,7 +76,8 @@ class DmmController:
         self._node_at[domain.cmd.address] = CMD
         self.connected: set = set()
         self.attached: Dict[str, Tuple[int, int]] = {}
-        self.counters: Counter = Counter()
+        self.stats = Stats()
+        self._attach_time: Dict[Tuple[str, str], float] = {}
         self._timers: List[Tuple[float, int, str, Hashable]] = []
         self._timer_seq: Dict[Tuple[str, Hashable], int] = {}
         self._seq = itertools.count()
@@ -87,7 +88,7 @@ class DmmController:
         """Wipe our flows and rebuild the MAAR's whole rule set from state."""
         sw = self.switches.get(dpid)
         if sw is None:
-            self.counters["unknown_datapath"] += 1
+            self.stats.error("unknown_datapath")
             return []
         self.connected.add(dpid)
         msgs = flows.rebuild_flows(sw.ctx, sw.routes.values(), sw.tunnels.values(), self.parser)
@@ -106,19 +107,19 @@ class DmmController:
         """Classify a punted frame: Mobility Header, or ND on either side."""
         sw = self.switches.get(dpid)
         if sw is None or len(frame) < 54:
-            self.counters["packet_in_ignored"] += 1
+            self.stats.error("packet_in_ignored")
             return []
         if frame[12:14] == b"\x86\xdd" and frame[20] == MH_PROTO:
             return self._mobility_header(sw, frame[14:], now)
         nd = ndp.parse_nd(frame)
         if nd is None:
-            self.counters["packet_in_ignored"] += 1
+            self.stats.error("packet_in_ignored")
             return []
         if nd.icmp_type == ndp.ROUTER_SOLICITATION and in_port in sw.ctx.maar.access_ports:
             return self._solicited(sw, nd, in_port, now)
         if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION:
             return self._neighbour(sw, nd, in_port)
-        self.counters["packet_in_ignored"] += 1
+        self.stats.error("packet_in_ignored")
         return []
 
     def _mobility_header(self, sw: _Switch, packet: bytes, now: float) -> List[Output]:
@@ -126,27 +127,27 @@ class DmmController:
         try:
             src, dst, message = codec.decode_packet(packet)
         except MHDecodeError as err:
-            self.counters[f"mh_malformed_{err.reason.value}"] += 1
+            self.stats.error(f"mh_malformed_{err.reason.value}")
             LOG.warning("dmm: malformed Mobility Header at %s: %s", sw.ctx.maar.name, err)
             return []
         node = self._node_at.get(dst)
         if src not in self._node_at or node is None:
-            self.counters["mh_unknown_peer"] += 1
+            self.stats.error("mh_from_unknown_node")
             LOG.warning("dmm: Mobility Header %s -> %s dropped: not a configured MAAR/CMD",
                         src, dst)
             return []
         if self._dpid_of[node] != sw.ctx.maar.dpid:
-            self.counters["mh_wrong_switch"] += 1
+            self.stats.error("mh_wrong_switch")
             return []
-        kind = "PBA" if isinstance(message, ProxyBindingAck) else "PBU"
-        self.counters[f"rx_{kind}"] += 1
+        self.stats.count("rx", *_kind(message))
+        LOG.info("dmm: %s rx %s", sw.ctx.maar.name, _describe(src, dst, message))
         return self._handle(node, MessageReceived(src, dst, message), now)
 
     def _solicited(self, sw: _Switch, nd: ndp.NdPacket, port: int, now: float) -> List[Output]:
         """An RS: a new attachment, or a repeat that just gets the RA again."""
         mn_id = self.domain.mn_id_for(nd.eth_src)
         if mn_id is None:
-            self.counters["mn_unauthorised"] += 1
+            self.stats.error("mn_unauthorised")
             LOG.warning("dmm: MN %s on %s port %d is not authorised; no prefix",
                         nd.eth_src, sw.ctx.maar.name, port)
             return []
@@ -155,6 +156,7 @@ class DmmController:
             advert = sw.adverts.get(mn_id)
             return [self._advert_out(sw, advert)] if advert else []
         self.attached[nd.eth_src] = where
+        self._attach_time[(sw.ctx.maar.name, mn_id)] = now
         LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, nd.eth_src,
                  sw.ctx.maar.name, port)
         return self._handle(sw.ctx.maar.name, MnAttached(mn_id, nd.eth_src, port), now)
@@ -168,13 +170,26 @@ class DmmController:
         elif port in ctx.maar.transport_ports and nd.target in self._owned_by(ctx):
             mac = ctx.transport_mac
         else:
-            self.counters["ns_ignored"] += 1
+            self.stats.error("ns_ignored")
             return []
         frame = ndp.neighbor_advertisement(mac, nd.target, nd.eth_src, nd.src)
         return [Output(ctx.maar.dpid, [self._packet_out(port, frame)])]
 
     def _owned_by(self, ctx: MaarDataplane) -> Tuple[IPv6Address, ...]:
         return tuple(a for a, n in self._node_at.items() if self._dpid_of[n] == ctx.maar.dpid)
+
+    def deregister(self, mn_id: str, now: float) -> Optional[List[Output]]:
+        """Operator-forced end of a session: the S-MAAR de-registers it as
+        if the MN had left the domain.  ``None`` when the CMD has no BCE."""
+        bce = self.cmd.store.get(mn_id)
+        if bce is None:
+            return None
+        node = self._node_at[bce.proxy_coa]
+        for mac, (dpid, _) in list(self.attached.items()):
+            if dpid == self._dpid_of[node] and self.domain.mn_id_for(mac) == mn_id:
+                del self.attached[mac]
+        LOG.info("dmm: forced de-registration of MN %s at %s", mn_id, node)
+        return self._handle(node, MnDetached(mn_id), now)
 
     # -- timers --------------------------------------------------------------
 
@@ -204,9 +219,9 @@ class DmmController:
         return self.cmd if node == CMD else self.maars[node]
 
     def _handle(self, node: str, event, now: float) -> List[Output]:
-        return self._execute(node, self._core(node).handle(event, now))
+        return self._execute(node, self._core(node).handle(event, now), now)
 
-    def _execute(self, node: str, actions: list) -> List[Output]:
+    def _execute(self, node: str, actions: list, now: float) -> List[Output]:
         """Carry out a core node's actions; its flow changes form one bundle."""
         out: List[Output] = []
         flow_msgs: list = []
@@ -216,9 +231,7 @@ class DmmController:
             elif isinstance(action, act.SendMessage):
                 out.append(self._send(node, action))
             elif isinstance(action, act.SendRouterAdvert):
-                sw = self.switches[self._dpid_of[node]]
-                sw.adverts[action.mn_id] = action
-                out.append(self._advert_out(sw, action))
+                out.append(self._advertise(node, action, now))
             elif isinstance(action, act.StartTimer):
                 self._start_timer(node, action)
             elif isinstance(action, act.CancelTimer):
@@ -254,8 +267,8 @@ class DmmController:
         MAAR) the packet re-enters that switch's pipeline as if it had
         arrived on the transport port, and is punted from there.
         """
-        kind = "PBA" if isinstance(action.message, ProxyBindingAck) else "PBU"
-        self.counters[f"tx_{kind}"] += 1
+        self.stats.count("tx", *_kind(action.message))
+        LOG.info("dmm: %s tx %s", node, _describe(action.src, action.dst, action.message))
         src_dpid = self._dpid_of[node]
         dst_dpid = self._dpid_of.get(self._node_at.get(action.dst, ""), None)
         src_sw = self.switches[src_dpid]
@@ -268,11 +281,26 @@ class DmmController:
             return Output(src_dpid, [self._packet_out(self.ofproto.OFPP_TABLE, frame, uplink)])
         return Output(src_dpid, [self._packet_out(uplink, frame)])
 
+    def _advertise(self, node: str, advert: act.SendRouterAdvert, now: float) -> Output:
+        """RA to the MN; the first after an attachment ends the handover,
+        whose latency (attach detection to S-MAAR forwarding ready) is
+        recorded for the mode."""
+        sw = self.switches[self._dpid_of[node]]
+        sw.adverts[advert.mn_id] = advert
+        started = self._attach_time.pop((node, advert.mn_id), None)
+        if started is not None:
+            self.stats.latency(self.domain.mode, now - started)
+            LOG.info("dmm: MN %s registered at %s in %.1f ms, prefixes %s", advert.mn_id, node,
+                     (now - started) * 1000, ", ".join(
+                         f"{p.prefix}{'' if p.preferred_lifetime else ' (anchored elsewhere)'}"
+                         for p in advert.prefixes))
+        return self._advert_out(sw, advert)
+
     def _advert_out(self, sw: _Switch, advert: act.SendRouterAdvert) -> Output:
         ctx = sw.ctx
         frame = ndp.router_advertisement(ctx.gateway_mac, ctx.gateway_ll, advert.mac,
                                          ndp.ALL_NODES, advert.prefixes)
-        self.counters["tx_RA"] += 1
+        self.stats.count("tx", "RA")
         return Output(ctx.maar.dpid, [self._packet_out(advert.port, frame)])
 
     def _packet_out(self, port: int, frame: bytes, in_port: Optional[int] = None):
@@ -281,3 +309,24 @@ class DmmController:
             datapath=None, buffer_id=ofp.OFP_NO_BUFFER,
             in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
             actions=[self.parser.OFPActionOutput(port)], data=frame)
+
+
+def _kind(message) -> Tuple[str, Optional[int]]:
+    """Stats key of a message: type and, for a PBA, its status."""
+    if isinstance(message, ProxyBindingAck):
+        return "PBA", message.status
+    return "PBU", None
+
+
+def _describe(src, dst, message) -> str:
+    """One log line's worth of a PBU/PBA: who, which MN, what, which prefixes."""
+    opts = message.options
+    text = (f"{_kind(message)[0]} {src} -> {dst} mn={opts.mn_id} seq={message.sequence} "
+            f"lifetime={message.lifetime} hnp={','.join(map(str, opts.hnps)) or '-'}")
+    if isinstance(message, ProxyBindingAck):
+        text += f" status={message.status}"
+    if opts.serving_maar:
+        text += f" serving_maar={opts.serving_maar}"
+    for pm in opts.previous_maars:
+        text += f" previous_maar={pm.address}:{pm.prefix}"
+    return text

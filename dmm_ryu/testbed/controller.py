@@ -32,13 +32,15 @@ def _wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float
 
 
 @contextlib.contextmanager
-def running_manager(manager: str, domain_file: Path, workdir: Path, port: int):
+def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
+                    rest_port: int = 0, extra_conf: str = ""):
     """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path.
 
     The manager comes from this interpreter's environment (the venv).
+    ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
     """
     conf = workdir / "dmm.conf"
-    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\n")
+    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n{extra_conf}")
     log = workdir / f"{manager}.log"
     exe = Path(sys.executable).parent / manager
     with open(log, "w") as out:
