@@ -115,7 +115,7 @@ class Cmd:
         stamp = pbu.options.timestamp
         if stamp is not None and stamp <= self._departed.get(pbu.options.mn_id, -1):
             return self._refuse(src, pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
-        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, 0, pbu.sequence)
+        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, stamp or ntp_timestamp(now), pbu.sequence)
         self.counters["registrations"] += 1
         return self._moved(bce, src, pbu, now)
 

@@ -197,11 +197,13 @@ class Maar:
         The PBA's HNPs are the whole session: a P-MAAR entry outside it
         belongs to a session that ended meanwhile and is dropped."""
         bce.final, bce.lifetime = True, pba.lifetime
-        session = set(pba.options.hnps)
-        bce.p_maars = {p: a for p, a in bce.p_maars.items() if p in session}
+        gone = set(bce.p_maars) - set(pba.options.hnps)
+        for prefix in gone:
+            del bce.p_maars[prefix]
         self._learn(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
         refresh = now + pba.lifetime * self._timers.refresh_ratio
-        actions = routes.sync(bce) + [self._advert(bce), StartTimer(("refresh", bce.mn_id), refresh)]
+        actions = routes.sync(bce) + [self._advert(bce, gone),
+                                      StartTimer(("refresh", bce.mn_id), refresh)]
         missing = self._unlocated(bce, pba.options.hnps)
         if missing:
             self._locating[bce.mn_id] = missing
@@ -235,8 +237,11 @@ class Maar:
 
     def _located(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
         """Locator mode (draft 3.3): a P-MAAR answered us directly; its
-        address is the source, its prefix the HNP option."""
-        if not bce.is_serving or pba.status != Status.ACCEPTED:
+        address is the source, its prefix the HNP option.  The timestamp
+        echoes the registration it answers: one older than our attachment
+        belongs to a session that is over."""
+        stamp = pba.options.timestamp
+        if not bce.is_serving or pba.status != Status.ACCEPTED or (stamp or 0) < bce.ts:
             return []
         changed = self._learn(bce, ((prefix, src) for prefix in pba.options.hnps))
         actions = self._changed(bce, changed) if bce.final else []
@@ -249,13 +254,15 @@ class Maar:
     def _changed(self, bce: MaarBce, changed: bool) -> List[Action]:
         return routes.sync(bce) + [self._advert(bce)] if changed else []
 
-    def _advert(self, bce: MaarBce) -> SendRouterAdvert:
+    def _advert(self, bce: MaarBce, gone=()) -> SendRouterAdvert:
         """The local prefix preferred; anchored ones deprecated (preferred
         lifetime 0) but valid, so new flows use the local prefix (draft A.2).
-        A PMIPv6 MAG has no local prefix: its anchored prefix is the home one."""
+        A PMIPv6 MAG has no local prefix: its anchored prefix is the home one.
+        Prefixes that left the session are withdrawn (valid lifetime 0)."""
         lifetime = bce.lifetime
         deprecated = 0 if bce.local is not None else lifetime
         prefixes = [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
+        prefixes += [AdvertisedPrefix(p, 0, 0) for p in sorted(gone)]
         if bce.local is not None:
             prefixes.insert(0, AdvertisedPrefix(bce.local, lifetime, lifetime))
         return SendRouterAdvert(bce.mn_id, bce.mac, bce.port, tuple(prefixes))
