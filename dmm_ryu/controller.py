@@ -115,7 +115,7 @@ class DmmController:
         if nd is None:
             self.stats.error("packet_in_ignored")
             return []
-        if nd.icmp_type == ndp.ROUTER_SOLICITATION and in_port in sw.ctx.maar.access_ports:
+        if in_port in sw.ctx.maar.access_ports and _detects_attachment(nd):
             return self._solicited(sw, nd, in_port, now)
         if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION:
             return self._neighbour(sw, nd, in_port)
@@ -144,7 +144,8 @@ class DmmController:
         return self._handle(node, MessageReceived(src, dst, message), now)
 
     def _solicited(self, sw: _Switch, nd: ndp.NdPacket, port: int, now: float) -> List[Output]:
-        """An RS: a new attachment, or a repeat that just gets the RA again."""
+        """An RS or DAD probe: a new attachment, or a repeat that just gets
+        the RA again."""
         mn_id = self.domain.mn_id_for(nd.eth_src)
         if mn_id is None:
             self.stats.error("mn_unauthorised")
@@ -309,6 +310,12 @@ class DmmController:
             datapath=None, buffer_id=ofp.OFP_NO_BUFFER,
             in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
             actions=[self.parser.OFPActionOutput(port)], data=frame)
+
+
+def _detects_attachment(nd: ndp.NdPacket) -> bool:
+    """RS, or the DAD probe an MN sends first when its link comes up."""
+    return nd.icmp_type == ndp.ROUTER_SOLICITATION or (
+        nd.icmp_type == ndp.NEIGHBOR_SOLICITATION and nd.src.is_unspecified)
 
 
 def _kind(message) -> Tuple[str, Optional[int]]:

@@ -139,9 +139,11 @@ def _ipv6_rule(table, priority, **match) -> Rule:
 
 
 def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
-    """Signalling the core must see: RS and NS for the gateway from MNs; NS
-    and Mobility Header for our address (and the CMD's, where it is
-    attached) from the transport side."""
+    """Signalling the core must see: RS, NS for the gateway and DAD probes
+    (the first packet an MN sends after its link comes up: attachment is
+    detected from it without waiting for the RS) from MNs; NS and Mobility
+    Header for our address (and the CMD's, where it is attached) from the
+    transport side."""
     def icmp(port, kind, **more):
         return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
                           ip_proto=pl.IPPROTO_ICMPV6, icmpv6_type=kind, **more)
@@ -154,6 +156,7 @@ def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
     return ([icmp(p, pl.ICMPV6_RS) for p in ctx.maar.access_ports]
             + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll))
                for p in ctx.maar.access_ports]
+            + [icmp(p, pl.ICMPV6_NS, ipv6_src="::") for p in ctx.maar.access_ports]
             + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
                for a in own for p in ctx.maar.transport_ports]
             + [mh(p, a) for a in own for p in ctx.signalling_ports])
