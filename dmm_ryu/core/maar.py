@@ -260,11 +260,11 @@ class Maar:
         A PMIPv6 MAG has no local prefix: its anchored prefix is the home one.
         Prefixes that left the session are withdrawn (valid lifetime 0)."""
         lifetime = bce.lifetime
-        deprecated = 0 if bce.local is not None else lifetime
-        prefixes = [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
+        local = [] if bce.local is None or bce.local in gone else [bce.local]
+        deprecated = 0 if local else lifetime
+        prefixes = [AdvertisedPrefix(p, lifetime, lifetime) for p in local]
+        prefixes += [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
         prefixes += [AdvertisedPrefix(p, 0, 0) for p in sorted(gone)]
-        if bce.local is not None:
-            prefixes.insert(0, AdvertisedPrefix(bce.local, lifetime, lifetime))
         return SendRouterAdvert(bce.mn_id, bce.mac, bce.port, tuple(prefixes))
 
     # -- PBUs from the CMD: this MAAR is (or stops being) a P-MAAR -----------
@@ -376,9 +376,15 @@ class Maar:
 
     def _drop(self, bce: MaarBce) -> List[Action]:
         """Forget the MN here: routes, tunnels, timers, and the prefix goes
-        back to the pool."""
+        back to the pool.  An MN still attached is told its prefixes are no
+        longer valid."""
+        actions = []
+        if bce.is_serving and bce.final:
+            withdrawn = set(bce.p_maars) | ({bce.local} if bce.local is not None else set())
+            bce.p_maars = {}
+            actions.append(self._advert(bce, withdrawn))
         bce.leaving, bce.pending = True, None
-        actions = routes.sync(bce) + self._stop_timers(bce, TIMER_KINDS)
+        actions += routes.sync(bce) + self._stop_timers(bce, TIMER_KINDS)
         if bce.local is not None:
             self.pool.release(bce.local)
         self.bces.pop(bce.mn_id, None)
