@@ -232,8 +232,7 @@ class Maar:
         mode after the aggregation timeout): more P-MAARs to tunnel to."""
         if not (bce.final and bce.is_serving and pba.status == Status.ACCEPTED):
             return []
-        pairs = ((p.prefix, p.address) for p in pba.options.previous_maars)
-        return self._changed(bce, self._learn(bce, pairs))
+        return self._more_anchors(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
 
     def _located(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
         """Locator mode (draft 3.3): a P-MAAR answered us directly; its
@@ -243,16 +242,18 @@ class Maar:
         stamp = pba.options.timestamp
         if not bce.is_serving or pba.status != Status.ACCEPTED or (stamp or 0) < bce.ts:
             return []
-        changed = self._learn(bce, ((prefix, src) for prefix in pba.options.hnps))
-        actions = self._changed(bce, changed) if bce.final else []
+        return self._more_anchors(bce, ((prefix, src) for prefix in pba.options.hnps))
+
+    def _more_anchors(self, bce: MaarBce, pairs) -> List[Action]:
+        """New P-MAARs after the registration: tunnel to them (once the BCE
+        is final), advertise, and stop awaiting them."""
+        changed = self._learn(bce, pairs)
+        actions = routes.sync(bce) + [self._advert(bce)] if changed and bce.final else []
         missing = self._locating.get(bce.mn_id)
         if missing is not None and not self._unlocated(bce, missing):
             del self._locating[bce.mn_id]
             actions.append(CancelTimer(("locate", bce.mn_id)))
         return actions
-
-    def _changed(self, bce: MaarBce, changed: bool) -> List[Action]:
-        return routes.sync(bce) + [self._advert(bce)] if changed else []
 
     def _advert(self, bce: MaarBce, gone=()) -> SendRouterAdvert:
         """The local prefix preferred; anchored ones deprecated (preferred
