@@ -1,0 +1,118 @@
+"""The small parts: prefix pool, sequence arithmetic, timestamps, message
+building, configuration checks, the binding store."""
+from ipaddress import IPv6Address, IPv6Network
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dmm_ryu.core.config import CmdConfig, ConfigError, DomainConfig, MaarConfig, Mode, Timers
+from dmm_ryu.core.messages import (
+    REQUEST_PREFIX,
+    answer,
+    missing_mandatory,
+    next_seq,
+    ntp_timestamp,
+    options,
+    seq_newer,
+)
+from dmm_ryu.core.pool import PrefixPool
+from dmm_ryu.core.store import CmdBce, MemoryStore
+from dmm_ryu.mh.model import PreviousMaar, ProxyBindingUpdate, Status
+
+CMD = IPv6Address("2001:db8:ffff::1")
+
+
+def test_pool_hands_out_distinct_prefixes_until_exhausted():
+    pool = PrefixPool(IPv6Network("2001:db8:1::/62"), 64)
+    prefixes = [pool.allocate(f"mn{i}") for i in range(4)]
+    assert prefixes == [IPv6Network(f"2001:db8:1:{i}::/64") for i in range(4)]
+    assert pool.allocate("mn4") is None and pool.available == 0
+    pool.release(prefixes[1])
+    pool.release(prefixes[1])  # twice: no-op
+    pool.release(IPv6Network("2001:db8:9::/64"))  # never handed out: no-op
+    assert pool.available == 1 and pool.owner(prefixes[1]) is None
+    assert pool.allocate("mn5") == prefixes[1] and pool.owner(prefixes[1]) == "mn5"
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 7)), max_size=60))
+def test_pool_never_gives_one_prefix_to_two_owners(operations):
+    pool = PrefixPool(IPv6Network("2001:db8::/61"), 64)
+    held = {}
+    for allocate, index in operations:
+        if allocate:
+            prefix = pool.allocate(f"mn{index}")
+            assert prefix is None or prefix not in held
+            if prefix is not None:
+                held[prefix] = f"mn{index}"
+        elif held:
+            prefix = sorted(held)[index % len(held)]
+            pool.release(prefix)
+            del held[prefix]
+        assert pool.allocated() == held and pool.available == 8 - len(held)
+
+
+@given(st.integers(0, 0xFFFF), st.integers(1, 0x7FFF))
+def test_sequence_window(last, ahead):
+    newer = (last + ahead) % 0x10000
+    assert seq_newer(newer, last) and not seq_newer(last, newer)
+    assert not seq_newer(last, last)
+
+
+def test_sequence_wraps():
+    assert next_seq(0xFFFF) == 0 and seq_newer(0, 0xFFFF)
+
+
+def test_ntp_timestamp_is_seconds_in_32_32_fixed_point():
+    assert ntp_timestamp(1.5) == 3 << 31 and ntp_timestamp(0) == 0
+
+
+def test_answer_echoes_and_drops_the_draft_options():
+    pbu = ProxyBindingUpdate(7, 400, options("mn", (REQUEST_PREFIX,), 4, 4, 99,
+                                             serving_maar=CMD))
+    pba = answer(pbu, Status.ACCEPTED, lifetime=8)
+    assert (pba.status, pba.sequence, pba.lifetime) == (0, 7, 8)
+    assert pba.options.serving_maar is None and pba.options.timestamp == 99
+    assert answer(pbu, serving_maar=CMD).options.serving_maar == CMD
+    assert missing_mandatory(pbu) is None
+
+
+def domain(**changes):
+    return DomainConfig(CMD, **changes)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Timers(lifetime=402).check(),
+    lambda: Timers(lifetime=0).check(),
+    lambda: Timers(refresh_ratio=1.0).check(),
+    lambda: Timers(retransmit_initial=2, retransmit_max=1).check(),
+    lambda: Timers(retransmit_limit=0).check(),
+    lambda: domain(mode=Mode.PMIPV6).check(),
+    lambda: domain(lma=CMD).check(),
+    lambda: MaarConfig("m", CMD, IPv6Network("2001:db8::/64"), domain(), 48).check(),
+    lambda: CmdConfig(domain(mode=Mode.PMIPV6, lma=CMD), frozenset()).check(),
+])
+def test_config_refuses_inconsistencies(build):
+    with pytest.raises(ConfigError):
+        build()
+
+
+def test_only_the_lma_anchors_in_pmipv6_mode():
+    pmip = domain(mode=Mode.PMIPV6, lma=CMD)
+    pool = IPv6Network("2001:db8::/48")
+    assert MaarConfig("lma", CMD, pool, pmip).anchors_locally
+    assert not MaarConfig("mag", IPv6Address("2001:db8::2"), pool, pmip).anchors_locally
+    assert MaarConfig("maar", CMD, pool, domain()).anchors_locally
+
+
+def test_memory_store_and_p_maar_list():
+    store = MemoryStore()
+    a, b = IPv6Address("2001:db8::a"), IPv6Address("2001:db8::b")
+    p1, p2 = IPv6Network("2001:db8:1::/64"), IPv6Network("2001:db8:2::/64")
+    bce = CmdBce("mn", b, {p2: b, p1: a}, 400, 0.0, 0, 1)
+    store.put(bce)
+    assert store.get("mn") is bce and len(store) == 1 and list(store) == [bce]
+    assert bce.p_maars() == [PreviousMaar(a, p1)] and bce.involved() == {a, b}
+    store.delete("mn")
+    store.delete("mn")
+    assert store.get("mn") is None and len(store) == 0
