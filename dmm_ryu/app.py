@@ -97,8 +97,9 @@ class DmmApp(compat.RyuApp):
     def switch_features(self, ev):
         """A MAAR (re)connects: rebuild its whole rule set from state."""
         datapath = ev.msg.datapath
-        if self.dmm.maar_name(datapath.id) is None:
-            self.logger.warning("dmm: datapath %#x is not a configured MAAR; ignored", datapath.id)
+        if self.dmm.switch_name(datapath.id) is None:
+            self.logger.warning("dmm: datapath %#x is not a configured MAAR or CMD switch; "
+                                "ignored", datapath.id)
             return
         self.datapaths[datapath.id] = datapath
         self._send(self.dmm.switch_connected(datapath.id))
@@ -111,11 +112,11 @@ class DmmApp(compat.RyuApp):
         datapath = ev.datapath
         if datapath.id is None:
             return
-        name = self.dmm.maar_name(datapath.id) or "unconfigured"
+        name = self.dmm.switch_name(datapath.id) or "unconfigured"
         if ev.state == compat.MAIN_DISPATCHER:
-            self.logger.info("dmm: MAAR %s (dpid %#x) joined", name, datapath.id)
+            self.logger.info("dmm: %s %s (dpid %#x) joined", _kind(name), name, datapath.id)
             return
-        self.logger.info("dmm: MAAR %s (dpid %#x) left", name, datapath.id)
+        self.logger.info("dmm: %s %s (dpid %#x) left", _kind(name), name, datapath.id)
         if self.datapaths.get(datapath.id) is datapath:
             del self.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
@@ -125,3 +126,7 @@ class DmmApp(compat.RyuApp):
         msg = ev.msg
         self._send(self.dmm.packet_in(msg.datapath.id, msg.match["in_port"], msg.data,
                                       time.time()))
+
+
+def _kind(name: str) -> str:
+    return "switch" if name in ("cmd", "unconfigured") else "MAAR"

@@ -39,11 +39,16 @@ class MaarConfig:
 
 @dataclass(frozen=True)
 class CmdConfig:
-    """Where the Central Mobility Database is reached on the wire."""
+    """Where the Central Mobility Database is reached on the wire.
+
+    The CMD sits behind ``port`` of either a MAAR's switch (``maar`` names
+    it) or a switch of its own (``maar`` is None), identified by ``dpid``.
+    """
 
     address: IPv6Address
-    maar: str
+    dpid: int
     port: int
+    maar: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -184,14 +189,20 @@ def _maars(raw: Any) -> Dict[str, MaarConfig]:
 
 def _cmd(raw: Any, maars: Dict[str, MaarConfig]) -> CmdConfig:
     raw = _mapping(raw, "cmd")
-    _only(raw, ("address", "maar", "port"), "cmd")
-    maar = str(_need(raw, "maar", "cmd"))
-    if maar not in maars:
+    _only(raw, ("address", "maar", "dpid", "port"), "cmd")
+    if ("maar" in raw) == ("dpid" in raw):
+        _fail("cmd", "give either maar (CMD beside a MAAR) or dpid (its own switch)")
+    maar = str(raw["maar"]) if "maar" in raw else None
+    if maar is not None and maar not in maars:
         _fail("cmd.maar", f"unknown MAAR {maar!r}")
+    dpid = maars[maar].dpid if maar else _int(raw["dpid"], "cmd.dpid", 1)
+    if maar is None and any(m.dpid == dpid for m in maars.values()):
+        _fail("cmd.dpid", f"{dpid} is a MAAR's switch: use cmd.maar instead")
     address = _address(_need(raw, "address", "cmd"), "cmd.address")
     if any(m.address == address for m in maars.values()):
         _fail("cmd.address", f"{address} is also a MAAR address")
-    return CmdConfig(address=address, maar=maar, port=_int(_need(raw, "port", "cmd"), "cmd.port", 1))
+    return CmdConfig(address=address, dpid=dpid, port=_int(_need(raw, "port", "cmd"), "cmd.port", 1),
+                     maar=maar)
 
 
 #: Timer keys the protocol core understands (dmm_ryu.core.config.Timers);

@@ -15,7 +15,7 @@ import heapq
 import itertools
 import logging
 from dataclasses import dataclass, field
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Network
 from typing import Dict, Hashable, List, Optional, Tuple
 
 from dmm_ryu import compat, inet, ndp
@@ -30,6 +30,7 @@ from dmm_ryu.mh.errors import MHDecodeError
 from dmm_ryu.mh.model import ProxyBindingAck
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
+from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.view import Stats
 
 LOG = logging.getLogger("dmm")
@@ -44,6 +45,17 @@ class Output:
     dpid: int
     msgs: list
     atomic: bool = False
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """How a switch meets the transport: signalling leaves and enters here."""
+
+    dpid: int
+    name: str
+    mac: str
+    uplink: int
+    transport_ports: Tuple[int, ...]
 
 
 @dataclass
@@ -70,8 +82,16 @@ class DmmController:
             m.dpid: _Switch(MaarDataplane.for_maar(domain, m.name, domain.upstream_mac))
             for m in domain.maars.values()
         }
+        self.wires: Dict[int, _Wire] = {
+            dpid: _Wire(dpid, sw.ctx.maar.name, sw.ctx.transport_mac, sw.ctx.uplink_port,
+                        sw.ctx.maar.transport_ports)
+            for dpid, sw in self.switches.items()}
+        cmd = domain.cmd
+        if cmd.maar is None:
+            self.wires[cmd.dpid] = _Wire(cmd.dpid, CMD, transport_mac(cmd.dpid), cmd.port,
+                                         (cmd.port,))
         self._dpid_of = {m.name: m.dpid for m in domain.maars.values()}
-        self._dpid_of[CMD] = self._dpid_of[domain.cmd.maar]
+        self._dpid_of[CMD] = cmd.dpid
         self._node_at = {m.address: m.name for m in domain.maars.values()}
         self._node_at[domain.cmd.address] = CMD
         self.connected: set = set()
@@ -85,50 +105,56 @@ class DmmController:
     # -- switches ------------------------------------------------------------
 
     def switch_connected(self, dpid: int) -> List[Output]:
-        """Wipe our flows and rebuild the MAAR's whole rule set from state."""
-        sw = self.switches.get(dpid)
-        if sw is None:
+        """Wipe our flows and rebuild the switch's whole rule set from state."""
+        if dpid not in self.wires:
             self.stats.error("unknown_datapath")
             return []
         self.connected.add(dpid)
-        msgs = flows.rebuild_flows(sw.ctx, sw.routes.values(), sw.tunnels.values(), self.parser)
+        sw = self.switches.get(dpid)
+        if sw is None:
+            msgs = flows.cmd_switch_flows(self.domain.cmd, self.parser)
+        else:
+            msgs = flows.rebuild_flows(sw.ctx, sw.routes.values(), sw.tunnels.values(),
+                                       self.parser)
         return [Output(dpid, msgs, atomic=True)]
 
     def switch_disconnected(self, dpid: int) -> None:
         self.connected.discard(dpid)
 
-    def maar_name(self, dpid: int) -> Optional[str]:
-        sw = self.switches.get(dpid)
-        return sw.ctx.maar.name if sw else None
+    def switch_name(self, dpid: int) -> Optional[str]:
+        """The configured MAAR (or ``cmd``) behind a datapath id, if any."""
+        wire = self.wires.get(dpid)
+        return wire.name if wire else None
 
     # -- packet-in -----------------------------------------------------------
 
     def packet_in(self, dpid: int, in_port: int, frame: bytes, now: float) -> List[Output]:
         """Classify a punted frame: Mobility Header, or ND on either side."""
-        sw = self.switches.get(dpid)
-        if sw is None or len(frame) < 54:
+        wire = self.wires.get(dpid)
+        if wire is None or len(frame) < 54:
             self.stats.error("packet_in_ignored")
             return []
         if frame[12:14] == b"\x86\xdd" and frame[20] == MH_PROTO:
-            return self._mobility_header(sw, frame[14:], now)
+            return self._mobility_header(wire, frame[14:], now)
         nd = ndp.parse_nd(frame)
         if nd is None:
             self.stats.error("packet_in_ignored")
             return []
-        if in_port in sw.ctx.maar.access_ports and _detects_attachment(nd):
+        sw = self.switches.get(dpid)
+        if sw and in_port in sw.ctx.maar.access_ports and _detects_attachment(nd):
             return self._solicited(sw, nd, in_port, now)
         if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION:
-            return self._neighbour(sw, nd, in_port)
+            return self._neighbour(wire, sw, nd, in_port)
         self.stats.error("packet_in_ignored")
         return []
 
-    def _mobility_header(self, sw: _Switch, packet: bytes, now: float) -> List[Output]:
+    def _mobility_header(self, wire: _Wire, packet: bytes, now: float) -> List[Output]:
         """Decode and hand to the addressee; spoofed or broken input stops here."""
         try:
             src, dst, message = codec.decode_packet(packet)
         except MHDecodeError as err:
             self.stats.error(f"mh_malformed_{err.reason.value}")
-            LOG.warning("dmm: malformed Mobility Header at %s: %s", sw.ctx.maar.name, err)
+            LOG.warning("dmm: malformed Mobility Header at %s: %s", wire.name, err)
             return []
         node = self._node_at.get(dst)
         if src not in self._node_at or node is None:
@@ -136,11 +162,11 @@ class DmmController:
             LOG.warning("dmm: Mobility Header %s -> %s dropped: not a configured MAAR/CMD",
                         src, dst)
             return []
-        if self._dpid_of[node] != sw.ctx.maar.dpid:
+        if self._dpid_of[node] != wire.dpid:
             self.stats.error("mh_wrong_switch")
             return []
         self.stats.count("rx", *_kind(message))
-        LOG.info("dmm: %s rx %s", sw.ctx.maar.name, _describe(src, dst, message))
+        LOG.info("dmm: %s rx %s", node, _describe(src, dst, message))
         return self._handle(node, MessageReceived(src, dst, message), now)
 
     def _solicited(self, sw: _Switch, nd: ndp.NdPacket, port: int, now: float) -> List[Output]:
@@ -162,22 +188,20 @@ class DmmController:
                  sw.ctx.maar.name, port)
         return self._handle(sw.ctx.maar.name, MnAttached(mn_id, nd.eth_src, port), now)
 
-    def _neighbour(self, sw: _Switch, nd: ndp.NdPacket, port: int) -> List[Output]:
-        """Answer NS for the shared gateway (access side) or for the MAAR's
-        or CMD's address (transport side)."""
-        ctx = sw.ctx
-        if port in ctx.maar.access_ports and nd.target == ctx.gateway_ll:
-            mac = ctx.gateway_mac
-        elif port in ctx.maar.transport_ports and nd.target in self._owned_by(ctx):
-            mac = ctx.transport_mac
+    def _neighbour(self, wire: _Wire, sw: Optional[_Switch], nd: ndp.NdPacket,
+                   port: int) -> List[Output]:
+        """Answer NS for the shared gateway (a MAAR's access side) or for
+        the MAAR's or CMD's address (transport side)."""
+        if sw and port in sw.ctx.maar.access_ports and nd.target == sw.ctx.gateway_ll:
+            mac = sw.ctx.gateway_mac
+        elif port in wire.transport_ports and self._dpid_of.get(
+                self._node_at.get(nd.target, ""), None) == wire.dpid:
+            mac = wire.mac
         else:
             self.stats.error("ns_ignored")
             return []
         frame = ndp.neighbor_advertisement(mac, nd.target, nd.eth_src, nd.src)
-        return [Output(ctx.maar.dpid, [self._packet_out(port, frame)])]
-
-    def _owned_by(self, ctx: MaarDataplane) -> Tuple[IPv6Address, ...]:
-        return tuple(a for a, n in self._node_at.items() if self._dpid_of[n] == ctx.maar.dpid)
+        return [Output(wire.dpid, [self._packet_out(port, frame)])]
 
     def deregister(self, mn_id: str, now: float) -> Optional[List[Output]]:
         """Operator-forced end of a session: the S-MAAR de-registers it as
@@ -270,17 +294,17 @@ class DmmController:
         """
         self.stats.count("tx", *_kind(action.message))
         LOG.info("dmm: %s tx %s", node, _describe(action.src, action.dst, action.message))
-        src_dpid = self._dpid_of[node]
-        dst_dpid = self._dpid_of.get(self._node_at.get(action.dst, ""), None)
-        src_sw = self.switches[src_dpid]
-        dst_mac = self.switches[dst_dpid].ctx.transport_mac if dst_dpid else \
-            src_sw.ctx.upstream_mac
+        src = self.wires[self._dpid_of[node]]
+        dst = self.wires.get(self._dpid_of.get(self._node_at.get(action.dst, ""), -1))
+        if dst is None:
+            self.stats.error("tx_unknown_destination")
+            return Output(src.dpid, [])
         packet = codec.encode_packet(action.message, action.src, action.dst)
-        frame = inet.ethernet(dst_mac, src_sw.ctx.transport_mac, packet)
-        uplink = src_sw.ctx.uplink_port
-        if dst_dpid == src_dpid:
-            return Output(src_dpid, [self._packet_out(self.ofproto.OFPP_TABLE, frame, uplink)])
-        return Output(src_dpid, [self._packet_out(uplink, frame)])
+        frame = inet.ethernet(dst.mac, src.mac, packet)
+        if dst is src:
+            return Output(src.dpid, [self._packet_out(self.ofproto.OFPP_TABLE, frame,
+                                                      src.uplink)])
+        return Output(src.dpid, [self._packet_out(src.uplink, frame)])
 
     def _advertise(self, node: str, advert: act.SendRouterAdvert, now: float) -> Output:
         """RA to the MN; the first after an attachment ends the handover,

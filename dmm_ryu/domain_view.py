@@ -79,7 +79,7 @@ class ControllerView:
 
     def health(self) -> dict:
         total = len(self._c.domain.maars)
-        up = len(self._c.connected)
+        up = sum(m.dpid in self._c.connected for m in self._c.domain.maars.values())
         status = "ok" if up == total else ("down" if up == 0 else "degraded")
         return {"status": status, "maars_connected": up, "maars_total": total,
                 "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,

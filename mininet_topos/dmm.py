@@ -2,8 +2,8 @@
 
 ::
 
-        cn1 ── inet (IPv6 router) ──┐
-                                    │ transport L2 fabric (t0, standalone OVS)
+        cn1 ── inet (IPv6 router) ──┐   ┌── cmd (the CMD's switch)
+                                    │   │ transport L2 fabric (t0, standalone OVS)
             ┌───────────────┬───────┴───────┬───────────────┐
           maar1           maar2           maar3    ...  (OpenFlow 1.3, netdev)
             │ access ports 2..
@@ -32,6 +32,7 @@ ROUTER_TRANSPORT = "2001:db8:ffff::fe"
 ROUTER_MAC = "0e:00:00:00:ff:fe"  # the domain file's upstream_mac
 CN_NET = "2001:db8:c::"
 TRANSPORT_PORT = 1
+CMD_DPID = 0x100  # the CMD's own switch, so its signalling crosses a link too
 
 
 def maar_address(i: int) -> str:
@@ -79,6 +80,9 @@ class DmmTopo(Topo):
             maar = self.addSwitch(f"maar{i}", dpid="%016x" % i, protocols="OpenFlow13",
                                   cls=OVSSwitch, datapath="user", failMode="secure")
             self.addLink(maar, fabric, port1=TRANSPORT_PORT, **link_opts)
+        cmd = self.addSwitch("cmd", dpid="%016x" % CMD_DPID, protocols="OpenFlow13",
+                             cls=OVSSwitch, datapath="user", failMode="secure")
+        self.addLink(cmd, fabric, port1=TRANSPORT_PORT)
         router = self.addHost("inet", ip=None)
         self.addLink(router, fabric, addr1=ROUTER_MAC)
         for j in range(1, cns + 1):
@@ -104,7 +108,7 @@ def domain_yaml(maars: int, mns: int, mode: str = "proxy", lifetime: int = 60) -
             f"    access_ports: {access}",
             f"    transport_ports: [{TRANSPORT_PORT}]",
         ]
-    lines.append(f'cmd: {{address: "{CMD_ADDRESS}", maar: maar1, port: {TRANSPORT_PORT}}}')
+    lines.append(f'cmd: {{address: "{CMD_ADDRESS}", dpid: {CMD_DPID}, port: {TRANSPORT_PORT}}}')
     return "\n".join(lines) + "\n"
 
 

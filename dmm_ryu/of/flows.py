@@ -7,6 +7,7 @@ Faucet does) and the adapter binds them when it sends.  Public API::
     flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
     rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
     delete_ours(parser) -> FlowMod               every flow with our cookie
+    cmd_switch_flows(cmd, parser) -> [FlowMod]   a switch of the CMD's own
 
 Each kind of state has one ``_x_rules()`` giving (table, priority, match)
 that both its install and its remove use (Neutron's pattern): installs add
@@ -34,6 +35,7 @@ from typing import Any, Iterable, List, Tuple
 from dmm_ryu import compat
 from dmm_ryu.core import actions as core
 from dmm_ryu.of import pipeline as pl
+from dmm_ryu.config import CmdConfig
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.of.labels import DataplaneError
 
@@ -138,28 +140,41 @@ def _ipv6_rule(table, priority, **match) -> Rule:
     return _rule(table, priority, eth_type=pl.ETH_TYPE_IPV6, **match)
 
 
+def _icmp_punt(port: int, kind: int, **more) -> Rule:
+    return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
+                      ip_proto=pl.IPPROTO_ICMPV6, icmpv6_type=kind, **more)
+
+
+def _mh_punt(port: int, address) -> Rule:
+    return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
+                      ip_proto=pl.IPPROTO_MH, ipv6_dst=str(address))
+
+
 def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
     """Signalling the core must see: RS, NS for the gateway and DAD probes
     (the first packet an MN sends after its link comes up: attachment is
     detected from it without waiting for the RS) from MNs; NS and Mobility
     Header for our address (and the CMD's, where it is attached) from the
     transport side."""
-    def icmp(port, kind, **more):
-        return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
-                          ip_proto=pl.IPPROTO_ICMPV6, icmpv6_type=kind, **more)
-
-    def mh(port, address):
-        return _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PUNT, in_port=port,
-                          ip_proto=pl.IPPROTO_MH, ipv6_dst=str(address))
-
     own = [ctx.maar.address] + ([ctx.cmd.address] if ctx.cmd else [])
-    return ([icmp(p, pl.ICMPV6_RS) for p in ctx.maar.access_ports]
-            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll))
-               for p in ctx.maar.access_ports]
-            + [icmp(p, pl.ICMPV6_NS, ipv6_src="::") for p in ctx.maar.access_ports]
-            + [icmp(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
+    access = ctx.maar.access_ports
+    return ([_icmp_punt(p, pl.ICMPV6_RS) for p in access]
+            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll)) for p in access]
+            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_src="::") for p in access]
+            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
                for a in own for p in ctx.maar.transport_ports]
-            + [mh(p, a) for a in own for p in ctx.signalling_ports])
+            + [_mh_punt(p, a) for a in own for p in ctx.signalling_ports])
+
+
+def cmd_switch_flows(cmd: CmdConfig, parser=DEFAULT_PARSER) -> list:
+    """The whole rule set of a switch that only attaches the CMD: its
+    Mobility Header and the NS for its address are punted, the rest dropped."""
+    punt = _apply(parser, _to_controller(parser))
+    rules = [_mh_punt(cmd.port, cmd.address),
+             _icmp_punt(cmd.port, pl.ICMPV6_NS, ipv6_nd_target=str(cmd.address))]
+    owner = pl.cookie(pl.Kind.BASE)
+    return [delete_ours(parser), *(_add(parser, owner, r, punt) for r in rules),
+            _add(parser, owner, _rule(pl.CLASSIFY, pl.PRIORITY_MISS), [])]
 
 
 def _filter_rules(ctx: MaarDataplane) -> List[Rule]:

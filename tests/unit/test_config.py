@@ -44,6 +44,15 @@ def test_valid_domain_parses_to_typed_values():
     assert domain.maar_by_dpid(9) is None
 
 
+def test_cmd_on_its_own_switch():
+    raw = with_change(("cmd",), {"address": "2001:db8:ffff::100", "dpid": 256, "port": 1})
+    cmd = parse(raw).cmd
+    assert (cmd.dpid, cmd.port, cmd.maar) == (256, 1, None)
+    raw["cmd"]["dpid"] = 2
+    with pytest.raises(InvalidConfigError, match="cmd.dpid: 2 is a MAAR's switch"):
+        parse(raw)
+
+
 def test_mn_id_mapping_and_default_template():
     domain = parse(VALID)
     assert domain.mn_id_for("00:00:00:00:01:01") == "mn1@dmm.example"
@@ -67,6 +76,8 @@ def test_mn_id_mapping_and_default_template():
     (("maars", "maar1", "colour"), "red", "maars.maar1.colour: unknown key"),
     (("cmd", "maar"), "maar9", "cmd.maar: unknown MAAR 'maar9'"),
     (("cmd", "address"), "2001:db8:ffff::2", "cmd.address: 2001:db8:ffff::2 is also a MAAR"),
+    (("cmd", "dpid"), 9, "cmd: give either maar (CMD beside a MAAR) or dpid"),
+    (("cmd", "maar"), KeyError, "cmd: give either maar (CMD beside a MAAR) or dpid"),
     (("mode",), "anycast", "mode: 'anycast' is not one of relay"),
     (("mode",), "pmipv6", "lma: mode pmipv6 needs the LMA's MAAR name"),
     (("deregistration",), "never", "deregistration: 'never' is not one of"),
