@@ -27,7 +27,7 @@ from dmm_ryu.core.messages import (
     options,
     seq_newer,
 )
-from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore
+from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
@@ -190,7 +190,7 @@ class Cmd:
         return [self._to_s_maar(bce, pbu, bce.p_maars())] + notes
 
     def _to_s_maar(self, bce: CmdBce, pbu: ProxyBindingUpdate, previous) -> SendMessage:
-        pba = answer(pbu, hnps=sorted(bce.anchors) or None, lifetime=bce.lifetime,
+        pba = answer(pbu, hnps=in_order(list(bce.anchors)) or None, lifetime=bce.lifetime,
                      previous_maars=tuple(previous))
         return SendMessage(self.address, bce.proxy_coa, pba)
 

@@ -2,7 +2,6 @@
 the MAAR and the CMD (sequence arithmetic, timestamps, mandatory options)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from ipaddress import IPv6Network
 from typing import Iterable, Optional
 
@@ -62,14 +61,16 @@ def answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED,
     """The PBA for ``pbu``: echoes its sequence number, MN-ID, HNPs, HI, ATT
     and timestamp (RFC 5213 5.3.6); ``extra`` options replace or add fields,
     and the draft's two options are only carried when given."""
-    fields = {"previous_maars": (), "serving_maar": None}
-    if hnps is not None:
-        fields["hnps"] = tuple(hnps)
+    opts = pbu.options
+    fields = {"mn_id": opts.mn_id, "hnps": opts.hnps if hnps is None else tuple(hnps),
+              "handoff": opts.handoff, "access_tech": opts.access_tech,
+              "timestamp": opts.timestamp, "link_local": opts.link_local,
+              "mn_link_layer_id": opts.mn_link_layer_id}
     fields.update(extra)
     return ProxyBindingAck(
         status=int(status), sequence=pbu.sequence,
         lifetime=pbu.lifetime if lifetime is None else lifetime,
-        options=replace(pbu.options, **fields),
+        options=MobilityOptions(**fields),
     )
 
 

@@ -36,15 +36,31 @@ class CmdBce:
 
     def p_maars(self) -> List[PreviousMaar]:
         """Previous MAAR options for the S-MAAR, in prefix order."""
-        return [PreviousMaar(address, prefix) for prefix, address in sorted(self.anchors.items())
-                if address != self.proxy_coa]
+        serving = self.proxy_coa
+        options = [PreviousMaar(a, p) for p, a in self.anchors.items() if a != serving]
+        if len(options) > 1:
+            options.sort(key=lambda option: prefix_order(option.prefix))
+        return options
 
     def anchored_at(self, address: IPv6Address) -> List[IPv6Network]:
-        return sorted(p for p, a in self.anchors.items() if a == address)
+        return in_order([p for p, a in self.anchors.items() if a == address])
 
     def involved(self) -> set:
         """Every MAAR holding state for the session."""
         return set(self.anchors.values()) | {self.proxy_coa}
+
+
+def prefix_order(prefix: IPv6Network) -> tuple:
+    """Sort key of prefixes: cheaper than IPv6Network's own comparison, which
+    matters on the CMD's hot path."""
+    return (int(prefix.network_address), prefix.prefixlen)
+
+
+def in_order(prefixes: List[IPv6Network]) -> List[IPv6Network]:
+    """Prefixes in a stable order, so messages are deterministic."""
+    if len(prefixes) > 1:
+        prefixes.sort(key=prefix_order)
+    return prefixes
 
 
 class BindingStore(Protocol):
