@@ -86,7 +86,7 @@ class Maar:
         """Temporal BCE and PBU (draft 3.1).  Every attachment registers
         anew, even at the S-MAAR: after a ping-pong the CMD must learn that
         this latest attachment wins (its timestamp is newer)."""
-        bce = self.bces.get(event.mn_id) or self._new_bce(event.mn_id)
+        bce = self.bces.get(event.mn_id) or self._new_bce(event.mn_id, self.config.anchors_locally)
         if bce is None:
             return []
         bce.mac, bce.port = event.mac, event.port
@@ -94,11 +94,12 @@ class Maar:
         actions = self._register(bce, HandoffIndicator.UNKNOWN, now)
         return actions + [CancelTimer(("expire", bce.mn_id))]
 
-    def _new_bce(self, mn_id: str) -> Optional[MaarBce]:
-        """A temporal BCE with a prefix from the pool; None (and a counter)
-        when the pool is exhausted: the MN gets no prefix and no registration."""
+    def _new_bce(self, mn_id: str, anchor: bool) -> Optional[MaarBce]:
+        """A temporal BCE, with a prefix from the pool if we ``anchor`` (not
+        as a PMIPv6 MAG); None (and a counter) when the pool is exhausted:
+        the MN gets no prefix and no registration."""
         local = None
-        if self.config.anchors_locally:
+        if anchor:
             local = self.pool.allocate(mn_id)
             if local is None:
                 self.counters["refused_pool_exhausted"] += 1
@@ -284,21 +285,11 @@ class Maar:
         if opts.serving_maar is None:
             return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
         if bce is None and REQUEST_PREFIX in opts.hnps:
-            bce = self._anchor_requested(opts.mn_id)
+            bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
         if bce is None:
             status = Status.NOT_LMA_FOR_THIS_MOBILE_NODE if self.pool.available else Status.INSUFFICIENT_RESOURCES
             return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
         return self._moved_away(bce, src, pbu, now)
-
-    def _anchor_requested(self, mn_id: str) -> Optional[MaarBce]:
-        """PMIPv6 LMA role: the CMD asks us to anchor a prefix for an MN
-        that attached to a MAG."""
-        local = self.pool.allocate(mn_id)
-        if local is None:
-            self.counters["refused_pool_exhausted"] += 1
-            return None
-        bce = self.bces[mn_id] = MaarBce.temporal(mn_id, local)
-        return bce
 
     def _moved_away(self, bce: MaarBce, src: IPv6Address, pbu: ProxyBindingUpdate,
                     now: float) -> List[Action]:

@@ -83,18 +83,24 @@ class Recorder:
         return actions
 
 
-def test_moving_on_before_the_registration_completes_keeps_the_overtaken_prefix():
-    """MN: MAAR1 -> MAAR2 -> MAAR3 while MAAR2's PBA is still on its way.
-    The CMD saw MAAR2's attachment first, so MAAR2's prefix is part of the
-    session: MAAR2 turns into a P-MAAR and tunnels it to MAAR3 (the MN
-    learns it from MAAR3's RA, deprecated, though it never used it)."""
+def overtaking(slow_maar2=False):
+    """MN: MAAR1 -> MAAR2 -> MAAR3 while MAAR2's registration is running."""
     domain = build(3, Mode.RELAY, link=Link(delay=0.01))
+    if slow_maar2:
+        domain.net.links[(domain.maars[1].address, CMD_ADDRESS)] = Link(delay=0.5)
     domain.move("mn", 0)
     settled(domain)
     domain.move("mn", 1)
     domain.net.run_for(0.001)
     domain.move("mn", 2)
-    settled(domain)
+    return settled(domain)
+
+
+def test_moving_on_before_the_registration_completes_keeps_the_overtaken_prefix():
+    """The CMD saw MAAR2's attachment first, so MAAR2's prefix is part of
+    the session: MAAR2 turns into a P-MAAR and tunnels it to MAAR3 (the MN
+    learns it from MAAR3's RA, deprecated, though it never used it)."""
+    domain = overtaking()
     bce = domain.cmd.store.get("mn")
     assert bce.proxy_coa == domain.maars[2].address
     assert set(bce.anchors) == {P1, P2, P3}
@@ -102,16 +108,9 @@ def test_moving_on_before_the_registration_completes_keeps_the_overtaken_prefix(
 
 
 def test_overtaken_attachment_arriving_late_is_refused_157():
-    """Same moves, but MAAR2's PBU reaches the CMD after MAAR3's: it is
-    dated earlier, refused with 157, and MAAR2 returns its prefix."""
-    domain = build(3, Mode.RELAY, link=Link(delay=0.01))
-    domain.net.links[(domain.maars[1].address, CMD_ADDRESS)] = Link(delay=0.5)
-    domain.move("mn", 0)
-    settled(domain)
-    domain.move("mn", 1)
-    domain.net.run_for(0.001)
-    domain.move("mn", 2)
-    settled(domain)
+    """MAAR2's PBU reaches the CMD after MAAR3's: it is dated earlier,
+    refused with 157, and MAAR2 returns its prefix."""
+    domain = overtaking(slow_maar2=True)
     assert domain.maars[1].counters["rejected_157"] == 1
     assert domain.maars[1].bces == {} and domain.maars[1].pool.allocated() == {}
     assert set(domain.cmd.store.get("mn").anchors) == {P1, P3}

@@ -38,7 +38,7 @@ def walk(mode, dereg, link, seed, moves, lma=None, timers=TIMERS):
     return domain
 
 
-@settings(max_examples=5000, deadline=None, derandomize=False,
+@settings(max_examples=2000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(mode=st.sampled_from(list(Mode)), dereg=st.sampled_from(list(Dereg)),
        link=links, seed=st.integers(0, 2**16), moves=steps, timers=timers)
