@@ -36,7 +36,8 @@ def registrations(domain, count, maar_of, seq, handoff, stamp):
     events = []
     for number in range(count):
         maar = domain.maars[maar_of(number)]
-        prefix = IPv6Network((int(maar.config.pool.network_address) + ((number // N_MAARS) << 64), 64))
+        base = int(maar.config.pool.network_address)
+        prefix = IPv6Network((base + ((number // N_MAARS) << 64), 64))
         opts = options(f"mn{number}", (prefix,), handoff, 4, stamp)
         events.append(MessageReceived(maar.address, CMD_ADDRESS,
                                       ProxyBindingUpdate(seq, 400, opts)))

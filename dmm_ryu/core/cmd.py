@@ -264,7 +264,7 @@ class Cmd:
         self.counters["sessions_ended"] += 1
         self.store.delete(bce.mn_id)
         self._relays.pop(bce.mn_id, None)
-        actions: List[Action] = [CancelTimer(("expire", bce.mn_id)), CancelTimer(("agg", bce.mn_id))]
+        actions: List[Action] = [CancelTimer((kind, bce.mn_id)) for kind in ("expire", "agg")]
         stamp = bce.ts if stamp is None else max(stamp, bce.ts)
         actions += self._depart(bce.mn_id, stamp, now)
         for target in sorted(bce.involved() - {skip}):

@@ -13,7 +13,6 @@ from dmm_ryu.core.actions import (
     InstallLocalRoute,
     InstallTunnel,
     RemoveLocalRoute,
-    RemoveTunnel,
 )
 
 
@@ -35,7 +34,8 @@ class Dataplane:
 
     def apply(self, node: IPv6Address, action) -> None:
         tables = self.tables.setdefault(node, Tables())
-        table = tables.local if isinstance(action, (InstallLocalRoute, RemoveLocalRoute)) else tables.tunnels
+        local = isinstance(action, (InstallLocalRoute, RemoveLocalRoute))
+        table = tables.local if local else tables.tunnels
         if isinstance(action, (InstallLocalRoute, InstallTunnel)):
             if action.prefix in table and table[action.prefix] != action:
                 self.anomalies.append(f"{node}: {action} overwrites {table[action.prefix]}")

@@ -284,10 +284,12 @@ class Maar:
             return self._forget(bce, src, pbu)
         if opts.serving_maar is None:
             return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
-        if bce is None and REQUEST_PREFIX in opts.hnps:
+        requested = REQUEST_PREFIX in opts.hnps
+        if bce is None and requested:
             bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
         if bce is None:
-            status = Status.NOT_LMA_FOR_THIS_MOBILE_NODE if self.pool.available else Status.INSUFFICIENT_RESOURCES
+            status = (Status.INSUFFICIENT_RESOURCES if requested
+                      else Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
             return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
         return self._moved_away(bce, src, pbu, now)
 
@@ -305,7 +307,8 @@ class Maar:
             bce.local = None
         self._backoff.stop(("retx", bce.mn_id))
         bce.pending, bce.final, bce.leaving = None, True, False
-        bce.serving, bce.ts, bce.lifetime = opts.serving_maar, opts.timestamp or bce.ts, pbu.lifetime
+        bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
+        bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
         bce.p_maars.clear()
         actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
         actions += self._p_maar_timer(bce, now)

@@ -7,7 +7,7 @@ same code path, and makes re-applying an event idempotent.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, FrozenSet, List, Optional
 

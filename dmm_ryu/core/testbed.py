@@ -97,7 +97,7 @@ def _session_problems(domain: Domain) -> List[str]:
         holders = {m.address for m in domain.maars if mn.mn_id in m.bces}
         if bce is None:
             if mn.prefixes or holders:
-                problems.append(f"{mn.mn_id}: no session but prefixes {mn.prefixes} / BCEs at {holders}")
+                problems.append(f"{mn.mn_id}: no session, prefixes {mn.prefixes}, BCEs {holders}")
             continue
         if bce.proxy_coa != mn.at:
             problems.append(f"{mn.mn_id}: CMD says {bce.proxy_coa}, MN is at {mn.at}")
@@ -105,7 +105,7 @@ def _session_problems(domain: Domain) -> List[str]:
         if holders != bce.involved():
             problems.append(f"{mn.mn_id}: BCEs at {holders}, session involves {bce.involved()}")
         if not mn.prefixes <= set(bce.anchors):
-            problems.append(f"{mn.mn_id}: holds {mn.prefixes - set(bce.anchors)} outside its session")
+            problems.append(f"{mn.mn_id}: holds {mn.prefixes - set(bce.anchors)} outside it")
         for prefix, anchor in bce.anchors.items():
             if not dataplane.downlink(anchor, prefix, mn.mn_id, mn.at, mn.mac):
                 problems.append(f"{mn.mn_id}: downlink to {prefix} broken")
@@ -126,7 +126,7 @@ def _pool_problems(domain: Domain) -> List[str]:
     for maar in domain.maars:
         for prefix, mn_id in maar.pool.allocated().items():
             if owners.get(prefix) != mn_id:
-                problems.append(f"{maar.config.name} keeps {prefix} for {mn_id} outside any session")
+                problems.append(f"{maar.config.name} keeps {prefix} for {mn_id} out of session")
     return problems
 
 

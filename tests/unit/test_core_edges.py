@@ -8,7 +8,6 @@ from dmm_ryu.core.actions import (
     SERVING,
     InstallLocalRoute,
     InstallTunnel,
-    RemoveLocalRoute,
     RemoveTunnel,
 )
 from dmm_ryu.core.config import Mode, Timers
@@ -59,10 +58,11 @@ def test_moving_back_actions_at_the_returning_maar():
     domain.move("mn", 0)
     settled(domain)
     routes = [a for a in recorder.after_pba if not type(a).__name__.endswith(("Timer", "Advert"))]
+    mac, port = maar1.bces["mn"].mac, maar1.bces["mn"].port
     assert routes == [
         RemoveTunnel("mn", P1, maar2.address, ANCHOR),
-        InstallLocalRoute("mn", P1, maar1.bces["mn"].mac, maar1.bces["mn"].port),
-        InstallTunnel("mn", P2, maar2.address, SERVING, maar1.bces["mn"].mac, maar1.bces["mn"].port),
+        InstallLocalRoute("mn", P1, mac, port),
+        InstallTunnel("mn", P2, maar2.address, SERVING, mac, port),
     ]
 
 

@@ -83,8 +83,8 @@ def test_older_attachment_is_refused_157(domain):
     maar1, maar2 = domain.maars[0].address, domain.maars[1].address
     later = ntp_timestamp(2.0)
     assert status_of(domain, pbu(stamp=later), maar2) == Status.ACCEPTED
-    assert status_of(domain, pbu(stamp=ntp_timestamp(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),)),
-                     maar1) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    older = pbu(stamp=ntp_timestamp(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),))
+    assert status_of(domain, older, maar1) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert domain.cmd.store.get("mn").proxy_coa == maar2
 
 

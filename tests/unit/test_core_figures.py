@@ -48,8 +48,8 @@ def test_figure1_first_attachment(mode):
     assert bce.proxy_coa == domain.maars[0].address
     assert bce.anchors == {IPv6Network(PREF1): domain.maars[0].address} and bce.p_maars() == []
     assert domain.net.mns["mn"].prefixes == {IPv6Network(PREF1)}
-    assert set(domain.net.dataplane.entries()) == {
-        (domain.maars[0].address, InstallLocalRoute("mn", IPv6Network(PREF1), maar1.mac, maar1.port))}
+    route = InstallLocalRoute("mn", IPv6Network(PREF1), maar1.mac, maar1.port)
+    assert set(domain.net.dataplane.entries()) == {(domain.maars[0].address, route)}
 
 
 def test_figure2_relay():
