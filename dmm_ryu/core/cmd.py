@@ -218,26 +218,29 @@ class Cmd:
     def _deregistration(self, bce: Optional[CmdBce], src: IPv6Address,
                         pbu: ProxyBindingUpdate, now: float) -> List[Action]:
         """Lifetime 0.  From the S-MAAR, or from any MAAR that saw the MN
-        after the S-MAAR registered it (its registration may have been
-        lost): the MN left the domain, end the session.  From a MAAR the MN
-        left before its latest attachment: overtaken, see ``_overtaken``
-        (the MN came back into the domain elsewhere and keeps the prefix
-        that MAAR anchors).  A re-registration
-        (HI 5) from a P-MAAR whose BCE expired ("renew", draft 3.5): the MN
-        is still in the domain, answer with a non-zero lifetime.  Anything
-        else (unknown session, a MAAR overtaken by newer news): lifetime 0."""
-        if pbu.options.handoff != HandoffIndicator.NOT_CHANGED:
-            if bce is None:
-                return [SendMessage(self.address, src, answer(pbu, lifetime=0))] + \
-                    self._depart(pbu.options.mn_id, pbu.options.timestamp, now)
-            if self._latest(bce, src, pbu):
-                reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
-                return [reply] + self._end(bce, now, src, pbu.options.timestamp)
-            return self._overtaken(bce, src, pbu, now)
-        elif bce is not None and src in bce.involved() and src != bce.proxy_coa:
+        after the S-MAAR did (whose own registration may have been lost):
+        the MN left the domain, end the session.  From a MAAR the MN left
+        before its latest attachment: see ``_overtaken`` (the MN is back in
+        the domain elsewhere and keeps the prefix that MAAR anchors)."""
+        if pbu.options.handoff == HandoffIndicator.NOT_CHANGED:
+            return self._renewal(bce, src, pbu)
+        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
+        if bce is None:
+            return [reply] + self._depart(pbu.options.mn_id, pbu.options.timestamp, now)
+        if self._latest(bce, src, pbu):
+            return [reply] + self._end(bce, now, src, pbu.options.timestamp)
+        return self._overtaken(bce, src, pbu, now)
+
+    def _renewal(self, bce: Optional[CmdBce], src: IPv6Address,
+                 pbu: ProxyBindingUpdate) -> List[Action]:
+        """"renew" (draft 3.5): a P-MAAR whose BCE expired de-registers with
+        HI 5; while the MN is in the domain the answer carries a non-zero
+        lifetime, otherwise lifetime 0 and the P-MAAR forgets."""
+        lifetime = 0
+        if bce is not None and src in bce.involved() and src != bce.proxy_coa:
             self.counters["renewed"] += 1
-            return [SendMessage(self.address, src, answer(pbu, lifetime=bce.lifetime))]
-        return [SendMessage(self.address, src, answer(pbu, lifetime=0))]
+            lifetime = bce.lifetime
+        return [SendMessage(self.address, src, answer(pbu, lifetime=lifetime))]
 
     @staticmethod
     def _latest(bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate) -> bool:
