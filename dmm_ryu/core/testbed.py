@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.cmd import Cmd
@@ -38,6 +38,13 @@ class Domain:
             self.net.detach(mn_id)
         else:
             self.net.attach(mn_id, self.maars[index].address)
+
+    def play(self, trace: Iterable[Tuple[float, str, Optional[int]]]) -> None:
+        """A mobility trace: at each time (ascending), an MN moves to a MAAR
+        index or (None) leaves the domain."""
+        for when, mn_id, index in trace:
+            self.net.run_until(when)
+            self.move(mn_id, index)
 
 
 def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVING_ONLY,

@@ -180,3 +180,16 @@ def test_locator_repairs_a_lost_direct_pba():
     settled(domain)
     assert maar2.counters["locate_registrations"] == 1
     assert maar2.bces["mn"].p_maars == {P1: maar1.address}
+
+
+def test_mobility_trace_of_several_mns():
+    """Three MNs follow a trace over five MAARs, one leaves; each check
+    point is a settled domain."""
+    domain = build(5, Mode.RELAY, link=Link(delay=0.01, jitter=0.01))
+    domain.play([(0.0, "a", 0), (0.0, "b", 1), (0.0, "c", 2),
+                 (1.0, "a", 3), (1.0, "b", 3), (1.5, "c", 4),
+                 (3.0, "a", 0), (3.0, "b", None), (4.0, "c", 2)])
+    settled(domain)
+    assert domain.cmd.store.get("b") is None
+    assert {bce.mn_id: len(bce.anchors) for bce in domain.cmd.store} == {"a": 2, "c": 2}
+    assert domain.net.now >= 4.0
