@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from dmm_ryu.core.config import Mode  # noqa: E402
 from dmm_ryu.core.events import MessageReceived  # noqa: E402
-from dmm_ryu.core.messages import ntp_timestamp, options  # noqa: E402
+from dmm_ryu.core.messages import options  # noqa: E402
+from dmm_ryu.mh.model import timestamp_from_unix  # noqa: E402
 from dmm_ryu.core.sim import Link  # noqa: E402
 from dmm_ryu.core.testbed import CMD_ADDRESS, build  # noqa: E402
 from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate  # noqa: E402
@@ -55,11 +56,11 @@ def rate(cmd, events, now):
 def bench_cmd(count: int, mode: Mode) -> None:
     domain = build(N_MAARS, mode)
     first = registrations(domain, count, lambda n: n % N_MAARS, 1, HandoffIndicator.UNKNOWN,
-                          ntp_timestamp(1.0))
+                          timestamp_from_unix(1.0))
     refresh = registrations(domain, count, lambda n: n % N_MAARS, 2,
-                            HandoffIndicator.NOT_CHANGED, ntp_timestamp(2.0))
+                            HandoffIndicator.NOT_CHANGED, timestamp_from_unix(2.0))
     moved = registrations(domain, count, lambda n: (n + 1) % N_MAARS, 1,
-                          HandoffIndicator.UNKNOWN, ntp_timestamp(3.0))
+                          HandoffIndicator.UNKNOWN, timestamp_from_unix(3.0))
     label = f"CMD ({mode.value}, {count:,} MNs)"
     print(f"{label} first registrations: {rate(domain.cmd, first, 1.0):>9,.0f} PBU/s")
     print(f"{label} re-registrations:    {rate(domain.cmd, refresh, 2.0):>9,.0f} PBU/s")

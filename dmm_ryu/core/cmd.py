@@ -21,12 +21,11 @@ from dmm_ryu.core.events import MessageReceived, TimerFired
 from dmm_ryu.core.messages import (
     REQUEST_PREFIX,
     answer,
-    missing_mandatory,
     next_seq,
-    ntp_timestamp,
     options,
     seq_newer,
 )
+from dmm_ryu.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
@@ -115,7 +114,7 @@ class Cmd:
         stamp = pbu.options.timestamp
         if stamp is not None and stamp <= self._departed.get(pbu.options.mn_id, -1):
             return self._refuse(src, pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
-        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, stamp or ntp_timestamp(now), pbu.sequence)
+        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, stamp or timestamp_from_unix(now), pbu.sequence)
         self.counters["registrations"] += 1
         return self._moved(bce, src, pbu, now)
 
@@ -161,7 +160,7 @@ class Cmd:
         S-MAAR anchors."""
         opts = pbu.options
         if opts.handoff != HandoffIndicator.NOT_CHANGED:
-            bce.ts = ntp_timestamp(now) if opts.timestamp is None else opts.timestamp
+            bce.ts = timestamp_from_unix(now) if opts.timestamp is None else opts.timestamp
         bce.proxy_coa, bce.last_seq, bce.registered = src, pbu.sequence, now
         bce.lifetime = min(pbu.lifetime, self._timers.lifetime)
         for prefix in opts.hnps:

@@ -32,9 +32,9 @@ from dmm_ryu.core.messages import (
     REQUEST_PREFIX,
     answer,
     next_seq,
-    ntp_timestamp,
     options,
 )
+from dmm_ryu.mh.model import timestamp_from_unix
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.mh.model import (
@@ -121,7 +121,7 @@ class Maar:
 
     def _register(self, bce: MaarBce, handoff: int, now: float) -> List[Action]:
         if handoff != HandoffIndicator.NOT_CHANGED:
-            bce.ts = ntp_timestamp(now)
+            bce.ts = timestamp_from_unix(now)
         return self._send_pbu(bce, self._timers.lifetime, handoff, now)
 
     def _send_pbu(self, bce: MaarBce, lifetime: int, handoff: int,
@@ -133,7 +133,7 @@ class Maar:
         the packet, so a late retry cannot overtake a newer attachment.
         """
         hnp = bce.local if bce.local is not None else REQUEST_PREFIX
-        timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else ntp_timestamp(now)
+        timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else timestamp_from_unix(now)
         bce.seq = next_seq(bce.seq)
         bce.pending = ProxyBindingUpdate(
             sequence=bce.seq, lifetime=lifetime,

@@ -30,30 +30,6 @@ def seq_newer(seq: int, last: int) -> bool:
     return 0 < (seq - last) % SEQ_MOD < SEQ_MOD // 2
 
 
-def ntp_timestamp(now: float) -> int:
-    """The 64-bit NTP-format Timestamp option value (RFC 5213 8.8) for ``now``.
-
-    The core compares timestamps written by different nodes, so ``now`` must
-    be one clock shared by the domain (wall clock under Ryu, the virtual
-    clock under the simulator).
-    """
-    return int(round(now * (1 << 32)))
-
-
-def missing_mandatory(pbu: ProxyBindingUpdate) -> Optional[Status]:
-    """The RFC 5213 status for the first mandatory PBU option that is absent."""
-    opts = pbu.options
-    if opts.mn_id is None:
-        return Status.MISSING_MN_IDENTIFIER_OPTION
-    if not opts.hnps:
-        return Status.MISSING_HOME_NETWORK_PREFIX_OPTION
-    if opts.handoff is None:
-        return Status.MISSING_HANDOFF_INDICATOR_OPTION
-    if opts.access_tech is None:
-        return Status.MISSING_ACCESS_TECH_TYPE_OPTION
-    return None
-
-
 def answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED,
            lifetime: Optional[int] = None,
            hnps: Optional[Iterable[IPv6Network]] = None,

@@ -27,15 +27,11 @@ from .model import (
     ProxyBindingUpdate,
     Status,
     UnknownOption,
-)
-from .options import (
-    DEFAULT_OPTION_TYPES,
-    OptionType,
-    OptionTypes,
     missing_mandatory,
     timestamp_from_unix,
     timestamp_to_unix,
 )
+from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
 
 __all__ = [
     "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DecodedPacket",

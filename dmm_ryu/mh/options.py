@@ -33,8 +33,6 @@ from .model import (
     HandoffIndicator,
     MobilityOptions,
     PreviousMaar,
-    ProxyBindingUpdate,
-    Status,
     UnknownOption,
 )
 
@@ -290,31 +288,3 @@ def decode_options(data: bytes, pos: int, types: OptionTypes) -> MobilityOptions
     return MobilityOptions(unknown=tuple(unknown), **found)
 
 
-def timestamp_from_unix(seconds: float) -> int:
-    """The Timestamp option value for a UNIX time: 48.16 fixed point."""
-    return round(seconds * 65536)
-
-
-def timestamp_to_unix(value: int) -> float:
-    """The UNIX time a Timestamp option value stands for."""
-    return value / 65536
-
-
-def missing_mandatory(pbu: ProxyBindingUpdate) -> Optional[Status]:
-    """The PBA status for the first mandatory PBU option that is absent.
-
-    Checked in the order of RFC 5213 section 5.3.1: MN-ID (160), HNP (158),
-    Handoff Indicator (161), Access Technology Type (162).  Every PBU needs
-    them, including a de-registration and one the CMD relays to a P-MAAR.
-    Returns ``None`` when all are present.
-    """
-    opts = pbu.options
-    if opts.mn_id is None:
-        return Status.MISSING_MN_IDENTIFIER_OPTION
-    if not opts.hnps:
-        return Status.MISSING_HOME_NETWORK_PREFIX_OPTION
-    if opts.handoff is None:
-        return Status.MISSING_HANDOFF_INDICATOR_OPTION
-    if opts.access_tech is None:
-        return Status.MISSING_ACCESS_TECH_TYPE_OPTION
-    return None

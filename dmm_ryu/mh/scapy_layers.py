@@ -29,7 +29,8 @@ from scapy.layers import inet6
 from scapy.layers.inet6 import MIP6OptMNID, _MIP6OptAlign
 
 from .model import AccessTechnology, HandoffIndicator
-from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes, timestamp_to_unix
+from .model import timestamp_to_unix
+from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
 
 __all__ = [
     "MIP6OptAccessTechType", "MIP6OptHandoffIndicator", "MIP6OptHomeNetworkPrefix",

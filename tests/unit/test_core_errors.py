@@ -8,7 +8,8 @@ import pytest
 from dmm_ryu.core.actions import SendMessage
 from dmm_ryu.core.config import Mode
 from dmm_ryu.core.events import MessageReceived, MnAttached
-from dmm_ryu.core.messages import answer, ntp_timestamp, options
+from dmm_ryu.core.messages import answer, options
+from dmm_ryu.mh.model import timestamp_from_unix
 from dmm_ryu.core.testbed import CMD_ADDRESS, build, violations
 from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
@@ -81,9 +82,9 @@ def test_maar_resynchronises_after_135():
 
 def test_older_attachment_is_refused_157(domain):
     maar1, maar2 = domain.maars[0].address, domain.maars[1].address
-    later = ntp_timestamp(2.0)
+    later = timestamp_from_unix(2.0)
     assert status_of(domain, pbu(stamp=later), maar2) == Status.ACCEPTED
-    older = pbu(stamp=ntp_timestamp(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),))
+    older = pbu(stamp=timestamp_from_unix(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),))
     assert status_of(domain, older, maar1) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert domain.cmd.store.get("mn").proxy_coa == maar2
 

@@ -10,12 +10,11 @@ from dmm_ryu.core.config import CmdConfig, ConfigError, DomainConfig, MaarConfig
 from dmm_ryu.core.messages import (
     REQUEST_PREFIX,
     answer,
-    missing_mandatory,
     next_seq,
-    ntp_timestamp,
     options,
     seq_newer,
 )
+from dmm_ryu.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.store import CmdBce, MemoryStore
 from dmm_ryu.mh.model import PreviousMaar, ProxyBindingUpdate, Status
@@ -63,8 +62,8 @@ def test_sequence_wraps():
     assert next_seq(0xFFFF) == 0 and seq_newer(0, 0xFFFF)
 
 
-def test_ntp_timestamp_is_seconds_in_32_32_fixed_point():
-    assert ntp_timestamp(1.5) == 3 << 31 and ntp_timestamp(0) == 0
+def test_timestamp_is_rfc5213_48_16_fixed_point():
+    assert timestamp_from_unix(1.5) == 3 << 15 and timestamp_from_unix(0) == 0
 
 
 def test_answer_echoes_and_drops_the_draft_options():
