@@ -1,0 +1,278 @@
+"""The handover scenario on the live testbed: one mode, one MN, a path of MAARs.
+
+The MN is an unmodified Linux stack: it gets its addresses from the
+controller's RAs (SLAAC, DAD) and nothing is configured on it.  At each
+MAAR it opens a long-lived TCP flow from the newest prefix; a ping from
+the first prefix runs throughout.  After every move the scenario records
+what an operator would ask: how long the signalling took, how long data
+stopped, whether every flow and every address still works, and where each
+prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from dmm_ryu.testbed.capture import Captures
+from dmm_ryu.testbed.controller import free_port, running_manager
+from dmm_ryu.testbed.network import move, testbed
+from dmm_ryu.testbed.ovs import dump_flows, wait_for
+from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
+
+FLOW_PORT = 5001
+PING_INTERVAL = 0.05
+REGISTRATION_TIMEOUT = 15.0
+
+
+@dataclass
+class Step:
+    """What was observed after the MN arrived at ``dst``."""
+
+    mode: str
+    src: Optional[str]
+    dst: str
+    moved_at: float
+    registered_after_s: float = 0.0
+    signalling_ms: Optional[float] = None
+    interruption_ms: Optional[float] = None
+    prefixes: List[dict] = field(default_factory=list)
+    reachable: Dict[str, bool] = field(default_factory=dict)
+    flows_alive: Dict[str, bool] = field(default_factory=dict)
+    new_flow_prefix: Optional[str] = None
+
+
+@dataclass
+class ModeRun:
+    """One mode's run: its steps and the end-of-session cleanup check."""
+
+    mode: str
+    steps: List[Step] = field(default_factory=list)
+    flows_started: Dict[str, float] = field(default_factory=dict)
+    left_clean: Optional[dict] = None
+    out: Optional[Path] = None
+
+
+def mn_id(k: int = 1) -> str:
+    return mn_mac(k).replace(":", "") + "@dmm.example"
+
+
+def rest_get(port: int, path: str):
+    """GET a REST resource; ``None`` for 404."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dmm/v1{path}", timeout=5) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def global_addresses(mn) -> Dict[IPv6Network, dict]:
+    """The MN's global addresses by /64: address and DAD/deprecation state."""
+    found = {}
+    for line in mn.cmd("ip -6 -o addr show scope global").splitlines():
+        match = re.search(r"inet6 ([0-9a-f:]+)/(\d+)", line)
+        if match:
+            net = IPv6Network(f"{match.group(1)}/{match.group(2)}", strict=False)
+            found[net] = {"address": match.group(1), "tentative": "tentative" in line,
+                          "deprecated": "deprecated" in line}
+    return found
+
+
+def _usable(mn, prefix: IPv6Network) -> Optional[str]:
+    entry = global_addresses(mn).get(prefix)
+    return entry["address"] if entry and not entry["tentative"] else None
+
+
+def _registration_ms(log: Path, maar: str, after: int) -> Optional[float]:
+    """The controller's own figure for the newest registration at ``maar``."""
+    text = log.read_text()[after:]
+    found = re.findall(rf"registered at {maar} in ([0-9.]+) ms", text)
+    return float(found[-1]) if found else None
+
+
+def _ping_gap_ms(ping_log: Path, start: float, end: float) -> Optional[float]:
+    """Longest silence between replies of the running ping inside [start, end]."""
+    stamps = [float(m) for m in re.findall(r"^\[([0-9.]+)\] \d+ bytes from",
+                                            ping_log.read_text(), re.M)]
+    window = [t for t in stamps if start - 1 <= t <= end]
+    if len(window) < 2:
+        return None
+    return max(b - a for a, b in zip(window, window[1:])) * 1000
+
+
+def _flows_alive(flows_log: Path, since: float, started: Dict[str, float]) -> Dict[str, bool]:
+    """Each flow (by source prefix) received bytes after ``since``, on its
+    first and only connection."""
+    rows = [json.loads(line) for line in flows_log.read_text().splitlines() if line]
+    alive = {}
+    for prefix in started:
+        net = IPv6Network(prefix)
+        mine = [r for r in rows if IPv6Address(r["peer"]) in net]
+        before = [r["bytes"] for r in mine if r["t"] < since]
+        after = [r["bytes"] for r in mine if r["t"] >= since]
+        one_conn = len({r["conn"] for r in mine}) == 1
+        alive[prefix] = bool(before and after and max(after) > max(before) and one_conn)
+    return alive
+
+
+class Scenario:
+    """Drives one mode on a fresh testbed; use as a context manager."""
+
+    def __init__(self, mode: str, out: Path, manager: str = "ryu-manager", maars: int = 3,
+                 lifetime: int = 40, detach_guard: float = 3.0):
+        self.mode, self.out, self.manager, self.maars = mode, out, manager, maars
+        self.run = ModeRun(mode, out=out)
+        out.mkdir(parents=True, exist_ok=True)
+        domain = out / "dmm.yaml"
+        domain.write_text(domain_yaml(maars, 1, mode=mode, lifetime=lifetime)
+                          + f"detach_guard: {detach_guard}\n")
+        self.domain_file = domain
+        self.of_port, self.rest_port = free_port(), free_port()
+        self._procs: List[subprocess.Popen] = []
+
+    def __enter__(self):
+        self._manager = running_manager(self.manager, self.domain_file, self.out, self.of_port,
+                                        rest_port=self.rest_port)
+        self.log = self._manager.__enter__()
+        try:
+            self._bed = testbed(self.of_port, maars=self.maars)
+            self.net = self._bed.__enter__()
+        except BaseException:
+            self._manager.__exit__(*sys.exc_info())
+            raise
+        self.mn, self.cn = self.net.get("mn1"), self.net.get("cn1")
+        self.captures = Captures(self.net, self.out)
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self._procs:
+            proc.kill()
+            proc.wait()
+        try:
+            self.captures.stop()
+            self._bed.__exit__(*exc)
+        finally:
+            self._manager.__exit__(*exc)
+        return False
+
+    def _spawn(self, host, argv: List[str], log: Path) -> subprocess.Popen:
+        proc = host.popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        self._procs.append(proc)
+        return proc
+
+    def _wait_serving(self, maar: str) -> bool:
+        def serving():
+            bce = rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
+            return bce is not None and bce["serving_maar"] == maar
+        return bool(wait_for(serving, timeout=REGISTRATION_TIMEOUT, interval=0.05))
+
+    def _local_prefix(self, maar: str) -> Optional[IPv6Network]:
+        bce = rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}") or {"prefixes": []}
+        pool = IPv6Network(maar_pool(int(maar[4:])))
+        return next((IPv6Network(p["prefix"]) for p in bce["prefixes"]
+                     if IPv6Network(p["prefix"]).subnet_of(pool)), None)
+
+    def start(self) -> None:
+        """Wait for the MAARs, start the CN's flow server and attach the MN
+        to maar1 by bouncing its link, as a fresh radio association."""
+        assert wait_for(lambda: all(f"maar{i} (dpid {i:#x}) joined" in self.log.read_text()
+                                    for i in range(1, self.maars + 1)), timeout=30)
+        self.captures.start()
+        self._spawn(self.cn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "server",
+                              "--port", str(FLOW_PORT), "--log", str(self.out / "flows.jsonl")],
+                    self.out / "flow-server.log")
+        intf = self.mn.defaultIntf()
+        self.mn.cmd(f"ip link set {intf} down; ip link set {intf} up")
+        self._arrived(None, "maar1", time.time(), log_offset=0)
+
+    def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int) -> Step:
+        step = Step(self.mode, src, dst, moved_at)
+        if self._wait_serving(dst):
+            step.registered_after_s = time.time() - moved_at
+        local = self._local_prefix(dst)
+        if local is not None:
+            wait_for(lambda: _usable(self.mn, local), timeout=10, interval=0.1)
+            if str(local) not in self.run.flows_started:
+                self._start_flow(local)
+                step.new_flow_prefix = str(local)
+        step.signalling_ms = _registration_ms(self.log, dst, log_offset)
+        self.run.steps.append(step)
+        return step
+
+    def _start_flow(self, prefix: IPv6Network) -> None:
+        """A TCP flow (and, for the first prefix, a ping) from ``prefix``."""
+        source = _usable(self.mn, prefix)
+        tag = str(prefix.network_address).strip(":").replace(":", "_")
+        self._spawn(self.mn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "client",
+                              "--bind", source, "--to", cn_address(1), "--port",
+                              str(FLOW_PORT)], self.out / f"flow-{tag}.log")
+        if not self.run.flows_started:
+            self.ping_log = self.out / "ping.log"
+            self._spawn(self.mn, ["ping", "-6", "-D", "-i", str(PING_INTERVAL), "-W", "1", "-I",
+                                  source, cn_address(1)], self.ping_log)
+        self.run.flows_started[str(prefix)] = time.time()
+
+    def handover(self, src: str, dst: str, settle: float = 1.5) -> Step:
+        """Move the MN and observe the domain once it settled at ``dst``."""
+        offset = len(self.log.read_text())
+        moved_at = time.time()
+        move(self.net, 1, src, dst)
+        step = self._arrived(src, dst, moved_at, offset)
+        time.sleep(settle)
+        self.observe(step)
+        return step
+
+    def observe(self, step: Step) -> None:
+        """Reachability of every MN address from the CN, flow liveness,
+        anchoring, and the data interruption seen by the ping."""
+        bce = rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}") or {"prefixes": []}
+        step.prefixes = [{"prefix": p["prefix"], "anchor": p["anchor"], "local": p["local"]}
+                         for p in bce["prefixes"]]
+        for prefix, entry in global_addresses(self.mn).items():
+            step.reachable[entry["address"]] = any(
+                " 0% packet loss" in self.cn.cmd(f"ping -6 -c1 -W1 {entry['address']}")
+                for _ in range(3))
+        step.flows_alive = _flows_alive(self.out / "flows.jsonl", step.moved_at + 0.2,
+                                        self.run.flows_started)
+        if step.src is not None and hasattr(self, "ping_log"):
+            step.interruption_ms = _ping_gap_ms(self.ping_log, step.moved_at, time.time())
+
+    def leave(self, lifetime_wait: float) -> dict:
+        """The MN leaves the domain: flows stop, its link goes away.  After
+        the guard and the signalling, nothing of it may remain anywhere."""
+        for proc in self._procs[1:]:
+            proc.kill()
+        intf = self.mn.defaultIntf()
+        self.mn.cmd(f"ip link set {intf} down")
+        bindings_gone = wait_for(lambda: rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
+                                 is None, timeout=lifetime_wait, interval=0.2)
+        maars = rest_get(self.rest_port, "/maars")["maars"]
+        leftovers = {m["name"]: {"pool_used": m["pool_used"], "bindings": m["bindings"],
+                                 "tunnels": len(m["tunnels"])}
+                     for m in maars if m["pool_used"] or m["bindings"] or m["tunnels"]}
+        stale_rules = {f"maar{i}": [line for line in dump_flows(f"maar{i}").splitlines()
+                                    if "cookie=0xd302" in line or "cookie=0xd303" in line]
+                       for i in range(1, self.maars + 1)}
+        self.run.left_clean = {"binding_removed": bool(bindings_gone), "leftovers": leftovers,
+                               "stale_rules": {k: v for k, v in stale_rules.items() if v}}
+        return self.run.left_clean
+
+
+def run_mode(mode: str, out: Path, manager: str = "ryu-manager",
+             path=("maar1", "maar2", "maar3", "maar1")) -> ModeRun:
+    """The whole scenario for one mode: attach, move along ``path``, leave."""
+    with Scenario(mode, out, manager=manager, maars=len(set(path))) as sc:
+        sc.start()
+        for src, dst in zip(path, path[1:]):
+            sc.handover(src, dst)
+        sc.leave(lifetime_wait=30)
+    return sc.run
