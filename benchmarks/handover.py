@@ -15,6 +15,8 @@ from typing import Dict, List, Optional
 from dmm_ryu.testbed.network import move
 from mininet_topos.dmm import CMD_ADDRESS, cn_address, maar_address
 
+from dmm_ryu.testbed.ovs import wait_for
+
 from benchmarks.live import (ROOT, bounce, live_domain, mn_addresses, mn_id, read_log,
                              wait_address)
 
@@ -161,7 +163,12 @@ def run_config(workdir: Path, mode: str, delays: Dict[str, float], reps: int,
                 t0 = time.time()
                 move(net, k, src, dst)
                 t_up = time.time()
-                got = wait_address(net, k, i + 2)
+                if mode == "pmipv6":  # one prefix, from the LMA, wherever the MN is
+                    done = f"MN {mn_id(k)} registered at {dst}"
+                    got = home if wait_for(lambda: any(done in text for ts, text in
+                                                       read_log(log, t0)), 5, 0.05) else None
+                else:
+                    got = wait_address(net, k, i + 2)
                 moves.append((src, dst, t0, t_up, got))
                 time.sleep(SETTLE)
             send.wait(timeout=duration + 10)
