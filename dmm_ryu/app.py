@@ -121,6 +121,15 @@ class DmmApp(compat.RyuApp):
             del self.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
 
+    @compat.set_ev_cls(compat.ofp_event.EventOFPPortStatus, compat.MAIN_DISPATCHER)
+    def port_status(self, ev):
+        """An access link going down may be an MN leaving (after a guard)."""
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        down = msg.reason == ofp.OFPPR_DELETE or msg.desc.state & ofp.OFPPS_LINK_DOWN
+        if down:
+            self.dmm.port_down(msg.datapath.id, msg.desc.port_no, time.time())
+
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):
         msg = ev.msg

@@ -64,6 +64,7 @@ class DomainConfig:
     timers: Mapping[str, float] = field(default_factory=dict)
     mn_ids: Dict[str, str] = field(default_factory=dict)
     mn_id_template: Optional[str] = "{mac}@dmm.example"
+    detach_guard: float = 10.0
 
     def maar_by_dpid(self, dpid: int) -> Optional[MaarConfig]:
         """The MAAR configured for an OpenFlow datapath id, if any."""
@@ -251,7 +252,7 @@ def _choice(raw: Mapping, name: str, choices: Tuple[str, ...], default: str) -> 
 
 
 TOP_KEYS = ("maars", "cmd", "mode", "deregistration", "lma", "timers", "mn_ids",
-            "mn_id_template", "upstream_mac")
+            "mn_id_template", "upstream_mac", "detach_guard")
 
 
 def parse(raw: Any) -> DomainConfig:
@@ -276,6 +277,7 @@ def parse(raw: Any) -> DomainConfig:
         timers=_timers(raw.get("timers", {})),
         mn_ids=_mn_ids(raw.get("mn_ids", {})),
         mn_id_template=template,
+        detach_guard=_number(raw.get("detach_guard", DomainConfig.detach_guard), "detach_guard"),
     )
 
 

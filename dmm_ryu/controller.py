@@ -101,6 +101,7 @@ class DmmController:
         self._timers: List[Tuple[float, int, str, Hashable]] = []
         self._timer_seq: Dict[Tuple[str, Hashable], int] = {}
         self._seq = itertools.count()
+        self._leaving: Dict[str, Tuple[float, int, int]] = {}
 
     # -- switches ------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class DmmController:
             advert = sw.adverts.get(mn_id)
             return [self._advert_out(sw, advert)] if advert else []
         self.attached[nd.eth_src] = where
+        self._leaving.pop(nd.eth_src, None)
         self._attach_time[(sw.ctx.maar.name, mn_id)] = now
         LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, nd.eth_src,
                  sw.ctx.maar.name, port)
@@ -203,6 +205,28 @@ class DmmController:
         frame = ndp.neighbor_advertisement(mac, nd.target, nd.eth_src, nd.src)
         return [Output(wire.dpid, [self._packet_out(port, frame)])]
 
+    def port_down(self, dpid: int, port: int, now: float) -> None:
+        """An access link went down.  That alone is no detachment (draft
+        3.5: the MN may be moving); an MN not seen at any MAAR within
+        ``detach_guard`` seconds has left the domain."""
+        for mac, where in self.attached.items():
+            if where == (dpid, port):
+                self._leaving[mac] = (now + self.domain.detach_guard, dpid, port)
+
+    def _left(self, now: float) -> List[Output]:
+        """MNs whose guard ran out: their MAAR ends the session (MnDetached)."""
+        out: List[Output] = []
+        for mac, (deadline, dpid, port) in list(self._leaving.items()):
+            if deadline > now:
+                continue
+            del self._leaving[mac]
+            if self.attached.get(mac) == (dpid, port):
+                del self.attached[mac]
+                mn_id = self.domain.mn_id_for(mac)
+                LOG.info("dmm: MN %s left the domain at %s", mn_id, self.switch_name(dpid))
+                out += self._handle(self.switch_name(dpid), MnDetached(mn_id), now)
+        return out
+
     def deregister(self, mn_id: str, now: float) -> Optional[List[Output]]:
         """Operator-forced end of a session: the S-MAAR de-registers it as
         if the MN had left the domain.  ``None`` when the CMD has no BCE."""
@@ -220,16 +244,21 @@ class DmmController:
 
     def next_deadline(self) -> Optional[float]:
         self._drop_cancelled()
-        return self._timers[0][0] if self._timers else None
+        deadlines = [d for d, _, _ in self._leaving.values()]
+        if self._timers:
+            deadlines.append(self._timers[0][0])
+        return min(deadlines, default=None)
 
     def expire(self, now: float) -> List[Output]:
         """Fire every timer due at ``now``."""
-        out: List[Output] = []
-        while self.next_deadline() is not None and self._timers[0][0] <= now:
+        out: List[Output] = self._left(now)
+        while True:
+            self._drop_cancelled()
+            if not self._timers or self._timers[0][0] > now:
+                return out
             _, _, node, key = heapq.heappop(self._timers)
             del self._timer_seq[(node, key)]
             out += self._handle(node, TimerFired(key), now)
-        return out
 
     def _drop_cancelled(self) -> None:
         while self._timers:

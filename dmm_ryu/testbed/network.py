@@ -42,15 +42,34 @@ class ManagedController(RemoteController):
         return None
 
 
-def _software_checksums(net: Mininet) -> None:
-    """veth hands TCP/UDP to the user-space datapath with the checksum left
-    for the NIC to fill in, and no NIC ever does: the receiver drops every
-    segment.  Hosts therefore checksum in software (an interface setting
-    of the emulation, not of the MN's IP stack)."""
+def _no_offloads(net: Mininet) -> None:
+    """veth hands packets to the user-space datapath as the kernel built
+    them: with the TCP/UDP checksum left for a NIC to fill in (the receiver
+    drops the segment) and, once a TCP window opens, as 64 KB GSO/GRO
+    super-packets that OVS cannot take (the flow stalls).  Hosts therefore
+    checksum and segment in software: an interface setting of the
+    emulation, not of the MN's IP stack."""
     for host in net.hosts:
         for intf in host.intfList():
             if str(intf) != "lo":
-                host.cmd(f"ethtool -K {intf} tx off >/dev/null 2>&1")
+                host.cmd(f"ethtool -K {intf} tx off sg off tso off gso off gro off "
+                         ">/dev/null 2>&1")
+
+
+#: The fabric carries MPLS-labelled (+4 octets) full-size IPv6 packets, as
+#: any MPLS transport does ("baby giant" frames).
+TRANSPORT_MTU = 1600
+
+
+def _transport_mtu(net: Mininet, fabric: str = "t0") -> None:
+    """Raise the MTU of every fabric link, both ends (OVS ports too)."""
+    for intf in net.get(fabric).intfList():
+        if str(intf) == "lo" or not intf.link:
+            continue
+        for end in (intf.link.intf1, intf.link.intf2):
+            end.node.cmd(f"ip link set {end} mtu {TRANSPORT_MTU}")
+            if end.node.name != "inet":
+                end.node.cmd(f"ovs-vsctl set interface {end} mtu_request={TRANSPORT_MTU}")
 
 
 @contextlib.contextmanager
@@ -59,11 +78,14 @@ def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **
     setLogLevel("warning")
     net = Mininet(topo=DmmTopo(maars=maars, mns=mns, cns=cns, **link), switch=OVSSwitch,
                   link=TCLink, controller=None, autoSetMacs=False, build=False)
+    if subprocess.run(["ovs-vsctl", "br-exists", "t0"]).returncode == 0:
+        subprocess.run(["mn", "-c"], capture_output=True)  # a killed run left its testbed
     net.addController(ManagedController("c0", ip="127.0.0.1", port=controller_port))
     try:
         net.build()
         net.start()
-        _software_checksums(net)
+        _no_offloads(net)
+        _transport_mtu(net)
         _configure_router(net, maars, cns)
         yield net
     finally:

@@ -88,8 +88,14 @@ def global_addresses(mn) -> Dict[IPv6Network, dict]:
 
 
 def _usable(mn, prefix: IPv6Network) -> Optional[str]:
+    """The MN's address in ``prefix`` once the kernel lets a socket bind it
+    (DAD done): the ``ip`` flags lag behind for a moment after a link flap."""
     entry = global_addresses(mn).get(prefix)
-    return entry["address"] if entry and not entry["tentative"] else None
+    if not entry or entry["tentative"]:
+        return None
+    probe = (f"{sys.executable} -c \"import socket; "
+             f"socket.socket(socket.AF_INET6).bind(('{entry['address']}', 0))\" && echo bound")
+    return entry["address"] if "bound" in mn.cmd(probe) else None
 
 
 def _registration_ms(log: Path, maar: str, after: int) -> Optional[float]:
@@ -110,17 +116,18 @@ def _ping_gap_ms(ping_log: Path, start: float, end: float) -> Optional[float]:
 
 
 def _flows_alive(flows_log: Path, since: float, started: Dict[str, float]) -> Dict[str, bool]:
-    """Each flow (by source prefix) received bytes after ``since``, on its
-    first and only connection."""
+    """Each flow (by source prefix) kept receiving bytes after ``since`` on
+    its first and only connection; one opened before ``since`` must also
+    have been carrying data before it (so it crossed the move)."""
     rows = [json.loads(line) for line in flows_log.read_text().splitlines() if line]
     alive = {}
-    for prefix in started:
+    for prefix, opened in started.items():
         net = IPv6Network(prefix)
         mine = [r for r in rows if IPv6Address(r["peer"]) in net]
-        before = [r["bytes"] for r in mine if r["t"] < since]
         after = [r["bytes"] for r in mine if r["t"] >= since]
-        one_conn = len({r["conn"] for r in mine}) == 1
-        alive[prefix] = bool(before and after and max(after) > max(before) and one_conn)
+        carried = len(after) > 1 and after[-1] > after[0]
+        crossed = opened > since or any(r["t"] < since and r["bytes"] for r in mine)
+        alive[prefix] = carried and crossed and len({r["conn"] for r in mine}) == 1
     return alive
 
 
@@ -132,6 +139,8 @@ class Scenario:
         self.mode, self.out, self.manager, self.maars = mode, out, manager, maars
         self.run = ModeRun(mode, out=out)
         out.mkdir(parents=True, exist_ok=True)
+        for stale in out.glob("*"):
+            stale.unlink()
         domain = out / "dmm.yaml"
         domain.write_text(domain_yaml(maars, 1, mode=mode, lifetime=lifetime)
                           + f"detach_guard: {detach_guard}\n")
@@ -192,7 +201,9 @@ class Scenario:
                     self.out / "flow-server.log")
         intf = self.mn.defaultIntf()
         self.mn.cmd(f"ip link set {intf} down; ip link set {intf} up")
-        self._arrived(None, "maar1", time.time(), log_offset=0)
+        step = self._arrived(None, "maar1", time.time(), log_offset=0)
+        time.sleep(1.0)
+        self.observe(step)
 
     def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int) -> Step:
         step = Step(self.mode, src, dst, moved_at)
