@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import List
 
-SNAPLEN = 256
+SNAPLEN = 0  # whole packets: a PBA with Previous MAAR options exceeds 256 octets
 
 
 class Captures:

@@ -74,7 +74,10 @@ def _transport_mtu(net: Mininet, fabric: str = "t0") -> None:
 
 @contextlib.contextmanager
 def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **link):
-    """A started Mininet testbed; stopped and cleaned even on failure."""
+    """A started Mininet testbed; stopped and cleaned even on failure.
+
+    MNs start with their link down: ``attach`` brings them into the domain.
+    """
     setLogLevel("warning")
     net = Mininet(topo=DmmTopo(maars=maars, mns=mns, cns=cns, **link), switch=OVSSwitch,
                   link=TCLink, controller=None, autoSetMacs=False, build=False)
@@ -83,6 +86,9 @@ def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **
     net.addController(ManagedController("c0", ip="127.0.0.1", port=controller_port))
     try:
         net.build()
+        for host in net.hosts:  # MNs arrive later, as the scenario decides
+            if host.name.startswith("mn"):
+                host.cmd(f"ip link set {host.defaultIntf()} down")
         net.start()
         _no_offloads(net)
         _transport_mtu(net)
@@ -91,6 +97,12 @@ def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **
     finally:
         net.stop()
         subprocess.run(["mn", "-c"], capture_output=True)
+
+
+def attach(net: Mininet, mn_index: int) -> None:
+    """The MN's radio link comes up at the MAAR it is plugged into."""
+    mn = net.get(f"mn{mn_index}")
+    mn.cmd(f"ip link set {mn.defaultIntf()} up")
 
 
 def move(net: Mininet, mn_index: int, src: str, dst: str) -> None:
@@ -112,4 +124,4 @@ def move(net: Mininet, mn_index: int, src: str, dst: str) -> None:
     mn.cmd(f"ip link set {intf} up")
 
 
-__all__ = ["testbed", "move", "TRANSPORT_PORT"]
+__all__ = ["testbed", "attach", "move", "TRANSPORT_PORT"]

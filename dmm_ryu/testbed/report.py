@@ -111,7 +111,7 @@ def _window_problems(run: ModeRun, i: int, step: Step, msgs: List[dict]) -> List
     p_maars = sorted({p["anchor"] for p in step.prefixes if not p["local"]})
     if run.mode == "pmipv6":
         return []
-    return [f"{step.src}->{step.dst}: {p}" for p in
+    return [f"{run.mode} {step.src}->{step.dst}: {p}" for p in
             figure_problems(run.mode, mine, step.dst, p_maars)]
 
 

@@ -23,13 +23,14 @@ from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.capture import Captures
 from dmm_ryu.testbed.controller import free_port, running_manager
-from dmm_ryu.testbed.network import move, testbed
+from dmm_ryu.testbed.network import attach, move, testbed
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
 
 FLOW_PORT = 5001
 PING_INTERVAL = 0.05
 REGISTRATION_TIMEOUT = 15.0
+FLOW_PATIENCE = 12.0
 
 
 @dataclass
@@ -191,16 +192,15 @@ class Scenario:
                      if IPv6Network(p["prefix"]).subnet_of(pool)), None)
 
     def start(self) -> None:
-        """Wait for the MAARs, start the CN's flow server and attach the MN
-        to maar1 by bouncing its link, as a fresh radio association."""
+        """Wait for the MAARs, start the captures and the CN's flow server,
+        then bring the MN's link up at maar1."""
         assert wait_for(lambda: all(f"maar{i} (dpid {i:#x}) joined" in self.log.read_text()
                                     for i in range(1, self.maars + 1)), timeout=30)
         self.captures.start()
         self._spawn(self.cn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "server",
                               "--port", str(FLOW_PORT), "--log", str(self.out / "flows.jsonl")],
                     self.out / "flow-server.log")
-        intf = self.mn.defaultIntf()
-        self.mn.cmd(f"ip link set {intf} down; ip link set {intf} up")
+        attach(self.net, 1)
         step = self._arrived(None, "maar1", time.time(), log_offset=0)
         time.sleep(1.0)
         self.observe(step)
@@ -215,7 +215,10 @@ class Scenario:
             if str(local) not in self.run.flows_started:
                 self._start_flow(local)
                 step.new_flow_prefix = str(local)
-        step.signalling_ms = _registration_ms(self.log, dst, log_offset)
+        # The CMD's cache (REST) can show the move before the S-MAAR has its
+        # PBA and logs the registration: wait for that line.
+        step.signalling_ms = wait_for(lambda: _registration_ms(self.log, dst, log_offset),
+                                      timeout=5, interval=0.05)
         self.run.steps.append(step)
         return step
 
@@ -232,7 +235,7 @@ class Scenario:
                                   source, cn_address(1)], self.ping_log)
         self.run.flows_started[str(prefix)] = time.time()
 
-    def handover(self, src: str, dst: str, settle: float = 1.5) -> Step:
+    def handover(self, src: str, dst: str, settle: float = 1.0) -> Step:
         """Move the MN and observe the domain once it settled at ``dst``."""
         offset = len(self.log.read_text())
         moved_at = time.time()
@@ -252,8 +255,13 @@ class Scenario:
             step.reachable[entry["address"]] = any(
                 " 0% packet loss" in self.cn.cmd(f"ping -6 -c1 -W1 {entry['address']}")
                 for _ in range(3))
-        step.flows_alive = _flows_alive(self.out / "flows.jsonl", step.moved_at + 0.2,
-                                        self.run.flows_started)
+        # TCP resumes at its next retransmission, which backs off while the
+        # MN's addresses are in DAD: give it up to FLOW_PATIENCE seconds.
+        def alive():
+            return _flows_alive(self.out / "flows.jsonl", step.moved_at + 0.2,
+                                self.run.flows_started)
+        wait_for(lambda: all(alive().values()), timeout=FLOW_PATIENCE, interval=0.2)
+        step.flows_alive = alive()
         if step.src is not None and hasattr(self, "ping_log"):
             step.interruption_ms = _ping_gap_ms(self.ping_log, step.moved_at, time.time())
 
