@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import select
 import signal
 import socket
@@ -42,7 +43,8 @@ def run(pairs) -> None:
     order = itertools.count()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    while not stop:
+    parent = os.getppid()
+    while peers and not stop and os.getppid() == parent:  # never outlive the benchmark
         now = time.monotonic()
         while queue and queue[0][0] <= now:
             _, _, out, frame = heapq.heappop(queue)
@@ -51,16 +53,20 @@ def run(pairs) -> None:
             except OSError:
                 pass
         timeout = max(0.0, queue[0][0] - time.monotonic()) if queue else 0.5
-        readable, _, _ = select.select(list(peers), [], [], timeout)
+        readable, _, _ = select.select(list(peers), [], [], min(timeout, 0.5))
         arrival = time.monotonic()
         for sock in readable:
+            if sock not in peers:
+                continue
             out, delay = peers[sock]
             while True:
                 try:
                     frame, addr = sock.recvfrom(65535)
                 except BlockingIOError:
                     break
-                except OSError:
+                except OSError:  # interface gone (testbed torn down): stop serving it
+                    peers.pop(sock, None)
+                    sock.close()
                     break
                 if addr[2] == PACKET_OUTGOING:
                     continue

@@ -8,6 +8,8 @@ those packages is modified.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import subprocess
 import sys
@@ -68,18 +70,20 @@ def link_intfs(net, a: str, b: str):
     return link.intf1.name, link.intf2.name
 
 
-def insert_delays(net, delays: Dict[str, float]):
+def insert_delays(net, delays: Dict[str, float], veths: List[str]):
     """Put every ``node``-fabric link behind the user-space delay line
     (``benchmarks.delayline``): ``delays[node]`` ms each way, so a one-way
     trip X -> Y over the fabric costs d_X + d_Y.  Returns (process, veths
     to delete, the commands run)."""
-    specs, veths, cmds = [], [], []
+    specs, cmds = [], []
     for n, (node, ms) in enumerate(sorted(delays.items())):
         if ms <= 0:
             continue
         a, b = link_intfs(net, node, "t0")
         fabric_end = b if b.startswith("t0-") else a
-        near, far = f"bdl{n}a", f"bdl{n}b"
+        near, far = f"bdl{os.getpid() % 10000}{n}a", f"bdl{os.getpid() % 10000}{n}b"
+        subprocess.run(["ip", "link", "del", near], capture_output=True)  # a killed run's
+        veths.append(near)
         steps = [["ovs-vsctl", "del-port", "t0", fabric_end],
                  ["ip", "link", "add", near, "type", "veth", "peer", "name", far],
                  ["ip", "link", "set", near, "up"], ["ip", "link", "set", far, "up"],
@@ -91,7 +95,6 @@ def insert_delays(net, delays: Dict[str, float]):
         for step in steps:
             subprocess.run(step, check=step[0] != "ethtool", capture_output=True)
             cmds.append(" ".join(step))
-        veths.append(near)
         specs.append(f"{fabric_end},{near},{ms}")
     proc = None
     if specs:
@@ -151,12 +154,13 @@ def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int
     logconf.write_text(LOG_CONF.format(path=log))
     port = free_port()
     extra = f"\n[DEFAULT]\nlog_config_file = {logconf}\n"
-    with running_manager(manager, domain, workdir, port, extra_conf=extra), \
+    with _exclusive(), running_manager(manager, domain, workdir, port, extra_conf=extra), \
             testbed(port, maars=maars, mns=mns, cns=cns) as net:
         cmds = checksum_offload_off(net)
-        proc, veths, more = insert_delays(net, delays or {})
-        cmds += more + transport_mtu(net)
+        proc, veths = None, []
         try:
+            proc, veths, more = insert_delays(net, delays or {}, veths)
+            cmds += more + transport_mtu(net)
             if not wait_for(lambda: log.exists() and joined(log, maars), timeout=30):
                 raise RuntimeError(f"switches did not join the controller (see {log})")
             yield net, log, {"domain_file": str(domain), "delay_commands": cmds,
@@ -171,6 +175,18 @@ def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int
                     proc.wait()
             for veth in veths:
                 subprocess.run(["ip", "link", "del", veth], capture_output=True)
+
+
+@contextlib.contextmanager
+def _exclusive():
+    """One live benchmark testbed at a time on this machine (the smoke test
+    may run inside someone's full suite while a benchmark runs)."""
+    with open("/tmp/dmm-ryu-bench.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def mn_addresses(net, k: int) -> List[str]:

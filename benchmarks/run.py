@@ -11,9 +11,11 @@ configuration (< 2 minutes) for the smoke test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -66,6 +68,25 @@ def med(values):
             "max": round(max(values), 2), "n": len(values)}
 
 
+class LiveTimeout(BaseException):
+    """A live configuration overran its budget (e.g. a Mininet host shell
+    died under us: ``mn -c`` from another run kills every ryu-manager and
+    bridge on the machine, and ``host.cmd`` then waits forever)."""
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int):
+    def expired(*_):
+        raise LiveTimeout(f"live configuration exceeded {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 # -- sections ------------------------------------------------------------------
 
 def live_runs(out: Path, quick: bool) -> dict:
@@ -81,10 +102,12 @@ def live_runs(out: Path, quick: bool) -> dict:
         name = f"{mode}-{profile}" + (f"-agg{int(agg * 1000)}ms" if agg else "")
         started = time.time()
         try:
-            result = ho.run_config(out / "live" / name, mode, delays, reps, agg, rtt=True)
-        except Exception:  # noqa: BLE001
+            with watchdog(60 + 40 * reps):
+                result = ho.run_config(out / "live" / name, mode, delays, reps, agg, rtt=True)
+        except BaseException as err:  # noqa: BLE001 - KeyboardInterrupt ends the run
+            if isinstance(err, KeyboardInterrupt):
+                raise
             result = {"mode": mode, "error": traceback.format_exc(limit=5)}
-        subprocess.run(["mn", "-c"], capture_output=True)
         result.update(name=name, profile=profile, seconds=round(time.time() - started, 1))
         runs.append(result)
         print(f"  {name}: {result.get('error', 'ok')[:200]} ({result['seconds']} s)", flush=True)
@@ -258,15 +281,14 @@ def tunnel_overhead(out: Path, quick: bool) -> dict:
     from benchmarks import throughput
     result = {"per_packet": throughput.overhead()}
     try:
-        result["iperf3"] = throughput.run(out / "live" / "iperf3", 1 if quick else 5,
-                                          2 if quick else 5)
+        with watchdog(120 if quick else 240):
+            result["iperf3"] = throughput.run(out / "live" / "iperf3", 1 if quick else 5,
+                                              2 if quick else 5)
         ratio = result["iperf3"]["ratio_anchored_over_local_median"]
         result["target"] = "anchored/local >= 0.95"
         result["target_met"] = ratio is not None and ratio >= 0.95
-    except Exception:  # noqa: BLE001
+    except (Exception, LiveTimeout):  # noqa: BLE001
         result["iperf3"] = {"error": traceback.format_exc(limit=5)}
-    finally:
-        subprocess.run(["mn", "-c"], capture_output=True)
     return result
 
 
