@@ -132,7 +132,12 @@ class DmmApp(compat.RyuApp):
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):
+        """Punted signalling; packets whose hop limit expired in a MAAR are
+        counted and dropped (no ICMPv6 Time Exceeded is generated)."""
         msg = ev.msg
+        if msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL:
+            self.dmm.stats.error("hop_limit_expired")
+            return
         self._send(self.dmm.packet_in(msg.datapath.id, msg.match["in_port"], msg.data,
                                       time.time()))
 

@@ -1,26 +1,34 @@
-"""README command 1 on real OVS + Mininet: every MAAR joins the controller
-and the Internet side of the testbed works, under both managers."""
+"""README command 1 (``./dmm demo``) end to end, here for one mode under
+os-ken's manager (the e2e handover tests cover every mode under Ryu's):
+exit status, the printed table and the three output files."""
+import json
 import subprocess
 import sys
 
 import pytest
 
-from dmm_ryu.testbed.controller import MANAGERS
+from dmm_ryu.testbed.report import signalling
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_demo_runs_against_mininet(manager, tmp_path):
+def test_demo_writes_report_pcap_and_timeline(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "dmm_ryu.demo", "--maars", "3", "--manager", manager,
+        [sys.executable, "-m", "dmm_ryu.demo", "--modes", "proxy", "--manager", "osken-manager",
          "--output", str(tmp_path)],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for i in (1, 2, 3):
-        assert f"maar{i}    {i}      2001:db8:{i}::/48      true" in result.stdout
-    assert "CN cn1 reaches the router: yes" in result.stdout
-    assert (tmp_path / "dmm.yaml").exists()
-    log = (tmp_path / f"{manager}.log").read_text()
-    assert "Traceback" not in log
+    assert "proxy    maar1->maar2" in result.stdout
+    assert "every expectation met" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["schema"] == 1
+    (mode,) = report["modes"]
+    assert mode["mode"] == "proxy" and mode["problems"] == []
+    assert [(s["src"], s["dst"]) for s in mode["steps"]] == [
+        (None, "maar1"), ("maar1", "maar2"), ("maar2", "maar3"), ("maar3", "maar1")]
+    kinds = {(m["from"], m["to"], m["type"]) for m in signalling(tmp_path / "signalling.pcap")}
+    assert ("maar2", "cmd", "PBU") in kinds and ("cmd", "maar2", "PBA") in kinds
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log = (tmp_path / "proxy" / "osken-manager.log").read_text()
+    assert "framework os_ken" in log and "Traceback" not in log
