@@ -1,0 +1,126 @@
+"""A whole mobility domain without OpenFlow connections: the runtime
+(:class:`DmmController`) drives one fake flow table per switch, and its
+packet-outs travel a fake L2 fabric to the switch owning their destination
+MAC, whose table decides whether they are punted back as packet-ins.
+
+So a test sees exactly what real switches would do with the app's own
+FlowMods and packets: PBU/PBA cross the "wire", RAs come out of access
+ports, and data packets can be pushed through the installed rules.
+"""
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv6Address
+from typing import Dict, List, Optional, Tuple
+
+import yaml
+
+from dmm_ryu import compat
+from dmm_ryu.config import parse
+from dmm_ryu.controller import DmmController
+from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
+
+OFP = compat.ofproto_v1_3
+ROUTER_MAC = "0e:00:00:00:ff:fe"
+
+
+def domain_text(mode: str = "proxy", maars: int = 3, extra: str = "") -> str:
+    lines = [f"mode: {mode}", f'upstream_mac: "{ROUTER_MAC}"', "timers: {lifetime: 40}",
+             "detach_guard: 2", "maars:"]
+    for i in range(1, maars + 1):
+        lines += [f"  maar{i}: {{dpid: {i}, address: '2001:db8:ffff::{i}', "
+                  f"pool: '2001:db8:{i}::/48', access_ports: [2, 3], transport_ports: [1]}}"]
+    lines.append("cmd: {address: '2001:db8:ffff::100', dpid: 256, port: 1}")
+    if mode == "pmipv6":
+        lines.append("lma: maar1")
+    return "\n".join(lines) + "\n" + extra
+
+
+def fields(frame: bytes) -> dict:
+    """The header fields a fake table matches on, read from a frame."""
+    dst, src, eth_type = struct.unpack_from("!6s6sH", frame)
+    pkt = {"eth_dst": ":".join(f"{b:02x}" for b in dst),
+           "eth_src": ":".join(f"{b:02x}" for b in src), "eth_type": eth_type}
+    if eth_type == 0x86DD:
+        _, _, nh, hlim, s, d = struct.unpack_from("!IHBB16s16s", frame, 14)
+        pkt.update(ipv6_src=str(IPv6Address(s)), ipv6_dst=str(IPv6Address(d)), ip_proto=nh,
+                   hop_limit=hlim)
+        if nh == 58:
+            pkt["icmpv6_type"] = frame[54]
+            if frame[54] in (135, 136):
+                pkt["ipv6_nd_target"] = str(IPv6Address(frame[62:78]))
+    return pkt
+
+
+class FakeDomain:
+    """The runtime plus fake switches; ``now`` is a virtual clock."""
+
+    def __init__(self, text: str) -> None:
+        self.dmm = DmmController(parse(yaml.safe_load(text)))
+        self.now = 1_000_000.0
+        self.fabric = Fabric()
+        self.tables: Dict[int, FakeOFTable] = {}
+        self.to_mns: List[Tuple[str, int, bytes]] = []
+        self.wire: List[bytes] = []
+        self.dropped_links: set = set()
+        for dpid, wire in self.dmm.wires.items():
+            self.tables[dpid] = FakeOFTable()
+            self.fabric.add_switch(wire.name, self.tables[dpid], wire.mac, wire.transport_ports)
+        self.fabric.add_station("router", ROUTER_MAC)
+        for dpid in self.dmm.wires:
+            self.run(self.dmm.switch_connected(dpid))
+
+    def dpid(self, name: str) -> int:
+        return next(d for d, w in self.dmm.wires.items() if w.name == name)
+
+    def run(self, outputs) -> None:
+        """Apply flow changes; carry packet-outs until the domain is quiet."""
+        queue = list(outputs)
+        while queue:
+            out = queue.pop(0)
+            table = self.tables[out.dpid]
+            for msg in out.msgs:
+                if type(msg).__name__ == "OFPPacketOut":
+                    queue += self._packet_out(out.dpid, msg)
+                else:
+                    table.apply([msg])
+
+    def _packet_out(self, dpid: int, msg) -> list:
+        wire = self.dmm.wires[dpid]
+        port = msg.actions[0].port
+        frame = bytes(msg.data)
+        if port == OFP.OFPP_TABLE:
+            return self._through(wire.name, msg.in_port, frame)
+        if port not in wire.transport_ports:
+            self.to_mns.append((wire.name, port, frame))
+            return []
+        self.wire.append(frame)
+        owner = self.fabric.owners.get(fields(frame)["eth_dst"])
+        if owner not in self.fabric.switches or (wire.name, owner) in self.dropped_links:
+            return []
+        return self._through(owner, self.fabric.switches[owner][1][0], frame)
+
+    def _through(self, switch: str, in_port: int, frame: bytes) -> list:
+        """A frame entering ``switch``: punts become packet-ins."""
+        out = []
+        for delivery in self.fabric.inject(switch, in_port, fields(frame)):
+            if delivery.port == CONTROLLER:
+                out += self.dmm.packet_in(self.dpid(delivery.node), in_port, frame, self.now)
+        return out
+
+    def inject(self, switch: str, port: int, frame: bytes) -> None:
+        """A frame arriving from outside (an MN on an access port, the router)."""
+        self.run(self._through(switch, port, frame))
+
+    def advance(self, seconds: float) -> None:
+        """Let virtual time pass, firing due timers."""
+        self.now += seconds
+        self.run(self.dmm.expire(self.now))
+
+    def forward(self, switch: str, port: int, packet: dict):
+        """Where a data packet ends up after every switch on its way."""
+        return self.fabric.inject(switch, port, packet)
+
+    def last_ra(self, switch: Optional[str] = None) -> Tuple[str, int, bytes]:
+        ras = [t for t in self.to_mns if t[2][54] == 134 and (switch is None or t[0] == switch)]
+        return ras[-1]
