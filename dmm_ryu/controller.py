@@ -11,12 +11,10 @@ the whole domain through fake flow tables.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 from dataclasses import dataclass, field
 from ipaddress import IPv6Network
-from typing import Dict, Hashable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from dmm_ryu import compat, inet, ndp
 from dmm_ryu.config import DomainConfig
@@ -31,6 +29,7 @@ from dmm_ryu.mh.model import ProxyBindingAck
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.of.labels import transport_mac
+from dmm_ryu.timers import TimerQueue
 from dmm_ryu.view import Stats
 
 LOG = logging.getLogger("dmm")
@@ -98,9 +97,7 @@ class DmmController:
         self.attached: Dict[str, Tuple[int, int]] = {}
         self.stats = Stats()
         self._attach_time: Dict[Tuple[str, str], float] = {}
-        self._timers: List[Tuple[float, int, str, Hashable]] = []
-        self._timer_seq: Dict[Tuple[str, Hashable], int] = {}
-        self._seq = itertools.count()
+        self.timers = TimerQueue()
         self._leaving: Dict[str, Tuple[float, int, int]] = {}
 
     # -- switches ------------------------------------------------------------
@@ -243,29 +240,19 @@ class DmmController:
     # -- timers --------------------------------------------------------------
 
     def next_deadline(self) -> Optional[float]:
-        self._drop_cancelled()
         deadlines = [d for d, _, _ in self._leaving.values()]
-        if self._timers:
-            deadlines.append(self._timers[0][0])
-        return min(deadlines, default=None)
+        protocol = self.timers.next_deadline()
+        return min(deadlines + ([protocol] if protocol is not None else []), default=None)
 
     def expire(self, now: float) -> List[Output]:
         """Fire every timer due at ``now``."""
         out: List[Output] = self._left(now)
-        while True:
-            self._drop_cancelled()
-            if not self._timers or self._timers[0][0] > now:
-                return out
-            _, _, node, key = heapq.heappop(self._timers)
-            del self._timer_seq[(node, key)]
+        due = self.timers.pop_due(now)
+        while due is not None:
+            node, key = due
             out += self._handle(node, TimerFired(key), now)
-
-    def _drop_cancelled(self) -> None:
-        while self._timers:
-            _, seq, node, key = self._timers[0]
-            if self._timer_seq.get((node, key)) == seq:
-                return
-            heapq.heappop(self._timers)
+            due = self.timers.pop_due(now)
+        return out
 
     # -- core actions --------------------------------------------------------
 
@@ -287,17 +274,12 @@ class DmmController:
             elif isinstance(action, act.SendRouterAdvert):
                 out.append(self._advertise(node, action, now))
             elif isinstance(action, act.StartTimer):
-                self._start_timer(node, action)
+                self.timers.start(node, action.key, action.at)
             elif isinstance(action, act.CancelTimer):
-                self._timer_seq.pop((node, action.key), None)
+                self.timers.cancel(node, action.key)
         if flow_msgs:
             out.insert(0, Output(self._dpid_of[node], flow_msgs, atomic=True))
         return out
-
-    def _start_timer(self, node: str, action: act.StartTimer) -> None:
-        seq = next(self._seq)
-        self._timer_seq[(node, action.key)] = seq
-        heapq.heappush(self._timers, (action.at, seq, node, action.key))
 
     def _flow_action(self, node: str, action) -> list:
         """Remember the MAAR's routes and tunnels (for a rebuild), then
