@@ -48,6 +48,8 @@ class Step:
     reachable: Dict[str, bool] = field(default_factory=dict)
     flows_alive: Dict[str, bool] = field(default_factory=dict)
     new_flow_prefix: Optional[str] = None
+    maars: List[dict] = field(default_factory=list)
+    dmmctl: str = ""
 
 
 @dataclass
@@ -251,6 +253,12 @@ class Scenario:
         bce = rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}") or {"prefixes": []}
         step.prefixes = [{"prefix": p["prefix"], "anchor": p["anchor"], "local": p["local"]}
                          for p in bce["prefixes"]]
+        step.maars = [{k: m[k] for k in ("name", "pool_used", "bindings", "tunnels")}
+                      for m in rest_get(self.rest_port, "/maars")["maars"]]
+        step.dmmctl = subprocess.run(
+            [str(Path(sys.executable).parent / "dmmctl"), "--url",
+             f"http://127.0.0.1:{self.rest_port}", "binding", mn_id()],
+            capture_output=True, text=True).stdout
         for prefix, entry in global_addresses(self.mn).items():
             step.reachable[entry["address"]] = any(
                 " 0% packet loss" in self.cn.cmd(f"ping -6 -c1 -W1 {entry['address']}")

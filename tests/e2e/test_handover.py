@@ -2,6 +2,8 @@
 flow and every address survive MAAR1 -> MAAR2 -> MAAR3 -> MAAR1, new flows
 take the optimal path, the signalling on the wire is the mode's figure, and
 nothing of the MN remains once it left the domain."""
+import re
+
 import pytest
 
 from dmm_ryu.testbed import report
@@ -50,3 +52,17 @@ def test_signalling_matches_the_mode(run):
 
 def test_nothing_remains_after_the_mn_left(run):
     assert run.left_clean == {"binding_removed": True, "leftovers": {}, "stale_rules": {}}
+
+
+def test_rest_and_dmmctl_tell_the_state_the_mn_is_in(run):
+    """The operator's view after each move, queried live over HTTP."""
+    for step in run.steps:
+        assert re.search(rf"S-MAAR\s+{step.dst} \(", step.dmmctl), step.dmmctl
+        for p in step.prefixes:
+            row = rf"{re.escape(p['prefix'])}\s+{p['anchor']}\s+\S+\s+{'yes' if p['local'] else 'no'}"
+            assert re.search(row, step.dmmctl), (row, step.dmmctl)
+        tunnels = {m["name"]: len(m["tunnels"]) for m in step.maars}
+        anchored = {p["anchor"] for p in step.prefixes if not p["local"]}
+        if run.mode != "pmipv6":
+            assert all(tunnels[a] >= 1 for a in anchored), (anchored, tunnels)
+            assert tunnels[step.dst] == len(anchored)
