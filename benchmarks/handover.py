@@ -17,7 +17,7 @@ from mininet_topos.dmm import CMD_ADDRESS, cn_address, maar_address
 
 from dmm_ryu.testbed.ovs import wait_for
 
-from benchmarks.live import (ROOT, bounce, live_domain, mn_addresses, mn_id, read_log,
+from benchmarks.live import (ROOT, bounce, live_domain, mn_id, read_log,
                              wait_address)
 
 FAR = {"cmd": 8.0, "maar1": 10.0, "maar2": 2.0, "maar3": 2.0}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import cProfile
 import collections
-import io
 import logging
 import pstats
 import random

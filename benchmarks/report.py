@@ -133,5 +133,6 @@ def markdown(r: dict) -> str:
                          x["base_rules"]] for x in sc["flow_entries"]]),
                 "", sc["method"]["flows"], ""]
     out += ["## Section run times (s)", "",
-            ", ".join(f"{k} {v.get('seconds')}" for k, v in s.items()), ""]
+            ", ".join(f"{k} {v.get('seconds')}" for k, v in s.items())
+            + f"; live testbed runs (sections 1, 2, 5) {r.get('live_seconds', '—')}", ""]
     return "\n".join(out) + "\n"

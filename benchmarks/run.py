@@ -352,6 +352,7 @@ def main(argv=None) -> int:
         section("dmm_vs_pmipv6", lambda: dmm_vs_pmipv6(live))
         section("tunnel_overhead", lambda: tunnel_overhead(out, args.quick))
         report["live_runs"] = live
+        report["live_seconds"] = round(sum(r.get("seconds", 0) for r in live["runs"]), 1)
     report["total_seconds"] = round(time.time() - started, 1)
     (out / "bench.json").write_text(json.dumps(report, indent=1, default=str))
     from benchmarks.report import markdown
