@@ -12,6 +12,7 @@ the whole domain through fake flow tables.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from ipaddress import IPv6Network
 from typing import Dict, List, Optional, Tuple
@@ -65,6 +66,14 @@ class _Switch:
     routes: Dict[IPv6Network, act.InstallLocalRoute] = field(default_factory=dict)
     tunnels: Dict[IPv6Network, act.InstallTunnel] = field(default_factory=dict)
     adverts: Dict[str, act.SendRouterAdvert] = field(default_factory=dict)
+    holdings: Counter = field(default_factory=Counter)
+
+    def release(self, mn_id: str) -> None:
+        """One route or tunnel of ``mn_id`` is gone from this switch."""
+        self.holdings[mn_id] -= 1
+        if self.holdings[mn_id] <= 0:
+            del self.holdings[mn_id]
+            self.adverts.pop(mn_id, None)
 
 
 class DmmController:
@@ -164,7 +173,7 @@ class DmmController:
             self.stats.error("mh_wrong_switch")
             return []
         self.stats.count("rx", *_kind(message))
-        LOG.info("dmm: %s rx %s", node, _describe(src, dst, message))
+        LOG.info("dmm: %s rx %s", node, _Described(src, dst, message))
         return self._handle(node, MessageReceived(src, dst, message), now)
 
     def _solicited(self, sw: _Switch, nd: ndp.NdPacket, port: int, now: float) -> List[Output]:
@@ -283,17 +292,16 @@ class DmmController:
 
     def _flow_action(self, node: str, action) -> list:
         """Remember the MAAR's routes and tunnels (for a rebuild), then
-        translate.  A removal also forgets the MN's cached RA."""
+        translate.  Once an MN holds nothing here, its cached RA goes too."""
         sw = self.switches[self._dpid_of[node]]
         table = sw.routes if isinstance(action, (act.InstallLocalRoute, act.RemoveLocalRoute)) \
             else sw.tunnels
+        old = table.pop(action.prefix, None)
+        if old is not None:
+            sw.release(old.mn_id)
         if isinstance(action, (act.InstallLocalRoute, act.InstallTunnel)):
             table[action.prefix] = action
-        else:
-            table.pop(action.prefix, None)
-            if not any(a.mn_id == action.mn_id for a in (*sw.routes.values(),
-                                                         *sw.tunnels.values())):
-                sw.adverts.pop(action.mn_id, None)
+            sw.holdings[action.mn_id] += 1
         return flows.flows_for(action, sw.ctx, self.parser)
 
     def _send(self, node: str, action: act.SendMessage) -> Output:
@@ -304,7 +312,7 @@ class DmmController:
         arrived on the transport port, and is punted from there.
         """
         self.stats.count("tx", *_kind(action.message))
-        LOG.info("dmm: %s tx %s", node, _describe(action.src, action.dst, action.message))
+        LOG.info("dmm: %s tx %s", node, _Described(action.src, action.dst, action.message))
         src = self.wires[self._dpid_of[node]]
         dst = self.wires.get(self._dpid_of.get(self._node_at.get(action.dst, ""), -1))
         if dst is None:
@@ -360,15 +368,25 @@ def _kind(message) -> Tuple[str, Optional[int]]:
     return "PBU", None
 
 
-def _describe(src, dst, message) -> str:
-    """One log line's worth of a PBU/PBA: who, which MN, what, which prefixes."""
-    opts = message.options
-    text = (f"{_kind(message)[0]} {src} -> {dst} mn={opts.mn_id} seq={message.sequence} "
-            f"lifetime={message.lifetime} hnp={','.join(map(str, opts.hnps)) or '-'}")
-    if isinstance(message, ProxyBindingAck):
-        text += f" status={message.status}"
-    if opts.serving_maar:
-        text += f" serving_maar={opts.serving_maar}"
-    for pm in opts.previous_maars:
-        text += f" previous_maar={pm.address}:{pm.prefix}"
-    return text
+class _Described:
+    """One log line's worth of a PBU/PBA (who, which MN, what, which
+    prefixes), formatted only if the line is actually logged: the
+    signalling path must not pay for text nobody reads."""
+
+    __slots__ = ("src", "dst", "message")
+
+    def __init__(self, src, dst, message) -> None:
+        self.src, self.dst, self.message = src, dst, message
+
+    def __str__(self) -> str:
+        src, dst, message = self.src, self.dst, self.message
+        opts = message.options
+        text = (f"{_kind(message)[0]} {src} -> {dst} mn={opts.mn_id} seq={message.sequence} "
+                f"lifetime={message.lifetime} hnp={','.join(map(str, opts.hnps)) or '-'}")
+        if isinstance(message, ProxyBindingAck):
+            text += f" status={message.status}"
+        if opts.serving_maar:
+            text += f" serving_maar={opts.serving_maar}"
+        for pm in opts.previous_maars:
+            text += f" previous_maar={pm.address}:{pm.prefix}"
+        return text
