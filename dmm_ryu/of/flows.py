@@ -29,6 +29,7 @@ Forwarding (see openflow_rules/README.md for the why):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv6Network
 from typing import Any, Iterable, List, Tuple
 
@@ -60,14 +61,23 @@ def _rule(table: pl.Table, priority: int, **match: Any) -> Rule:
     return Rule(table, priority, tuple(match.items()))
 
 
+@lru_cache(maxsize=65536)
 def _net(prefix: IPv6Network) -> Tuple[str, str]:
     return str(prefix.network_address), str(prefix.netmask)
+
+
+@lru_cache(maxsize=65536)
+def _match(parser, rule: Rule):
+    """One OFPMatch per rule, shared by its install and its removal: the
+    framework's match constructor converts every field and dominates the
+    cost of a handover's FlowMods; serialising a match does not change it."""
+    return parser.OFPMatch(**dict(rule.match))
 
 
 def _flow_mod(parser, rule: Rule, **fields: Any):
     return parser.OFPFlowMod(
         None, table_id=rule.table.table_id, priority=rule.priority,
-        match=parser.OFPMatch(**dict(rule.match)), out_port=OFP.OFPP_ANY,
+        match=_match(parser, rule), out_port=OFP.OFPP_ANY,
         out_group=OFP.OFPG_ANY, buffer_id=OFP.OFP_NO_BUFFER, **fields)
 
 
@@ -229,6 +239,7 @@ def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
 
 # --- local routes -----------------------------------------------------------
 
+@lru_cache(maxsize=65536)
 def _dst_rule(prefix: IPv6Network) -> Rule:
     return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=_net(prefix))
 
