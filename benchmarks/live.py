@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.controller import free_port, running_manager
-from dmm_ryu.testbed.network import testbed
+from dmm_ryu.testbed.network import TRANSPORT_MTU, testbed
 from dmm_ryu.testbed.ovs import wait_for
 from mininet_topos.dmm import CMD_ADDRESS, domain_yaml, maar_address, mn_mac
 
@@ -88,7 +88,7 @@ def insert_delays(net, delays: Dict[str, float], veths: List[str]):
                  ["ip", "link", "set", near, "up"], ["ip", "link", "set", far, "up"],
                  ["ovs-vsctl", "add-port", "t0", far]]
         for intf in (fabric_end, near, far):
-            steps.append(["ip", "link", "set", intf, "mtu", "1504"])
+            steps.append(["ip", "link", "set", intf, "mtu", str(TRANSPORT_MTU)])
             steps.append(["ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off",
                           "gro", "off"])
         for step in steps:
@@ -101,37 +101,6 @@ def insert_delays(net, delays: Dict[str, float], veths: List[str]):
         proc = subprocess.Popen(argv, cwd=str(ROOT))
         cmds.append(" ".join(argv[1:]))
     return proc, veths, cmds
-
-
-def checksum_offload_off(net) -> List[str]:
-    """Hosts compute their own checksums.  A veth hands OVS's user-space
-    datapath (AF_PACKET) UDP/TCP packets whose checksum is still partial
-    (tx offload), and the receiving host drops them: ping (ICMP, checksummed
-    in software) works while UDP and TCP silently do not."""
-    cmds = []
-    for host in net.hosts:
-        for intf in host.intfList():
-            if intf.name != "lo":
-                cmd = f"ethtool -K {intf.name} tx off"
-                host.cmd(cmd + " >/dev/null 2>&1")
-                cmds.append(f"{host.name}: {cmd}")
-    return cmds
-
-
-def transport_mtu(net, mtu: int = 1504) -> List[str]:
-    """The label adds 4 bytes on the transport: every fabric port (and
-    each MAAR's / the CMD's uplink) gets MTU 1504, as openflow_rules/README.md
-    assumes; the testbed leaves them at 1500, where full-size packets of
-    anchored flows are dropped."""
-    ports = subprocess.run(["ovs-vsctl", "list-ports", "t0"], capture_output=True,
-                           text=True).stdout.split()
-    ports += [f"{sw.name}-eth1" for sw in net.switches if sw.name != "t0"]
-    cmds = []
-    for port in ports:
-        cmd = ["ovs-vsctl", "set", "interface", port, f"mtu_request={mtu}"]
-        subprocess.run(cmd, capture_output=True)
-        cmds.append(" ".join(cmd))
-    return cmds
 
 
 def joined(log: Path, maars: int) -> bool:
@@ -155,11 +124,9 @@ def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int
     extra = f"\n[DEFAULT]\nlog_config_file = {logconf}\n"
     with _exclusive(), running_manager(manager, domain, workdir, port, extra_conf=extra), \
             testbed(port, maars=maars, mns=mns, cns=cns) as net:
-        cmds = checksum_offload_off(net)
         proc, veths = None, []
         try:
-            proc, veths, more = insert_delays(net, delays or {}, veths)
-            cmds += more + transport_mtu(net)
+            proc, veths, cmds = insert_delays(net, delays or {}, veths)
             if not wait_for(lambda: log.exists() and joined(log, maars), timeout=30):
                 raise RuntimeError(f"switches did not join the controller (see {log})")
             yield net, log, {"domain_file": str(domain), "delay_commands": cmds,

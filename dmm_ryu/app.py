@@ -19,7 +19,7 @@ from dmm_ryu.of.bundle import bundle
 from dmm_ryu.rest import RestApp, RestConfig
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
-TIMER_TICK = 0.02  # s: the longest a due protocol timer waits
+TIMER_TICK = 0.005  # s: the longest a due protocol timer waits (relay aggregation)
 
 _cfg = compat.cfg
 _cfg.CONF.register_opts(
