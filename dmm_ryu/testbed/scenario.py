@@ -10,6 +10,7 @@ prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -152,32 +153,32 @@ class Scenario:
         self._procs: List[subprocess.Popen] = []
 
     def __enter__(self):
-        self._manager = running_manager(self.manager, self.domain_file, self.out, self.of_port,
-                                        rest_port=self.rest_port)
-        self.log = self._manager.__enter__()
+        self._stack = contextlib.ExitStack()
         try:
-            self._bed = testbed(self.of_port, maars=self.maars)
-            self.net = self._bed.__enter__()
+            self.log = self._stack.enter_context(running_manager(
+                self.manager, self.domain_file, self.out, self.of_port, rest_port=self.rest_port))
+            self.net = self._stack.enter_context(testbed(self.of_port, maars=self.maars))
+            self.captures = Captures(self.net, self.out)
+            self._stack.callback(self.captures.stop)
+            self._stack.callback(self._stop_processes)
         except BaseException:
-            self._manager.__exit__(*sys.exc_info())
+            self._stack.close()
             raise
         self.mn, self.cn = self.net.get("mn1"), self.net.get("cn1")
-        self.captures = Captures(self.net, self.out)
         return self
 
     def __exit__(self, *exc):
+        """Processes, captures, testbed, controller: always, in that order."""
+        return self._stack.__exit__(*exc)
+
+    def _stop_processes(self) -> None:
         for proc in self._procs:
             proc.kill()
             proc.wait()
-        try:
-            self.captures.stop()
-            self._bed.__exit__(*exc)
-        finally:
-            self._manager.__exit__(*exc)
-        return False
 
     def _spawn(self, host, argv: List[str], log: Path) -> subprocess.Popen:
-        proc = host.popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        with open(log, "w") as out:
+            proc = host.popen(argv, stdout=out, stderr=subprocess.STDOUT)
         self._procs.append(proc)
         return proc
 
@@ -196,8 +197,9 @@ class Scenario:
     def start(self) -> None:
         """Wait for the MAARs, start the captures and the CN's flow server,
         then bring the MN's link up at maar1."""
-        assert wait_for(lambda: all(f"maar{i} (dpid {i:#x}) joined" in self.log.read_text()
-                                    for i in range(1, self.maars + 1)), timeout=30)
+        if not wait_for(lambda: all(f"maar{i} (dpid {i:#x}) joined" in self.log.read_text()
+                                    for i in range(1, self.maars + 1)), timeout=30):
+            raise RuntimeError(f"the MAARs did not all join the controller; see {self.log}")
         self.captures.start()
         self._spawn(self.cn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "server",
                               "--port", str(FLOW_PORT), "--log", str(self.out / "flows.jsonl")],
