@@ -58,6 +58,8 @@ class DmmApp(compat.RyuApp):
         except ValueError as err:
             self.logger.error("dmm: invalid [dmm] REST options: %s", err)
             raise
+        for note in self.dmm.notes:
+            self.logger.warning("dmm: %s", note)
         self.datapaths = {}
         self._bundle_ids = itertools.count(1)
         self.logger.info(

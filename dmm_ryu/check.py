@@ -18,10 +18,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         domain = load(args.domain_file)
-        build(domain)
+        notes = build(domain).notes
     except InvalidConfigError as err:
         print(f"{args.domain_file}: invalid: {err}", file=sys.stderr)
         return 1
+    for note in notes:
+        print(f"{args.domain_file}: note: {note}")
     maars = ", ".join(f"{m.name} ({m.pool})" for m in domain.maars.values())
     print(f"{args.domain_file}: ok: {domain.mode} mode, CMD {domain.cmd.address}, MAARs {maars}")
     return 0

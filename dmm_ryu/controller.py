@@ -83,6 +83,7 @@ class DmmController:
                  ofproto=compat.ofproto_v1_3) -> None:
         configs = build(domain)
         self.domain = domain
+        self.notes = configs.notes
         self.parser, self.ofproto = parser, ofproto
         self.cmd = Cmd(configs.cmd)
         self.maars: Dict[str, Maar] = {n: Maar(c) for n, c in configs.maars.items()}

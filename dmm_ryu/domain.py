@@ -2,29 +2,67 @@
 
 The YAML layer (``dmm_ryu.config``) checks each key on its own; the core's
 ``check()`` methods know the rules that tie keys together (timer ordering,
-the LMA in pmipv6 mode).  Both run here, so ``dmm-ryu-check`` and the
+the LMA in pmipv6 mode), and the data plane has limits of its own (MAC
+numbering, 20-bit MPLS labels).  All run here, so ``dmm-ryu-check`` and the
 controller refuse exactly the same files with the same message.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict
+from dataclasses import dataclass, field
+from ipaddress import IPv6Network
+from typing import Dict, List
 
-from dmm_ryu.config import DomainConfig, InvalidConfigError
+from dmm_ryu.config import DomainConfig, InvalidConfigError, MaarConfig
 from dmm_ryu.core import config as core
+from dmm_ryu.of.labels import DataplaneError, LabelPlan, transport_mac
 
 
 @dataclass(frozen=True)
 class CoreConfigs:
-    """Everything needed to build the CMD and one Maar per configured MAAR."""
+    """Everything needed to build the CMD and one Maar per configured MAAR;
+    ``notes`` are what the operator should know (logged, printed by check)."""
 
     domain: core.DomainConfig
     cmd: core.CmdConfig
     maars: Dict[str, core.MaarConfig]
+    notes: List[str] = field(default_factory=list)
+
+
+def _plan(domain: DomainConfig) -> LabelPlan:
+    """The label numbering; refuses MAC clashes on the transport."""
+    try:
+        plan = LabelPlan.from_maars(domain.maars)
+    except DataplaneError as err:
+        raise InvalidConfigError(f"maars: {err}") from err
+    macs = {transport_mac(m.dpid): f"MAAR {m.name}" for m in domain.maars.values()}
+    if domain.cmd.maar is None:
+        clash = macs.setdefault(transport_mac(domain.cmd.dpid), "the CMD's switch")
+        if clash != "the CMD's switch":
+            raise InvalidConfigError(f"cmd.dpid: its transport MAC is also {clash}'s")
+    if domain.upstream_mac in macs:
+        raise InvalidConfigError(
+            f"upstream_mac: {domain.upstream_mac} is the transport MAC of "
+            f"{macs[domain.upstream_mac]}")
+    return plan
+
+
+def _usable_pool(maar: MaarConfig, plan: LabelPlan, notes: List[str]) -> IPv6Network:
+    """The part of the pool whose prefixes a 20-bit label can number: the
+    pool hands out lowest first, so a larger pool is cut, not refused."""
+    bits = min(maar.prefix_length - maar.pool.prefixlen, plan.index_bits)
+    if bits == maar.prefix_length - maar.pool.prefixlen:
+        return maar.pool
+    usable = IPv6Network((maar.pool.network_address, maar.prefix_length - bits))
+    notes.append(f"maars.{maar.name}.pool: only {usable} ({1 << bits} prefixes) is used: "
+                 f"with {len(plan.maars)} MAARs a 20-bit MPLS label numbers {1 << bits} "
+                 f"prefixes per MAAR")
+    return usable
 
 
 def build(domain: DomainConfig) -> CoreConfigs:
     """The core configuration of ``domain``, consistency-checked."""
+    plan = _plan(domain)
+    notes: List[str] = []
     try:
         shared = core.DomainConfig(
             cmd=domain.cmd.address,
@@ -37,12 +75,13 @@ def build(domain: DomainConfig) -> CoreConfigs:
                              maars=frozenset(m.address for m in domain.maars.values()))
         cmd.check()
         maars = {
-            m.name: core.MaarConfig(name=m.name, address=m.address, pool=m.pool,
-                                    domain=shared, prefix_len=m.prefix_length)
+            m.name: core.MaarConfig(name=m.name, address=m.address,
+                                    pool=_usable_pool(m, plan, notes), domain=shared,
+                                    prefix_len=m.prefix_length)
             for m in domain.maars.values()
         }
         for maar in maars.values():
             maar.check()
     except core.ConfigError as err:
         raise InvalidConfigError(f"timers: {err}") from err
-    return CoreConfigs(domain=shared, cmd=cmd, maars=maars)
+    return CoreConfigs(domain=shared, cmd=cmd, maars=maars, notes=notes)

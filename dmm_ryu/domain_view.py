@@ -61,7 +61,7 @@ class ControllerView:
         return MaarView(
             name=name, dpid=cfg.dpid, address=cfg.address, pool=cfg.pool,
             prefix_length=cfg.prefix_length,
-            pool_size=2 ** (cfg.prefix_length - cfg.pool.prefixlen),
+            pool_size=2 ** (cfg.prefix_length - core.config.pool.prefixlen),
             pool_used=len(core.pool.allocated()), connected=cfg.dpid in self._c.connected,
             bindings=len(core.bces), tunnels=tunnels)
 

@@ -28,3 +28,19 @@ def test_inconsistent_timers_are_refused_like_the_controller_does(tmp_path, caps
     path.write_text(GOOD + "timers: {retransmit_initial: 9, retransmit_max: 2}\n")
     assert main([str(path)]) == 1
     assert "invalid: timers: need 0 < retransmit_initial <= retransmit_max" in capsys.readouterr().err
+
+
+def test_dataplane_limits_are_checked_too(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD + 'upstream_mac: "0e:00:00:00:00:01"\n')
+    assert main([str(path)]) == 1
+    assert "upstream_mac: 0e:00:00:00:00:01 is the transport MAC of MAAR maar1" in \
+        capsys.readouterr().err
+
+
+def test_pool_beyond_label_capacity_is_cut_with_a_note(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD.replace('"2001:db8:1::/48"', '"2001:db8::/32"'))
+    assert main([str(path)]) == 0
+    assert ("note: maars.maar1.pool: only 2001:db8::/45 (524288 prefixes) is used"
+            in capsys.readouterr().out)
