@@ -67,14 +67,14 @@ def bench_cmd(count: int, mode: Mode) -> None:
     print(f"{label} handovers:           {rate(domain.cmd, moved, 3.0):>9,.0f} PBU/s")
 
 
-def bench_memory(count: int) -> None:
-    """Bytes held by the CMD per binding: BCE, its prefix map, the prefix
-    objects and MN-ID it keeps, the store's slot."""
+def traced_bytes(count: int) -> tuple:
+    """(bytes the CMD holds for ``count`` bindings, bindings stored): BCE,
+    its prefix map, the prefix objects and MN-ID it keeps, the store's slot.
+    Tracing starts before the PBUs are built: the BCE keeps their objects."""
     domain = build(N_MAARS, Mode.PROXY)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    # Built while tracing: the BCE keeps the message's MN-ID and prefix objects.
     events = registrations(domain, count, lambda n: n % N_MAARS, 1, HandoffIndicator.UNKNOWN, 0)
     for event in events:
         domain.cmd.handle(event, 1.0)
@@ -82,7 +82,12 @@ def bench_memory(count: int) -> None:
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    print(f"CMD memory per binding at {count:,} MNs: {(after - before) / count:,.0f} bytes")
+    return after - before, len(domain.cmd.store)
+
+
+def bench_memory(count: int) -> None:
+    held, _ = traced_bytes(count)
+    print(f"CMD memory per binding at {count:,} MNs: {held / count:,.0f} bytes")
 
 
 def bench_sim(n_mns: int = 500, moves: int = 4) -> None:

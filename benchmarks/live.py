@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from dmm_ryu.testbed.controller import free_port, running_manager
+from dmm_ryu.testbed.controller import free_port, running_manager, stop
 from dmm_ryu.testbed.network import TRANSPORT_MTU, testbed
 from dmm_ryu.testbed.ovs import wait_for
 from mininet_topos.dmm import CMD_ADDRESS, domain_yaml, maar_address, mn_mac
@@ -133,12 +133,7 @@ def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int
                              "manager": manager, "domain_yaml": domain.read_text()}
         finally:
             if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop(proc, timeout=5)
             for veth in veths:
                 subprocess.run(["ip", "link", "del", veth], capture_output=True)
 

@@ -3,37 +3,20 @@ the protocol core, no OpenFlow) and the rates printed by bench_core.py."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import re
 import time
-import tracemalloc
 
 from benchmarks import bench_core
 from dmm_ryu.core.config import Mode
-from dmm_ryu.mh.model import HandoffIndicator
 
 
 def memory_per_binding(count: int) -> dict:
-    """Bytes the CMD holds per binding after ``count`` first registrations
-    (proxy mode, 16 MAARs): BCE, prefix map, store slot, and the prefix and
-    MN-ID objects it keeps from the PBUs (traced from before the PBUs are
-    built; bench_core.bench_memory starts tracing after, so it misses those)."""
-    domain = bench_core.build(bench_core.N_MAARS, Mode.PROXY)
-    gc.collect()
-    tracemalloc.start()  # before the events: the CMD keeps their prefixes and MN-IDs
-    before = tracemalloc.get_traced_memory()[0]
-    events = bench_core.registrations(domain, count, lambda n: n % bench_core.N_MAARS, 1,
-                                      HandoffIndicator.UNKNOWN, 0)
-    for event in events:
-        domain.cmd.handle(event, 1.0)
-    del events
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    return {"mns": count, "bytes_per_binding": round((after - before) / count),
-            "total_mib": round((after - before) / 2**20, 1),
-            "bindings_in_store": len(domain.cmd.store)}
+    """tracemalloc around ``count`` first registrations into the pure core's
+    CMD (bench_core.traced_bytes)."""
+    held, stored = bench_core.traced_bytes(count)
+    return {"mns": count, "bytes_per_binding": round(held / count),
+            "total_mib": round(held / 2**20, 1), "bindings_in_store": stored}
 
 
 def core_rates(mns: int) -> dict:
