@@ -88,6 +88,18 @@ def markdown(r: dict) -> str:
                 f"CMD only, PBU/s): `{json.dumps(core.get('cmd_pbu_per_s'))}`; "
                 f"{core.get('simulator_line')}.", ""]
 
+    rr = s.get("handover_rate_real", {})
+    if rr:
+        out += ["### 3b. Handover rate, real stack", "", f"**{rr.get('label', '')}**", "",
+                f"Command: `{rr.get('command', '')}`.", _err(rr)]
+        if rr.get("offered"):
+            out.append(_table(["offered /s", "achieved /s", "p50 ms", "p99 ms", "completed"],
+                              [[x["offered_per_s"], x["achieved_per_s"], x["p50_ms"],
+                                x["p99_ms"], f"{x['completed']}/{x['handovers']}"]
+                               for x in rr["offered"]]))
+            out += ["", "Highest offered rate sustained with p99 ≤ 50 ms: "
+                    f"{rr.get('sustained_at_p99_le_50ms_per_s')}/s.", ""]
+
     to = s.get("tunnel_overhead", {})
     out += ["## 4. Tunnel-equivalent overhead", "", _err(to)]
     if "per_packet" in to:

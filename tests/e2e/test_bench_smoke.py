@@ -14,8 +14,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("handover_latency", "data_interruption", "handover_rate", "tunnel_overhead",
-            "dmm_vs_pmipv6", "scale")
+SECTIONS = ("handover_latency", "data_interruption", "handover_rate", "handover_rate_real",
+            "tunnel_overhead", "dmm_vs_pmipv6", "scale")
 
 
 def test_quick_benchmark_writes_every_section(tmp_path):
@@ -40,10 +40,12 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert report["sections"]["handover_latency"]["rows"]
     assert all("registered_ms" in row for row in report["sections"]["handover_latency"]["rows"])
     assert report["sections"]["handover_rate"]["max_rate_per_s"]["median"] > 0
+    (real,) = report["sections"]["handover_rate_real"]["offered"]
+    assert real["completed"] > 0 and real["p50_ms"] > 0
     assert report["sections"]["tunnel_overhead"]["iperf3"]["median_mbit_s"]["local"] > 0
     assert {r["config"] for r in report["sections"]["dmm_vs_pmipv6"]["rows"]} == {
         "proxy-far", "pmipv6-far"}
     assert report["sections"]["scale"]["cmd_memory"]
     markdown = (tmp_path / "bench.md").read_text()
-    for title in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6."):
+    for title in ("## 1.", "## 2.", "## 3.", "### 3b.", "## 4.", "## 5.", "## 6."):
         assert title in markdown
