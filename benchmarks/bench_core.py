@@ -26,7 +26,7 @@ from dmm_ryu.core.events import MessageReceived  # noqa: E402
 from dmm_ryu.core.messages import options  # noqa: E402
 from dmm_ryu.mh.model import timestamp_from_unix  # noqa: E402
 from dmm_ryu.core.sim import Link  # noqa: E402
-from dmm_ryu.core.testbed import CMD_ADDRESS, build  # noqa: E402
+from dmm_ryu.core.simdomain import CMD_ADDRESS, build  # noqa: E402
 from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate  # noqa: E402
 
 N_MAARS = 16

@@ -5,7 +5,7 @@ import pytest
 
 from dmm_ryu.core.config import Dereg, Mode
 from dmm_ryu.core.sim import Link
-from dmm_ryu.core.testbed import CMD_ADDRESS, build, violations
+from dmm_ryu.core.simdomain import CMD_ADDRESS, build, violations
 from dmm_ryu.mh.model import HandoffIndicator
 
 LIFETIME = 400

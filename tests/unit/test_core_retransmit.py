@@ -4,7 +4,7 @@ from dmm_ryu.core.actions import CancelTimer, StartTimer
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.config import Mode, Timers
 from dmm_ryu.core.sim import Link
-from dmm_ryu.core.testbed import CMD_ADDRESS, build, violations
+from dmm_ryu.core.simdomain import CMD_ADDRESS, build, violations
 
 
 def test_backoff_doubles_up_to_the_cap_then_gives_up():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dmm_ryu.core.config import Dereg, Mode, Timers
 from dmm_ryu.core.sim import Link
-from dmm_ryu.core.testbed import build, violations
+from dmm_ryu.core.simdomain import build, violations
 
 N_MAARS = 5
 TIMERS = Timers(lifetime=40, retransmit_initial=0.5, retransmit_max=4.0, retransmit_limit=10)
