@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from dmm_ryu.testbed.controller import free_port, running_manager, stop
+from dmm_ryu.testbed.controller import all_joined, free_port, running_manager, stop
 from dmm_ryu.testbed.network import TRANSPORT_MTU, testbed
 from dmm_ryu.testbed.ovs import wait_for
-from mininet_topos.dmm import CMD_ADDRESS, domain_yaml, maar_address, mn_mac
+from mininet_topos.dmm import domain_yaml, mn_mac
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,12 +103,6 @@ def insert_delays(net, delays: Dict[str, float], veths: List[str]):
     return proc, veths, cmds
 
 
-def joined(log: Path, maars: int) -> bool:
-    text = log.read_text()
-    return (all(f"MAAR maar{i} (dpid {i:#x}) joined" in text for i in range(1, maars + 1))
-            and "switch cmd (dpid 0x100) joined" in text)
-
-
 @contextlib.contextmanager
 def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int = 1,
                 aggregation_timeout: Optional[float] = None, manager: str = "ryu-manager",
@@ -127,7 +121,7 @@ def live_domain(workdir: Path, mode: str, maars: int = 3, mns: int = 1, cns: int
         proc, veths = None, []
         try:
             proc, veths, cmds = insert_delays(net, delays or {}, veths)
-            if not wait_for(lambda: log.exists() and joined(log, maars), timeout=30):
+            if not wait_for(lambda: all_joined(log, maars), timeout=30):
                 raise RuntimeError(f"switches did not join the controller (see {log})")
             yield net, log, {"domain_file": str(domain), "delay_commands": cmds,
                              "manager": manager, "domain_yaml": domain.read_text()}
@@ -182,4 +176,3 @@ def read_log(log: Path, since: float = 0.0) -> List[tuple]:
     return rows
 
 
-ADDRESS_NODE = {CMD_ADDRESS: "cmd", **{maar_address(i): f"maar{i}" for i in range(1, 33)}}

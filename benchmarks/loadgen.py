@@ -23,10 +23,7 @@ import pstats
 import random
 import statistics
 import time
-from ipaddress import IPv6Address
 from typing import Dict, List, Tuple
-
-import yaml
 
 from dmm_ryu import ndp
 from dmm_ryu.config import parse
@@ -55,12 +52,6 @@ def domain(maars: int, mode: str = "proxy", lifetime: int = 400) -> dict:
 def mac(n: int) -> str:
     return "0a:%02x:%02x:%02x:%02x:%02x" % ((n >> 32) & 255, (n >> 24) & 255, (n >> 16) & 255,
                                              (n >> 8) & 255, n & 255)
-
-
-def rs_frame(src_mac: str) -> bytes:
-    body = bytes((ndp.ROUTER_SOLICITATION, 0, 0, 0, 0, 0, 0, 0))
-    return ndp._frame(src_mac, "33:33:00:00:00:02", IPv6Address("::"),
-                      IPv6Address("ff02::2"), body)
 
 
 class Fabric:
@@ -98,7 +89,7 @@ class Fabric:
 
 def new_controller(maars: int, mode: str) -> Tuple[DmmController, Fabric]:
     logging.getLogger("dmm").setLevel(logging.WARNING)
-    ctl = DmmController(parse(yaml.safe_load(yaml.safe_dump(domain(maars, mode)))))
+    ctl = DmmController(parse(domain(maars, mode)))
     fabric = Fabric(ctl)
     for dpid in list(ctl.wires):
         fabric.absorb(ctl.switch_connected(dpid), time.perf_counter)
@@ -106,7 +97,7 @@ def new_controller(maars: int, mode: str) -> Tuple[DmmController, Fabric]:
 
 
 def attach(ctl: DmmController, fabric: Fabric, mac_: str, maar: int, port: int, now_fn):
-    fabric.absorb(ctl.packet_in(maar, port, rs_frame(mac_), now_fn()), now_fn)
+    fabric.absorb(ctl.packet_in(maar, port, ndp.router_solicitation(mac_), now_fn()), now_fn)
 
 
 def run_rate(offered: float, n_mns: int, handovers: int, maars: int = 8, mode: str = "proxy",

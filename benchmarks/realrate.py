@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from dmm_ryu.inet import mac_bytes
+from dmm_ryu.ndp import router_solicitation
 from dmm_ryu.testbed.controller import free_port, running_manager
 from dmm_ryu.testbed.ovs import vsctl, wait_for
 
@@ -37,17 +39,8 @@ def _domain(maars: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mac(n: int) -> bytes:
-    return bytes((0x0A, 0xBB, 0, n >> 16 & 255, n >> 8 & 255, n & 255))
-
-
-def _rs(mac: bytes) -> bytes:
-    """A Router Solicitation from ``mac`` (checksum left 0: the controller
-    only classifies it; OVS does not verify ICMPv6 checksums)."""
-    icmp = bytes((133, 0, 0, 0, 0, 0, 0, 0))
-    ipv6 = (bytes.fromhex("60000000") + len(icmp).to_bytes(2, "big") + bytes((58, 255))
-            + bytes(16) + bytes.fromhex("ff020000000000000000000000000002"))
-    return bytes.fromhex("333300000002") + mac + b"\x86\xdd" + ipv6 + icmp
+def _mac(n: int) -> str:
+    return "0a:bb:00:%02x:%02x:%02x" % (n >> 16 & 255, n >> 8 & 255, n & 255)
 
 
 @contextlib.contextmanager
@@ -130,7 +123,7 @@ def run(workdir: Path, offered: float, mns: int = 200, handovers: int = 1000, ma
         rng = random.Random(seed)
         where = {n: n % maars for n in range(mns)}
         for n in range(mns):
-            senders[where[n]].send(_rs(_mac(n)))
+            senders[where[n]].send(router_solicitation(_mac(n)))
         wait_for(lambda: len(seen) >= mns, timeout=60, interval=0.1)
         registered = len(seen)
         seen.clear()
@@ -142,8 +135,8 @@ def run(workdir: Path, offered: float, mns: int = 200, handovers: int = 1000, ma
             delay = start + h / offered - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            sent.append((_mac(n), time.perf_counter()))
-            senders[where[n]].send(_rs(_mac(n)))
+            sent.append((mac_bytes(_mac(n)), time.perf_counter()))
+            senders[where[n]].send(router_solicitation(_mac(n)))
         wait_for(lambda: sum(len(v) for v in seen.values()) >= handovers, timeout=30,
                  interval=0.1)
         for thread in listeners:

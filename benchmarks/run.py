@@ -23,8 +23,6 @@ import time
 import traceback
 from pathlib import Path
 
-SECTIONS = ("handover_latency", "data_interruption", "handover_rate", "tunnel_overhead",
-            "dmm_vs_pmipv6", "scale")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -115,10 +115,11 @@ class DmmApp(compat.RyuApp):
         if datapath.id is None:
             return
         name = self.dmm.switch_name(datapath.id) or "unconfigured"
+        kind = "MAAR" if self.dmm.is_maar(datapath.id) else "switch"
         if ev.state == compat.MAIN_DISPATCHER:
-            self.logger.info("dmm: %s %s (dpid %#x) joined", _kind(name), name, datapath.id)
+            self.logger.info("dmm: %s %s (dpid %#x) joined", kind, name, datapath.id)
             return
-        self.logger.info("dmm: %s %s (dpid %#x) left", _kind(name), name, datapath.id)
+        self.logger.info("dmm: %s %s (dpid %#x) left", kind, name, datapath.id)
         if self.datapaths.get(datapath.id) is datapath:
             del self.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
@@ -142,7 +143,3 @@ class DmmApp(compat.RyuApp):
             return
         self._send(self.dmm.packet_in(msg.datapath.id, msg.match["in_port"], msg.data,
                                       time.time()))
-
-
-def _kind(name: str) -> str:
-    return "switch" if name in ("cmd", "unconfigured") else "MAAR"

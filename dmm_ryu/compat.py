@@ -53,10 +53,6 @@ ofp_event = _mod("controller.ofp_event")
 handler = _mod("controller.handler")
 ofproto_v1_3 = _mod("ofproto.ofproto_v1_3")
 ofproto_v1_3_parser = _mod("ofproto.ofproto_v1_3_parser")
-packet = _mod("lib.packet.packet")
-ethernet = _mod("lib.packet.ethernet")
-ipv6 = _mod("lib.packet.ipv6")
-icmpv6 = _mod("lib.packet.icmpv6")
 
 set_ev_cls = handler.set_ev_cls
 CONFIG_DISPATCHER = handler.CONFIG_DISPATCHER

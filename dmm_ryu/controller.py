@@ -129,6 +129,19 @@ class DmmController:
     def switch_disconnected(self, dpid: int) -> None:
         self.connected.discard(dpid)
 
+    def _wire_of(self, address) -> Optional[_Wire]:
+        """Where the node owning ``address`` (a MAAR or the CMD) is wired."""
+        node = self._node_at.get(address)
+        return None if node is None else self.wires.get(self._dpid_of[node])
+
+    def node_name(self, address) -> str:
+        """The MAAR (or ``cmd``) owning a global address; the address as
+        text when it is nobody's."""
+        return self._node_at.get(address, str(address))
+
+    def is_maar(self, dpid: int) -> bool:
+        return dpid in self.switches
+
     def switch_name(self, dpid: int) -> Optional[str]:
         """The configured MAAR (or ``cmd``) behind a datapath id, if any."""
         wire = self.wires.get(dpid)
@@ -170,7 +183,7 @@ class DmmController:
             LOG.warning("dmm: Mobility Header %s -> %s dropped: not a configured MAAR/CMD",
                         src, dst)
             return []
-        if self._dpid_of[node] != wire.dpid:
+        if self._wire_of(dst) is not wire:
             self.stats.error("mh_wrong_switch")
             return []
         self.stats.count("rx", *_kind(message))
@@ -203,8 +216,7 @@ class DmmController:
         the MAAR's or CMD's address (transport side)."""
         if sw and port in sw.ctx.maar.access_ports and nd.target == sw.ctx.gateway_ll:
             mac = sw.ctx.gateway_mac
-        elif port in wire.transport_ports and self._dpid_of.get(
-                self._node_at.get(nd.target, ""), None) == wire.dpid:
+        elif port in wire.transport_ports and self._wire_of(nd.target) is wire:
             mac = wire.mac
         else:
             self.stats.error("ns_ignored")
@@ -315,7 +327,7 @@ class DmmController:
         self.stats.count("tx", *_kind(action.message))
         LOG.info("dmm: %s tx %s", node, _Described(action.src, action.dst, action.message))
         src = self.wires[self._dpid_of[node]]
-        dst = self.wires.get(self._dpid_of.get(self._node_at.get(action.dst, ""), -1))
+        dst = self._wire_of(action.dst)
         if dst is None:
             self.stats.error("tx_unknown_destination")
             return Output(src.dpid, [])

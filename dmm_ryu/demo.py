@@ -16,12 +16,12 @@ Exits non-zero if any expectation failed.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from dmm_ryu.testbed import report
+from dmm_ryu.testbed.capture import merge_pcaps
 from dmm_ryu.testbed.controller import MANAGERS
 from dmm_ryu.testbed.scenario import run_mode
 
@@ -41,10 +41,9 @@ def parse_args(argv):
 
 
 def _merge_signalling(runs, out: Path) -> None:
-    files = [str(r.out / "signalling.pcap") for r in runs if (r.out / "signalling.pcap").exists()]
+    files = [r.out / "signalling.pcap" for r in runs if (r.out / "signalling.pcap").exists()]
     if files:
-        subprocess.run(["mergecap", "-F", "pcap", "-w", str(out / "signalling.pcap"), *files],
-                       check=True)
+        merge_pcaps(files, out / "signalling.pcap")
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,7 @@ runtime and its OpenFlow output to the adapter's ``send``.
 from __future__ import annotations
 
 import time
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Network
 from typing import Callable, List, Optional
 
 from dmm_ryu import compat
@@ -25,10 +25,7 @@ class ControllerView:
         self._c = controller
         self._send = send
         self._clock = clock
-        self._names = {m.address: m.name for m in controller.domain.maars.values()}
-
-    def _name(self, address: IPv6Address) -> str:
-        return self._names.get(address, str(address))
+        self._name = controller.node_name
 
     def _binding(self, bce) -> BindingView:
         serving = bce.proxy_coa

@@ -25,6 +25,7 @@ NEIGHBOR_SOLICITATION = 135
 NEIGHBOR_ADVERTISEMENT = 136
 ND_HOP_LIMIT = 255
 ALL_NODES = IPv6Address("ff02::1")
+ALL_ROUTERS = IPv6Address("ff02::2")
 OPT_SOURCE_LL, OPT_TARGET_LL, OPT_PREFIX_INFO, OPT_MTU = 1, 2, 3, 5
 PREFIX_ON_LINK_AUTONOMOUS = 0xC0
 NA_ROUTER_SOLICITED_OVERRIDE = 0xE0000000
@@ -77,6 +78,13 @@ def router_advertisement(src_mac: str, src: IPv6Address, dst_mac: str, dst: IPv6
         options += struct.pack("!BBHI", OPT_MTU, 1, 0, mtu)
     options += b"".join(_prefix_option(p) for p in prefixes)
     return _frame(src_mac, dst_mac, src, dst, body + options)
+
+
+def router_solicitation(src_mac: str) -> bytes:
+    """An RS from an MN that has no address yet (source ``::``), as load
+    generators emulating many MNs send it."""
+    body = struct.pack("!BBHI", ROUTER_SOLICITATION, 0, 0, 0)
+    return _frame(src_mac, "33:33:00:00:00:02", IPv6Address("::"), ALL_ROUTERS, body)
 
 
 def neighbor_advertisement(src_mac: str, target: IPv6Address, dst_mac: str,

@@ -15,6 +15,11 @@ from typing import List
 SNAPLEN = 0  # whole packets: a PBA with Previous MAAR options exceeds 256 octets
 
 
+def merge_pcaps(files, out: Path) -> None:
+    """One pcap of several, in time order (Wireshark's mergecap)."""
+    subprocess.run(["mergecap", "-F", "pcap", "-w", str(out), *map(str, files)], check=True)
+
+
 class Captures:
     """Captures on every port of the fabric switch ``t0``."""
 
@@ -46,7 +51,7 @@ class Captures:
         if not files:
             return
         transport = self.out / "transport.pcap"
-        subprocess.run(["mergecap", "-F", "pcap", "-w", str(transport), *files], check=True)
+        merge_pcaps(files, transport)
         subprocess.run(["tshark", "-r", str(transport), "-Y", "mipv6", "-F", "pcap",
                         "-w", str(self.out / "signalling.pcap")],
                        check=True, capture_output=True)

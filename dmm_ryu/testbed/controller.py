@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from mininet_topos.dmm import CMD_DPID
+
 MANAGERS = ("ryu-manager", "osken-manager")
 
 
@@ -54,6 +56,13 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
         yield log
     finally:
         stop(proc)
+
+
+def all_joined(log: Path, maars: int, cmd_dpid: int = CMD_DPID) -> bool:
+    """The controller logged the join of maar1..maarN and of the CMD's switch."""
+    text = log.read_text() if log.exists() else ""
+    return (all(f"MAAR maar{i} (dpid {i:#x}) joined" in text for i in range(1, maars + 1))
+            and f"switch cmd (dpid {cmd_dpid:#x}) joined" in text)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -25,12 +25,13 @@ REPORT_SCHEMA = 1
 
 # --- the signalling the draft's figures prescribe ---------------------------
 
+#: Transport addresses of the testbed's nodes (mininet_topos.dmm's plan).
+NODES = {IPv6Address(CMD_ADDRESS): "cmd",
+         **{IPv6Address(maar_address(i)): f"maar{i}" for i in range(1, 256)}}
+
+
 def _node(address: IPv6Address) -> str:
-    return "cmd" if address == IPv6Address(CMD_ADDRESS) else _maar_by_address(address)
-
-
-def _maar_by_address(address: IPv6Address) -> str:
-    return f"maar{int(address) - int(IPv6Address(maar_address(1))) + 1}"
+    return NODES.get(address, str(address))
 
 
 def signalling(pcap: Path) -> List[dict]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.capture import Captures
-from dmm_ryu.testbed.controller import free_port, running_manager
+from dmm_ryu.testbed.controller import all_joined, free_port, running_manager
 from dmm_ryu.testbed.network import attach, move, testbed
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
@@ -197,9 +197,8 @@ class Scenario:
     def start(self) -> None:
         """Wait for the MAARs, start the captures and the CN's flow server,
         then bring the MN's link up at maar1."""
-        if not wait_for(lambda: all(f"maar{i} (dpid {i:#x}) joined" in self.log.read_text()
-                                    for i in range(1, self.maars + 1)), timeout=30):
-            raise RuntimeError(f"the MAARs did not all join the controller; see {self.log}")
+        if not wait_for(lambda: all_joined(self.log, self.maars), timeout=30):
+            raise RuntimeError(f"the switches did not all join the controller; see {self.log}")
         self.captures.start()
         self._spawn(self.cn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "server",
                               "--port", str(FLOW_PORT), "--log", str(self.out / "flows.jsonl")],
