@@ -13,7 +13,7 @@ import argparse
 import timeit
 from ipaddress import IPv6Address, IPv6Network
 
-from dmm_ryu import mh
+from dmm_ryu.wire import mh
 
 SRC = IPv6Address("2001:db8:ffff::1")
 DST = IPv6Address("2001:db8:ffff::2")

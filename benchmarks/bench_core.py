@@ -24,10 +24,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from dmm_ryu.core.config import Mode  # noqa: E402
 from dmm_ryu.core.events import MessageReceived  # noqa: E402
 from dmm_ryu.core.messages import options  # noqa: E402
-from dmm_ryu.mh.model import timestamp_from_unix  # noqa: E402
-from dmm_ryu.core.sim import Link  # noqa: E402
-from dmm_ryu.core.simdomain import CMD_ADDRESS, build  # noqa: E402
-from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate  # noqa: E402
+from dmm_ryu.wire.mh.model import timestamp_from_unix  # noqa: E402
+from dmm_ryu.sim.network import Link  # noqa: E402
+from dmm_ryu.sim.domain import CMD_ADDRESS, build  # noqa: E402
+from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate  # noqa: E402
 
 N_MAARS = 16
 

@@ -1,7 +1,7 @@
 """Handover-rate load generator: the controller runtime without OpenFlow
 transport.
 
-One in-process :class:`dmm_ryu.controller.DmmController` (the exact object
+One in-process :class:`dmm_ryu.runtime.controller.DmmController` (the exact object
 the Ryu/os-ken app wraps) is fed synthetic packet-ins: Router Solicitations
 from distinct MACs on access ports of several MAARs, and every PBU/PBA it
 emits as a packet-out is decoded from the packet-out's frame and delivered
@@ -25,10 +25,10 @@ import statistics
 import time
 from typing import Dict, List, Tuple
 
-from dmm_ryu import ndp
-from dmm_ryu.config import parse
-from dmm_ryu.controller import DmmController
-from dmm_ryu.inet import mac_text
+from dmm_ryu.wire import ndp
+from dmm_ryu.config.domainfile import parse
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.wire.inet import mac_text
 from dmm_ryu.of import flows
 
 RA = ndp.ROUTER_ADVERTISEMENT
@@ -168,8 +168,8 @@ def pct(values: List[float], p: float) -> float:
 
 def _bucket(filename: str, func: str) -> str:
     f = filename.replace("\\", "/")
-    if "/dmm_ryu/mh/" in f:
-        return "dmm_ryu.mh (Mobility Header codec)"
+    if "/dmm_ryu/wire/mh/" in f:
+        return "dmm_ryu.wire.mh (Mobility Header codec)"
     if "/dmm_ryu/core/" in f:
         return "dmm_ryu.core (protocol core)"
     if "/dmm_ryu/of/" in f:

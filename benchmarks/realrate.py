@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from dmm_ryu.inet import mac_bytes
-from dmm_ryu.ndp import router_solicitation
+from dmm_ryu.wire.inet import mac_bytes
+from dmm_ryu.wire.ndp import router_solicitation
 from dmm_ryu.testbed.controller import free_port, running_manager
 from dmm_ryu.testbed.ovs import vsctl, wait_for
 

@@ -267,7 +267,7 @@ def handover_rate(quick: bool) -> dict:
             "target_met": bool(best and best["median"] >= 1000 and any(
                 r["offered_per_s"] >= 1000 for r in sustained)),
             "label": "controller runtime without OpenFlow transport: one in-process "
-                     "dmm_ryu.controller.DmmController (proxy mode, 8 MAARs, CMD on its own "
+                     "dmm_ryu.runtime.controller.DmmController (proxy mode, 8 MAARs, CMD on its own "
                      "switch) fed synthetic RS packet-ins from distinct MACs; its PBU/PBA "
                      "packet-outs decoded and delivered as packet-ins to the destination "
                      "switch with zero delay; a handover ends at the S-MAAR's first RA.",

@@ -1,6 +1,6 @@
 """The Ryu / os-ken application: ``ryu-manager dmm_ryu.app``.
 
-A thin shell around :class:`dmm_ryu.controller.DmmController`: it reads the
+A thin shell around :class:`dmm_ryu.runtime.controller.DmmController`: it reads the
 domain file named by ``[dmm] domain_file`` in the manager's ``--config-file``,
 forwards switch connections and packet-ins to the controller, sends what it
 returns (flow changes as OVS bundles) and runs one green thread for the
@@ -11,12 +11,12 @@ from __future__ import annotations
 import itertools
 import time
 
-from dmm_ryu import compat
-from dmm_ryu.config import InvalidConfigError, load
-from dmm_ryu.controller import DmmController
-from dmm_ryu.domain_view import ControllerView
+from dmm_ryu.of import compat
+from dmm_ryu.config.domainfile import InvalidConfigError, load
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.of.bundle import bundle
-from dmm_ryu.rest import RestApp, RestConfig
+from dmm_ryu.ops.rest import RestApp, RestConfig
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
 TIMER_TICK = 0.005  # s: the longest a due protocol timer waits (relay aggregation)

@@ -72,7 +72,7 @@ build_venv() {
     "${pip[@]}" --no-build-isolation ryu==4.34
     "${pip[@]}" --no-build-isolation -e "$ROOT[ryu,osken,test,demo]"
     # ryu-manager imports ryu.app.wsgi before any app; see dmm_ryu/_eventlet_compat.py.
-    "$VENV/bin/python" -c "from dmm_ryu._eventlet_compat import install_pth; install_pth()"
+    "$VENV/bin/python" -c "from dmm_ryu.of._eventlet_compat import install_pth; install_pth()"
     echo "$stamp" > "$VENV/.dmm-stamp"
 }
 

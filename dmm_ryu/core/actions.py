@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Hashable, Tuple, Union
 
-from dmm_ryu.mh.model import Message
+from dmm_ryu.wire.mh.model import Message
 
 
 @dataclass(frozen=True)

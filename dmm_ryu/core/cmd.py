@@ -25,9 +25,9 @@ from dmm_ryu.core.messages import (
     options,
     seq_newer,
 )
-from dmm_ryu.mh.model import missing_mandatory, timestamp_from_unix
+from dmm_ryu.wire.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
-from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
+from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
 @dataclass(eq=False)

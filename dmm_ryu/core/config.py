@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from typing import FrozenSet, Optional
 
-from dmm_ryu.mh.model import MAX_LIFETIME, AccessTechnology
+from dmm_ryu.wire.mh.model import MAX_LIFETIME, AccessTechnology
 
 
 class ConfigError(ValueError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Hashable
 
-from dmm_ryu.mh.model import Message
+from dmm_ryu.wire.mh.model import Message
 
 
 @dataclass(frozen=True)

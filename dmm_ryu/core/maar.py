@@ -34,10 +34,10 @@ from dmm_ryu.core.messages import (
     next_seq,
     options,
 )
-from dmm_ryu.mh.model import timestamp_from_unix
+from dmm_ryu.wire.mh.model import timestamp_from_unix
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
-from dmm_ryu.mh.model import (
+from dmm_ryu.wire.mh.model import (
     HandoffIndicator,
     ProxyBindingAck,
     ProxyBindingUpdate,

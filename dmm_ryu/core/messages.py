@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv6Network
 from typing import Iterable, Optional
 
-from dmm_ryu.mh.model import (
+from dmm_ryu.wire.mh.model import (
     MobilityOptions,
     ProxyBindingAck,
     ProxyBindingUpdate,

@@ -20,7 +20,7 @@ from dmm_ryu.core.actions import (
     RemoveLocalRoute,
     RemoveTunnel,
 )
-from dmm_ryu.mh.model import ProxyBindingUpdate
+from dmm_ryu.wire.mh.model import ProxyBindingUpdate
 
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Iterator, List, Optional, Protocol
 
-from dmm_ryu.mh.model import PreviousMaar
+from dmm_ryu.wire.mh.model import PreviousMaar
 
 
 @dataclass(eq=False)

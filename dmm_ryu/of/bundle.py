@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, List
 
-from dmm_ryu import compat
+from dmm_ryu.of import compat
 
 OFP = compat.ofproto_v1_3
 FLAGS = OFP.ONF_BF_ATOMIC | OFP.ONF_BF_ORDERED

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Optional, Tuple
 
-from dmm_ryu.config import CmdConfig, DomainConfig, MaarConfig
+from dmm_ryu.config.domainfile import CmdSection, DomainFile, MaarSection
 from dmm_ryu.of.labels import LabelPlan, PlannedMaar
 
 #: Every MAAR shows the MN the same default router (draft Appendix B, the
@@ -25,15 +25,15 @@ class MaarDataplane:
     upstream router's MAC and, at the MAAR where the CMD is attached, the
     CMD (whose signalling it punts too)."""
 
-    maar: MaarConfig
+    maar: MaarSection
     plan: LabelPlan
     upstream_mac: str
-    cmd: Optional[CmdConfig] = None
+    cmd: Optional[CmdSection] = None
     gateway_mac: str = GATEWAY_MAC
     gateway_ll: IPv6Address = GATEWAY_LL
 
     @classmethod
-    def for_maar(cls, domain: DomainConfig, name: str, upstream_mac: str) -> "MaarDataplane":
+    def for_maar(cls, domain: DomainFile, name: str, upstream_mac: str) -> "MaarDataplane":
         """The context of MAAR ``name`` in ``domain``."""
         return cls(
             maar=domain.maars[name],

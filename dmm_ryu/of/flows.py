@@ -33,10 +33,10 @@ from functools import lru_cache
 from ipaddress import IPv6Network
 from typing import Any, Iterable, List, Tuple
 
-from dmm_ryu import compat
+from dmm_ryu.of import compat
 from dmm_ryu.core import actions as core
 from dmm_ryu.of import pipeline as pl
-from dmm_ryu.config import CmdConfig
+from dmm_ryu.config.domainfile import CmdSection
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.of.labels import DataplaneError
 
@@ -176,7 +176,7 @@ def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
             + [_mh_punt(p, a) for a in own for p in ctx.signalling_ports])
 
 
-def cmd_switch_flows(cmd: CmdConfig, parser=DEFAULT_PARSER) -> list:
+def cmd_switch_flows(cmd: CmdSection, parser=DEFAULT_PARSER) -> list:
     """The whole rule set of a switch that only attaches the CMD: its
     Mobility Header and the NS for its address are punted, the rest dropped."""
     punt = _apply(parser, _to_controller(parser))

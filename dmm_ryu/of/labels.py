@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Mapping, Tuple
 
-from dmm_ryu.config import MaarConfig
+from dmm_ryu.config.domainfile import MaarSection
 from dmm_ryu.of.pipeline import LABEL_BITS
 
 MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
@@ -62,7 +62,7 @@ class LabelPlan:
     index_bits: int
 
     @classmethod
-    def from_maars(cls, maars: Mapping[str, MaarConfig]) -> "LabelPlan":
+    def from_maars(cls, maars: Mapping[str, MaarSection]) -> "LabelPlan":
         index_bits = LABEL_BITS - len(maars).bit_length()
         if index_bits < MIN_INDEX_BITS:
             raise DataplaneError(f"{len(maars)} MAARs leave no room for prefixes in a 20-bit label")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 from typing import Iterable
 
-from dmm_ryu import compat
+from dmm_ryu.of import compat
 
 OFP = compat.ofproto_v1_3
 

@@ -15,7 +15,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Dict, List
 
-from dmm_ryu.mh import MHDecodeError, ProxyBindingAck, decode_packet
+from dmm_ryu.wire.mh import MHDecodeError, ProxyBindingAck, decode_packet
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.testbed.scenario import ModeRun, Step
 from mininet_topos.dmm import CMD_ADDRESS, CMD_DPID, ROUTER_MAC, maar_address

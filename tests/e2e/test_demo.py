@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_writes_report_pcap_and_timeline(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "dmm_ryu.demo", "--modes", "proxy", "--manager", "osken-manager",
+        [sys.executable, "-m", "dmm_ryu.tools.demo", "--modes", "proxy", "--manager", "osken-manager",
          "--output", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )

@@ -19,7 +19,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
-from dmm_ryu.mh import (
+from dmm_ryu.wire.mh import (
     AccessTechnology,
     BUFlags,
     HandoffIndicator,

@@ -13,8 +13,8 @@ from ipaddress import IPv6Network
 
 import pytest
 
-from dmm_ryu.inet import ethernet
-from dmm_ryu.mh import (AccessTechnology, HandoffIndicator, MobilityOptions,
+from dmm_ryu.wire.inet import ethernet
+from dmm_ryu.wire.mh import (AccessTechnology, HandoffIndicator, MobilityOptions,
                         ProxyBindingUpdate, decode_packet, encode_packet,
                         timestamp_from_unix)
 from dmm_ryu.of.labels import transport_mac

@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from dmm_ryu import compat
-from dmm_ryu.config import parse
-from dmm_ryu.controller import DmmController
+from dmm_ryu.of import compat
+from dmm_ryu.config.domainfile import parse
+from dmm_ryu.runtime.controller import DmmController
 from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
 
 OFP = compat.ofproto_v1_3

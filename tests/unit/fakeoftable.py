@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import Dict, List, Optional, Tuple
 
-from dmm_ryu import compat
+from dmm_ryu.of import compat
 
 OFP = compat.ofproto_v1_3
 ETH_TYPE_IPV6 = 0x86DD

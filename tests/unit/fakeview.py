@@ -11,8 +11,8 @@ from __future__ import annotations
 from ipaddress import IPv6Address, IPv6Network, ip_address, ip_network
 from typing import List, Optional
 
-from dmm_ryu.openapi import DOCUMENT
-from dmm_ryu.view import (
+from dmm_ryu.ops.openapi import DOCUMENT
+from dmm_ryu.ops.view import (
     BindingView, MaarView, PrefixBinding, PreviousMaarEntry, Stats, TunnelView,
     find_prefix, select_bindings,
 )

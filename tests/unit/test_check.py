@@ -1,5 +1,5 @@
 """The ``dmm-ryu-check`` command."""
-from dmm_ryu.check import main
+from dmm_ryu.tools.check import main
 
 GOOD = """
 maars:

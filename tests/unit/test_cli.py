@@ -8,8 +8,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from dmm_ryu import cli
-from dmm_ryu.rest import RestApp, RestConfig
+from dmm_ryu.tools import dmmctl as cli
+from dmm_ryu.ops.rest import RestApp, RestConfig
 from tests.unit.fakeview import NOW, FakeView
 
 TOKEN = "cli-token"
@@ -172,7 +172,7 @@ class _html_page:
 
 
 def test_module_runs_as_a_program(closed_port):
-    done = subprocess.run([sys.executable, "-m", "dmm_ryu.cli", "--url",
+    done = subprocess.run([sys.executable, "-m", "dmm_ryu.tools.dmmctl", "--url",
                            f"http://127.0.0.1:{closed_port}", "stats"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

@@ -1,10 +1,10 @@
-"""dmm_ryu.compat binds to whichever framework's manager is running."""
+"""dmm_ryu.of.compat binds to whichever framework's manager is running."""
 import subprocess
 import sys
 
 
 def framework_when(preload: str, env_choice: str = "") -> str:
-    code = f"{preload}\nfrom dmm_ryu import compat; print(compat.FRAMEWORK, compat.RyuApp.__module__)"
+    code = f"{preload}\nfrom dmm_ryu.of import compat; print(compat.FRAMEWORK, compat.RyuApp.__module__)"
     env = {"PATH": "/usr/bin:/bin", "DMM_RYU_FRAMEWORK": env_choice} if env_choice else None
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
@@ -24,7 +24,7 @@ def test_environment_chooses_when_nothing_is_loaded():
 
 
 def test_unknown_framework_name_is_a_clear_error():
-    code = "from dmm_ryu import compat"
+    code = "from dmm_ryu.of import compat"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"DMM_RYU_FRAMEWORK": "pox"})
     assert "DMM_RYU_FRAMEWORK='pox'" in result.stderr

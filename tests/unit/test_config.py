@@ -4,7 +4,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
-from dmm_ryu.config import InvalidConfigError, load, parse
+from dmm_ryu.config.domainfile import InvalidConfigError, load, parse
 
 VALID = {
     "mode": "relay",

@@ -8,8 +8,8 @@ from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDO
                                 IPv6)
 from scapy.layers.l2 import Ether
 
-from dmm_ryu.inet import ethernet
-from dmm_ryu.mh import MobilityOptions, ProxyBindingUpdate, decode_packet, encode_packet
+from dmm_ryu.wire.inet import ethernet
+from dmm_ryu.wire.mh import MobilityOptions, ProxyBindingUpdate, decode_packet, encode_packet
 from dmm_ryu.of.labels import transport_mac
 from tests.unit.fakedomain import ROUTER_MAC, FakeDomain, domain_text
 

@@ -4,9 +4,9 @@ disappears everywhere and the prefixes return to their pools."""
 import pytest
 
 from dmm_ryu.core.config import Dereg, Mode
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import CMD_ADDRESS, build, violations
-from dmm_ryu.mh.model import HandoffIndicator
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
+from dmm_ryu.wire.mh.model import HandoffIndicator
 
 LIFETIME = 400
 

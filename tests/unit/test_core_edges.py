@@ -12,8 +12,8 @@ from dmm_ryu.core.actions import (
 )
 from dmm_ryu.core.config import Mode, Timers
 from dmm_ryu.core.events import MessageReceived
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import CMD_ADDRESS, build, describe, violations
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import CMD_ADDRESS, build, describe, violations
 
 P1, P2, P3 = (IPv6Network(f"2001:db8:{i}::/64") for i in (1, 2, 3))
 

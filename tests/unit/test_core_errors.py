@@ -9,9 +9,9 @@ from dmm_ryu.core.actions import SendMessage
 from dmm_ryu.core.config import Mode
 from dmm_ryu.core.events import MessageReceived, MnAttached
 from dmm_ryu.core.messages import answer, options
-from dmm_ryu.mh.model import timestamp_from_unix
-from dmm_ryu.core.simdomain import CMD_ADDRESS, build, violations
-from dmm_ryu.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
+from dmm_ryu.wire.mh.model import timestamp_from_unix
+from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
+from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 PREF = IPv6Network("2001:db8:1::/64")
 

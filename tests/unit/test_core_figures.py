@@ -6,9 +6,9 @@ import pytest
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.config import Mode
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import build, describe, violations
-from dmm_ryu.mh.model import PBU_FLAGS, AccessTechnology, HandoffIndicator
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import build, describe, violations
+from dmm_ryu.wire.mh.model import PBU_FLAGS, AccessTechnology, HandoffIndicator
 
 PREF1, PREF2, PREF3 = "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"
 

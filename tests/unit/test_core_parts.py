@@ -14,10 +14,10 @@ from dmm_ryu.core.messages import (
     options,
     seq_newer,
 )
-from dmm_ryu.mh.model import missing_mandatory, timestamp_from_unix
+from dmm_ryu.wire.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.store import CmdBce, MemoryStore
-from dmm_ryu.mh.model import PreviousMaar, ProxyBindingUpdate, Status
+from dmm_ryu.wire.mh.model import PreviousMaar, ProxyBindingUpdate, Status
 
 CMD = IPv6Address("2001:db8:ffff::1")
 

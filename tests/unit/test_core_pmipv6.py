@@ -5,8 +5,8 @@ from ipaddress import IPv6Network
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.config import Mode
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import build, describe, violations
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import build, describe, violations
 
 LMA_PREFIX = "2001:db8:3::/64"
 

@@ -3,8 +3,8 @@ give-up limit, at the MAAR (PBU to the CMD) and at the CMD (PBU to a P-MAAR)."""
 from dmm_ryu.core.actions import CancelTimer, StartTimer
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.config import Mode, Timers
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import CMD_ADDRESS, build, violations
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
 
 
 def test_backoff_doubles_up_to_the_cap_then_gives_up():

@@ -4,7 +4,7 @@ import sys
 import types
 import threading
 
-from dmm_ryu import _eventlet_compat
+from dmm_ryu.of import _eventlet_compat
 
 
 def fake_wsgi(**attrs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from dmm_ryu.mh import MHDecodeError, decode_mh, decode_packet, encode_mh, encode_packet
+from dmm_ryu.wire.mh import MHDecodeError, decode_mh, decode_packet, encode_mh, encode_packet
 
 from .test_mh_samples import DST, SAMPLES, SRC, reseal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dmm_ryu.mh import (
+from dmm_ryu.wire.mh import (
     DecodedPacket,
     MobilityOptions,
     OptionTypes,

@@ -11,7 +11,7 @@ from ipaddress import IPv6Address, IPv6Network
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dmm_ryu.mh import (
+from dmm_ryu.wire.mh import (
     BAFlags,
     BUFlags,
     MobilityOptions,

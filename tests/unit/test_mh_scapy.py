@@ -7,8 +7,8 @@ from ipaddress import IPv6Address, IPv6Network
 from hypothesis import given, settings
 from scapy.layers.inet6 import IPv6, MIP6MH_BA, MIP6MH_BU, MIP6OptMNID
 
-from dmm_ryu.mh import ProxyBindingUpdate, decode_packet, encode_packet
-from dmm_ryu.mh import scapy_layers as layers
+from dmm_ryu.wire.mh import ProxyBindingUpdate, decode_packet, encode_packet
+from dmm_ryu.wire.mh import scapy_layers as layers
 
 from .test_mh_samples import DST, SAMPLES, SRC, messages
 

@@ -7,7 +7,7 @@ from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_
 from scapy.layers.l2 import Ether
 
 from dmm_ryu.core.actions import AdvertisedPrefix
-from dmm_ryu.ndp import (ALL_NODES, NEIGHBOR_SOLICITATION, ROUTER_SOLICITATION,
+from dmm_ryu.wire.ndp import (ALL_NODES, NEIGHBOR_SOLICITATION, ROUTER_SOLICITATION,
                          neighbor_advertisement, parse_nd, router_advertisement)
 
 GW_MAC, GW_LL = "02:00:00:00:00:01", IPv6Address("fe80::1")

@@ -4,14 +4,14 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
-from dmm_ryu.config import MaarConfig
+from dmm_ryu.config.domainfile import MaarSection
 from dmm_ryu.of import pipeline as pl
 from dmm_ryu.of.labels import DataplaneError, LabelPlan, transport_mac
 from tests.unit.test_of_scenarios import CTX, DOMAIN, PREF
 
 
 def maar(i, name=None, pool=None, dpid=None, prefix_length=64):
-    return MaarConfig(name or f"maar{i}", dpid or i, IPv6Address(f"2001:db8:ffff::{i:x}"),
+    return MaarSection(name or f"maar{i}", dpid or i, IPv6Address(f"2001:db8:ffff::{i:x}"),
                       IPv6Network(pool or f"2001:db8:{i:x}::/48"), prefix_length, (2,), (1,))
 
 

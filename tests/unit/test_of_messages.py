@@ -4,7 +4,7 @@ they do not know, and the fake switch honours FlowMod semantics."""
 import importlib
 import pytest
 
-from dmm_ryu import compat
+from dmm_ryu.of import compat
 from dmm_ryu.core.actions import SERVING, InstallTunnel, StartTimer
 from dmm_ryu.of import flows
 from dmm_ryu.of.bundle import bundle

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dmm_ryu.config import parse
+from dmm_ryu.config.domainfile import parse
 from dmm_ryu.core.actions import (ANCHOR, SERVING, InstallLocalRoute, InstallTunnel,
                                   RemoveLocalRoute, RemoveTunnel)
 from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane

@@ -5,7 +5,7 @@ import logging
 import pytest
 from webob import Request
 
-from dmm_ryu.rest import INTERNAL_ERROR, RestApp, RestConfig
+from dmm_ryu.ops.rest import INTERNAL_ERROR, RestApp, RestConfig
 from tests.unit.fakeview import FakeView, response_schema, validate
 
 TOKEN = "s3cret-token"
@@ -214,7 +214,7 @@ def test_query_on_a_parameterless_endpoint_is_400(app):
 
 def test_view_failure_is_a_logged_counted_json_500(view, app, caplog):
     view.fail = True
-    with caplog.at_level(logging.ERROR, logger="dmm_ryu.rest"):
+    with caplog.at_level(logging.ERROR, logger="dmm_ryu.ops.rest"):
         response, body = call(app, "/dmm/v1/maars", "/dmm/v1/maars")
     assert response.status_code == 500
     assert "Traceback" not in response.text and "view exploded" not in response.text

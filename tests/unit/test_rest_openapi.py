@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from dmm_ryu import rest
-from dmm_ryu.openapi import DOCUMENT
+from dmm_ryu.ops import rest
+from dmm_ryu.ops.openapi import DOCUMENT
 from tests.unit.fakeview import SchemaError, validate
 
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dmm_ryu.core.config import Dereg, Mode, Timers
-from dmm_ryu.core.sim import Link
-from dmm_ryu.core.simdomain import build, violations
+from dmm_ryu.sim.network import Link
+from dmm_ryu.sim.domain import build, violations
 
 N_MAARS = 5
 TIMERS = Timers(lifetime=40, retransmit_initial=0.5, retransmit_max=4.0, retransmit_limit=10)

@@ -1,5 +1,5 @@
 """The runtime's timer queue: replacement, cancellation, ordering."""
-from dmm_ryu.timers import TimerQueue
+from dmm_ryu.runtime.timers import TimerQueue
 
 
 def drain(q, now):

@@ -4,7 +4,7 @@ from ipaddress import IPv6Network
 import pytest
 from hypothesis import given, strategies as st
 
-from dmm_ryu.view import (
+from dmm_ryu.ops.view import (
     LATENCY_BUCKETS, LATENCY_WINDOW, DomainView, MessageKey, Stats, find_prefix, select_bindings,
 )
 from tests.unit.fakeview import FakeView, sample_bindings

@@ -17,21 +17,25 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Network
 from typing import Dict, List, Optional, Tuple
 
-from dmm_ryu import compat, inet, ndp
-from dmm_ryu.config import DomainConfig
+from dmm_ryu.of import compat
+
+from dmm_ryu.wire import inet
+
+from dmm_ryu.wire import ndp
+from dmm_ryu.config.domainfile import DomainFile
 from dmm_ryu.core import actions as act
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.events import MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar import Maar
-from dmm_ryu.domain import build
-from dmm_ryu.mh import codec
-from dmm_ryu.mh.errors import MHDecodeError
-from dmm_ryu.mh.model import ProxyBindingAck
+from dmm_ryu.runtime.assembly import build
+from dmm_ryu.wire.mh import codec
+from dmm_ryu.wire.mh.errors import MHDecodeError
+from dmm_ryu.wire.mh.model import ProxyBindingAck
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.of.labels import transport_mac
-from dmm_ryu.timers import TimerQueue
-from dmm_ryu.view import Stats
+from dmm_ryu.runtime.timers import TimerQueue
+from dmm_ryu.ops.view import Stats
 
 LOG = logging.getLogger("dmm")
 CMD = "cmd"  # node key of the CMD; MAARs are keyed by name
@@ -79,7 +83,7 @@ class _Switch:
 class DmmController:
     """The CMD and the MAARs of one domain, behind OpenFlow."""
 
-    def __init__(self, domain: DomainConfig, parser=compat.ofproto_v1_3_parser,
+    def __init__(self, domain: DomainFile, parser=compat.ofproto_v1_3_parser,
                  ofproto=compat.ofproto_v1_3) -> None:
         configs = build(domain)
         self.domain = domain

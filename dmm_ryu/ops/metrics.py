@@ -3,7 +3,7 @@
 Faucet's convention: prometheus_client, names prefixed ``dmm_``, and an
 injectable :class:`CollectorRegistry` so tests (and two apps in one process)
 never share the global registry.  Nothing is counted here: a custom collector
-reads the view's :class:`~dmm_ryu.view.Stats` and snapshots when scraped, so
+reads the view's :class:`~dmm_ryu.ops.view.Stats` and snapshots when scraped, so
 REST and metrics cannot disagree.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from dmm_ryu.view import DomainView, Stats
+from dmm_ryu.ops.view import DomainView, Stats
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 

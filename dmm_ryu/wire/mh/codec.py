@@ -11,7 +11,7 @@ import struct
 from ipaddress import IPv6Address
 from typing import NamedTuple
 
-from dmm_ryu.inet import (IPV6_HEADER, Address, checksum, checksum_residue, ipv6_header,
+from dmm_ryu.wire.inet import (IPV6_HEADER, Address, checksum, checksum_residue, ipv6_header,
                           packed)
 
 from .errors import MHDecodeError, Reason

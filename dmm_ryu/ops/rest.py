@@ -20,9 +20,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 from prometheus_client import CollectorRegistry
 from webob import Request, Response
 
-from dmm_ryu import metrics
-from dmm_ryu.openapi import DOCUMENT
-from dmm_ryu.view import DomainView, MaarView
+from dmm_ryu.ops import metrics
+from dmm_ryu.ops.openapi import DOCUMENT
+from dmm_ryu.ops.view import DomainView, MaarView
 
 LOG = logging.getLogger(__name__)
 

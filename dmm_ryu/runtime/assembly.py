@@ -1,6 +1,6 @@
 """From the validated domain file to the protocol core's configuration.
 
-The YAML layer (``dmm_ryu.config``) checks each key on its own; the core's
+The YAML layer (``dmm_ryu.config.domainfile``) checks each key on its own; the core's
 ``check()`` methods know the rules that tie keys together (timer ordering,
 the LMA in pmipv6 mode), and the data plane has limits of its own (MAC
 numbering, 20-bit MPLS labels).  All run here, so ``dmm-ryu-check`` and the
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Network
 from typing import Dict, List
 
-from dmm_ryu.config import DomainConfig, InvalidConfigError, MaarConfig
+from dmm_ryu.config.domainfile import DomainFile, InvalidConfigError, MaarSection
 from dmm_ryu.core import config as core
 from dmm_ryu.of.labels import DataplaneError, LabelPlan, transport_mac
 
@@ -28,7 +28,7 @@ class CoreConfigs:
     notes: List[str] = field(default_factory=list)
 
 
-def _plan(domain: DomainConfig) -> LabelPlan:
+def _plan(domain: DomainFile) -> LabelPlan:
     """The label numbering; refuses MAC clashes on the transport."""
     try:
         plan = LabelPlan.from_maars(domain.maars)
@@ -46,7 +46,7 @@ def _plan(domain: DomainConfig) -> LabelPlan:
     return plan
 
 
-def _usable_pool(maar: MaarConfig, plan: LabelPlan, notes: List[str]) -> IPv6Network:
+def _usable_pool(maar: MaarSection, plan: LabelPlan, notes: List[str]) -> IPv6Network:
     """The part of the pool whose prefixes a 20-bit label can number: the
     pool hands out lowest first, so a larger pool is cut, not refused."""
     bits = min(maar.prefix_length - maar.pool.prefixlen, plan.index_bits)
@@ -59,7 +59,7 @@ def _usable_pool(maar: MaarConfig, plan: LabelPlan, notes: List[str]) -> IPv6Net
     return usable
 
 
-def build(domain: DomainConfig) -> CoreConfigs:
+def build(domain: DomainFile) -> CoreConfigs:
     """The core configuration of ``domain``, consistency-checked."""
     plan = _plan(domain)
     notes: List[str] = []

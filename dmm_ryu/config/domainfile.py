@@ -25,7 +25,7 @@ class InvalidConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class MaarConfig:
+class MaarSection:
     """One MAAR: an OpenFlow switch with an exclusive prefix pool."""
 
     name: str
@@ -38,7 +38,7 @@ class MaarConfig:
 
 
 @dataclass(frozen=True)
-class CmdConfig:
+class CmdSection:
     """Where the Central Mobility Database is reached on the wire.
 
     The CMD sits behind ``port`` of either a MAAR's switch (``maar`` names
@@ -52,11 +52,11 @@ class CmdConfig:
 
 
 @dataclass(frozen=True)
-class DomainConfig:
+class DomainFile:
     """The whole mobility domain."""
 
-    maars: Dict[str, MaarConfig]
-    cmd: CmdConfig
+    maars: Dict[str, MaarSection]
+    cmd: CmdSection
     mode: str = "proxy"
     deregistration: str = "serving-only"
     upstream_mac: str = "0e:00:00:00:ff:fe"
@@ -66,7 +66,7 @@ class DomainConfig:
     mn_id_template: Optional[str] = "{mac}@dmm.example"
     detach_guard: float = 10.0
 
-    def maar_by_dpid(self, dpid: int) -> Optional[MaarConfig]:
+    def maar_by_dpid(self, dpid: int) -> Optional[MaarSection]:
         """The MAAR configured for an OpenFlow datapath id, if any."""
         return next((m for m in self.maars.values() if m.dpid == dpid), None)
 
@@ -142,7 +142,7 @@ def _ports(value: Any, key: str) -> Tuple[int, ...]:
 MAAR_KEYS = ("dpid", "address", "pool", "prefix_length", "access_ports", "transport_ports")
 
 
-def _maar(name: str, raw: Any) -> MaarConfig:
+def _maar(name: str, raw: Any) -> MaarSection:
     key = f"maars.{name}"
     raw = _mapping(raw, key)
     _only(raw, MAAR_KEYS, key)
@@ -154,7 +154,7 @@ def _maar(name: str, raw: Any) -> MaarConfig:
     transport = _ports(_need(raw, "transport_ports", key), f"{key}.transport_ports")
     if set(access) & set(transport):
         _fail(f"{key}.transport_ports", "a port cannot be both access and transport")
-    return MaarConfig(
+    return MaarSection(
         name=name,
         dpid=_int(_need(raw, "dpid", key), f"{key}.dpid", 1),
         address=_address(_need(raw, "address", key), f"{key}.address"),
@@ -165,7 +165,7 @@ def _maar(name: str, raw: Any) -> MaarConfig:
     )
 
 
-def _check_exclusive(maars: Dict[str, MaarConfig]) -> None:
+def _check_exclusive(maars: Dict[str, MaarSection]) -> None:
     """Pools must be exclusive per MAAR (draft section 3); ids unique."""
     seen: Dict[Any, str] = {}
     for m in maars.values():
@@ -179,7 +179,7 @@ def _check_exclusive(maars: Dict[str, MaarConfig]) -> None:
                 _fail(f"maars.{b.name}.pool", f"{b.pool} overlaps {a.name}'s {a.pool}")
 
 
-def _maars(raw: Any) -> Dict[str, MaarConfig]:
+def _maars(raw: Any) -> Dict[str, MaarSection]:
     raw = _mapping(raw, "maars")
     if not raw:
         _fail("maars", "at least one MAAR is required")
@@ -188,7 +188,7 @@ def _maars(raw: Any) -> Dict[str, MaarConfig]:
     return maars
 
 
-def _cmd(raw: Any, maars: Dict[str, MaarConfig]) -> CmdConfig:
+def _cmd(raw: Any, maars: Dict[str, MaarSection]) -> CmdSection:
     raw = _mapping(raw, "cmd")
     _only(raw, ("address", "maar", "dpid", "port"), "cmd")
     if ("maar" in raw) == ("dpid" in raw):
@@ -202,12 +202,12 @@ def _cmd(raw: Any, maars: Dict[str, MaarConfig]) -> CmdConfig:
     address = _address(_need(raw, "address", "cmd"), "cmd.address")
     if any(m.address == address for m in maars.values()):
         _fail("cmd.address", f"{address} is also a MAAR address")
-    return CmdConfig(address=address, dpid=dpid, port=_int(_need(raw, "port", "cmd"), "cmd.port", 1),
+    return CmdSection(address=address, dpid=dpid, port=_int(_need(raw, "port", "cmd"), "cmd.port", 1),
                      maar=maar)
 
 
 #: Timer keys the protocol core understands (dmm_ryu.core.config.Timers);
-#: the core checks their mutual consistency (dmm_ryu.domain).
+#: the core checks their mutual consistency (dmm_ryu.runtime.assembly).
 TIMER_KEYS = ("lifetime", "refresh_ratio", "retransmit_initial", "retransmit_max",
               "retransmit_limit", "aggregation_timeout")
 INTEGER_TIMERS = ("lifetime", "retransmit_limit")
@@ -255,7 +255,7 @@ TOP_KEYS = ("maars", "cmd", "mode", "deregistration", "lma", "timers", "mn_ids",
             "mn_id_template", "upstream_mac", "detach_guard")
 
 
-def parse(raw: Any) -> DomainConfig:
+def parse(raw: Any) -> DomainFile:
     """Validate a decoded YAML document and build the typed domain."""
     raw = _mapping(raw, "(top level)")
     _only(raw, TOP_KEYS, "(top level)")
@@ -264,24 +264,24 @@ def parse(raw: Any) -> DomainConfig:
     lma = raw.get("lma")
     if mode == "pmipv6" and lma not in maars:
         _fail("lma", f"mode pmipv6 needs the LMA's MAAR name, got {lma!r}")
-    template = raw.get("mn_id_template", DomainConfig.mn_id_template)
+    template = raw.get("mn_id_template", DomainFile.mn_id_template)
     if template is not None and "{mac}" not in str(template):
         _fail("mn_id_template", "must contain {mac} (or be null to refuse unknown MNs)")
-    return DomainConfig(
+    return DomainFile(
         maars=maars,
         cmd=_cmd(_need(raw, "cmd", "(top level)"), maars),
         mode=mode,
         deregistration=_choice(raw, "deregistration", DEREGISTRATION_METHODS, "serving-only"),
-        upstream_mac=_mac(raw.get("upstream_mac", DomainConfig.upstream_mac), "upstream_mac"),
+        upstream_mac=_mac(raw.get("upstream_mac", DomainFile.upstream_mac), "upstream_mac"),
         lma=lma if mode == "pmipv6" else None,
         timers=_timers(raw.get("timers", {})),
         mn_ids=_mn_ids(raw.get("mn_ids", {})),
         mn_id_template=template,
-        detach_guard=_number(raw.get("detach_guard", DomainConfig.detach_guard), "detach_guard"),
+        detach_guard=_number(raw.get("detach_guard", DomainFile.detach_guard), "detach_guard"),
     )
 
 
-def load(path: str) -> DomainConfig:
+def load(path: str) -> DomainFile:
     """Read and validate a domain file."""
     try:
         with open(path, encoding="utf-8") as handle:

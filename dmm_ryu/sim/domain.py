@@ -11,7 +11,7 @@ from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunn
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Timers
 from dmm_ryu.core.maar import Maar
-from dmm_ryu.core.sim import Link, Network
+from dmm_ryu.sim.network import Link, Network
 
 CMD_ADDRESS = IPv6Address("2001:db8:ffff::1")
 

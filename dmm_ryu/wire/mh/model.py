@@ -1,6 +1,6 @@
 """Typed, immutable model of the Proxy Binding Update and Acknowledgement.
 
-The protocol core speaks only this model; ``dmm_ryu.mh.codec`` turns it into
+The protocol core speaks only this model; ``dmm_ryu.wire.mh.codec`` turns it into
 Mobility Header bytes and back.  Both message kinds carry the same family of
 mobility options, so the options live in one shared :class:`MobilityOptions`
 value instead of being repeated on each message class.

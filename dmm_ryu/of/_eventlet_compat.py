@@ -21,7 +21,7 @@ import sysconfig
 from pathlib import Path
 
 PTH_NAME = "dmm_ryu_eventlet_compat.pth"
-PTH_LINE = "import dmm_ryu._eventlet_compat as _c; _c.register()\n"
+PTH_LINE = "import dmm_ryu.of._eventlet_compat as _c; _c.register()\n"
 
 
 class AlreadyHandled:

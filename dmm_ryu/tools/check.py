@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dmm_ryu.config import InvalidConfigError, load
-from dmm_ryu.domain import build
+from dmm_ryu.config.domainfile import InvalidConfigError, load
+from dmm_ryu.runtime.assembly import build
 
 
 def main(argv=None) -> int:

@@ -11,14 +11,14 @@ import time
 from ipaddress import IPv6Network
 from typing import Callable, List, Optional
 
-from dmm_ryu import compat
-from dmm_ryu.controller import DmmController
-from dmm_ryu.view import (BindingView, MaarView, PrefixBinding, PrefixView, PreviousMaarEntry,
+from dmm_ryu.of import compat
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.ops.view import (BindingView, MaarView, PrefixBinding, PrefixView, PreviousMaarEntry,
                           Stats, TunnelView, find_prefix, select_bindings)
 
 
 class ControllerView:
-    """:class:`dmm_ryu.view.DomainView` of one :class:`DmmController`."""
+    """:class:`dmm_ryu.ops.view.DomainView` of one :class:`DmmController`."""
 
     def __init__(self, controller: DmmController, send: Callable[[list], None],
                  clock: Callable[[], float] = time.time) -> None:

@@ -1,7 +1,7 @@
 """Mobility Header messages of the draft: model, codec and errors.
 
-``from dmm_ryu.mh import encode_packet, decode_packet, ProxyBindingUpdate``
-is all a MAAR or the CMD needs; ``dmm_ryu.mh.scapy_layers`` is separate so
+``from dmm_ryu.wire.mh import encode_packet, decode_packet, ProxyBindingUpdate``
+is all a MAAR or the CMD needs; ``dmm_ryu.wire.mh.scapy_layers`` is separate so
 that the hot path never imports scapy.
 """
 from .codec import (

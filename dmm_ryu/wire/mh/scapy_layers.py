@@ -7,7 +7,7 @@ and Serving MAAR options as "Unknown".  Importing this module adds those
 option layers and registers them in scapy's mobility option dispatch, so
 captures of our signalling can be crafted and ``.show()``-n in scapy::
 
-    from dmm_ryu.mh import scapy_layers
+    from dmm_ryu.wire.mh import scapy_layers
     IPv6(raw_bytes).show()
 
 The codec never imports this module: scapy stays off the hot path.

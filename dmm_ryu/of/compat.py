@@ -37,7 +37,7 @@ def _running_framework() -> str:
 
 FRAMEWORK = _running_framework()
 if FRAMEWORK == "ryu":
-    from dmm_ryu import _eventlet_compat
+    from dmm_ryu.of import _eventlet_compat
 
     _eventlet_compat.register()
 

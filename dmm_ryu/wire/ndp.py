@@ -15,7 +15,7 @@ from ipaddress import IPv6Address
 from typing import Iterable, Optional
 
 from dmm_ryu.core.actions import AdvertisedPrefix
-from dmm_ryu.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
+from dmm_ryu.wire.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
                           ipv6_header, mac_bytes, mac_text, packed)
 
 ICMPV6 = 58
