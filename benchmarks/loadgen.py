@@ -29,7 +29,6 @@ from dmm_ryu.wire import ndp
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.wire.inet import mac_text
-from dmm_ryu.of import flows
 
 RA = ndp.ROUTER_ADVERTISEMENT
 ACCESS_PORTS = list(range(2, 34))
@@ -60,8 +59,8 @@ class Fabric:
 
     def __init__(self, ctl: DmmController) -> None:
         self.ctl = ctl
-        self.by_mac = {bytes.fromhex(w.mac.replace(":", "")): (dpid, w.transport_ports[0])
-                       for dpid, w in ctl.wires.items()}
+        self.by_mac = {bytes.fromhex(n.mac.replace(":", "")): (n.dpid, n.uplink)
+                       for n in ctl.directory}
         self.queue: collections.deque = collections.deque()
         self.flow_mods = 0
         self.ras: List[Tuple[str, float]] = []
@@ -75,7 +74,7 @@ class Fabric:
                     continue
                 if data[12:14] == b"\x86\xdd" and data[20] == 135:
                     dpid, port = self.by_mac[data[:6]]
-                    if msg.in_port != self.ctl.ofproto.OFPP_CONTROLLER:
+                    if msg.in_port != self.ctl.env.ofproto.OFPP_CONTROLLER:
                         dpid = out.dpid  # re-entering the same switch (OFPP_TABLE)
                     self.queue.append((dpid, port, data))
                 elif data[54] == RA:
@@ -91,7 +90,7 @@ def new_controller(maars: int, mode: str) -> Tuple[DmmController, Fabric]:
     logging.getLogger("dmm").setLevel(logging.WARNING)
     ctl = DmmController(parse(domain(maars, mode)))
     fabric = Fabric(ctl)
-    for dpid in list(ctl.wires):
+    for dpid in sorted({n.dpid for n in ctl.directory}):
         fabric.absorb(ctl.switch_connected(dpid), time.perf_counter)
     return ctl, fabric
 
@@ -207,10 +206,9 @@ def profile_breakdown(prof: cProfile.Profile, top: int = 12) -> dict:
 
 
 def count_rules(ctl: DmmController, dpid: int) -> int:
-    sw = ctl.switches[dpid]
-    return sum(1 for m in flows.rebuild_flows(sw.ctx, sw.routes.values(), sw.tunnels.values(),
-                                              ctl.parser)
-               if getattr(m, "command", None) == ctl.ofproto.OFPFC_ADD)
+    out = ctl.switch_connected(dpid)
+    return sum(1 for o in out for m in o.msgs
+               if getattr(m, "command", None) == ctl.env.ofproto.OFPFC_ADD)
 
 
 def flow_entries(mns_list=(1, 10, 100, 1000), anchored_list=(0, 1, 2, 3), mode="proxy") -> list:

@@ -64,7 +64,7 @@ class DmmApp(compat.RyuApp):
         self._bundle_ids = itertools.count(1)
         self.logger.info(
             "dmm: %s loaded (%s mode, %d MAARs, framework %s)",
-            path, self.dmm.domain.mode, len(self.dmm.maars), compat.FRAMEWORK,
+            path, self.dmm.domain.mode, len(self.dmm.maar_nodes), compat.FRAMEWORK,
         )
         self._timer_thread = compat.hub.spawn(self._timer_loop)
         if conf.rest_port:
@@ -131,7 +131,7 @@ class DmmApp(compat.RyuApp):
         ofp = msg.datapath.ofproto
         down = msg.reason == ofp.OFPPR_DELETE or msg.desc.state & ofp.OFPPS_LINK_DOWN
         if down:
-            self.dmm.port_down(msg.datapath.id, msg.desc.port_no, time.time())
+            self._send(self.dmm.port_down(msg.datapath.id, msg.desc.port_no, time.time()))
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):

@@ -17,7 +17,7 @@ from typing import Dict, Hashable, List, Optional, Set, Tuple
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.config import CmdConfig, Mode
-from dmm_ryu.core.events import MessageReceived, TimerFired
+from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
 from dmm_ryu.core.messages import (
     REQUEST_PREFIX,
     answer,
@@ -68,11 +68,21 @@ class Cmd:
     def handle(self, event, now: float) -> List[Action]:
         if isinstance(event, TimerFired):
             return self._timer(event.key, now)
+        if isinstance(event, Revoke):
+            return self._revoke(event.mn_id, now)
         if not isinstance(event, MessageReceived):
             raise TypeError(f"CMD cannot handle {event!r}")
         if isinstance(event.message, ProxyBindingUpdate):
             return self._pbu(event.src, event.message, now)
         return self._pba(event.src, event.message, now)
+
+    def _revoke(self, mn_id: str, now: float) -> List[Action]:
+        """Operator-forced end of a session: de-register every MAAR of it."""
+        bce = self.store.get(mn_id)
+        if bce is None:
+            return []
+        self.counters["revoked"] += 1
+        return self._end(bce, now)
 
     # -- PBUs from MAARs ---------------------------------------------------
 

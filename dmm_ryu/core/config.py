@@ -46,6 +46,7 @@ class Timers:
     retransmit_max: float = 8.0
     retransmit_limit: int = 6
     aggregation_timeout: float = 0.5
+    detach_guard: float = 10.0
 
     def check(self) -> None:
         if self.lifetime <= 0 or self.lifetime % 4 or self.lifetime > MAX_LIFETIME:
@@ -56,6 +57,8 @@ class Timers:
             raise ConfigError("need 0 < retransmit_initial <= retransmit_max")
         if self.retransmit_limit < 1 or self.aggregation_timeout <= 0:
             raise ConfigError("retransmit_limit >= 1 and aggregation_timeout > 0")
+        if not 0 < self.detach_guard < float("inf"):
+            raise ConfigError("detach_guard must be a positive, finite number of seconds")
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,25 @@ class MessageReceived:
 
 @dataclass(frozen=True)
 class MnAttached:
-    """An MN showed up on an access port of this MAAR (RS or first packet).
+    """A frame from an MN on an access port of this MAAR: its RS, its DAD
+    probe or any first frame.  The MAAR decides whether that is a new
+    attachment or a repeat (see :mod:`dmm_ryu.core.attach`).
 
-    ``mn_id`` is the NAI the adapter mapped from the link-layer address;
+    ``mn_id`` is the NAI the runtime mapped from the link-layer address;
     ``port`` is opaque to the core and echoed back in routes and RAs.
     """
 
     mn_id: str
     mac: str
     port: int = 0
+
+
+@dataclass(frozen=True)
+class LinkDown:
+    """An access link of this MAAR went down (or its port was removed):
+    the MNs on it may be leaving; the detach guard starts."""
+
+    port: int
 
 
 @dataclass(frozen=True)
@@ -47,3 +57,11 @@ class TimerFired:
     """A timer started by a ``StartTimer`` action expired."""
 
     key: Hashable
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """The operator ends the MN's session at the CMD: every MAAR of the
+    session is de-registered (lifetime-0 PBUs), the S-MAAR included."""
+
+    mn_id: str

@@ -7,7 +7,8 @@ the CMD.  Timer keys are ``(kind, mn_id)`` with kind ``retx`` (PBU
 retransmission), ``refresh`` (re-registration before expiry), ``expire`` (a
 P-MAAR's BCE lifetime, "renew" de-registration only) and ``locate`` (a
 P-MAAR of the session is still unknown: its direct PBA in locator mode, or
-the further PBA of relay mode, is overdue).
+the further PBA of relay mode, is overdue) and ``detach`` (the guard after
+an access link went down, see :mod:`dmm_ryu.core.attach`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, List, Optional, Set
 
 from dmm_ryu.core import routes
+from dmm_ryu.core.attach import Attachments, Seen
 from dmm_ryu.core.actions import (
     Action,
     AdvertisedPrefix,
@@ -27,7 +29,7 @@ from dmm_ryu.core.actions import (
 )
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.config import Dereg, MaarConfig, Mode
-from dmm_ryu.core.events import MessageReceived, MnAttached, MnDetached, TimerFired
+from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.messages import (
     REQUEST_PREFIX,
     answer,
@@ -49,7 +51,8 @@ TIMER_KINDS = ("retx", "refresh", "expire", "locate")
 
 class Maar:
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
-    ``pool`` its exclusive prefix pool, ``counters`` what happened."""
+    ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
+    access port, ``counters`` what happened."""
 
     def __init__(self, config: MaarConfig) -> None:
         config.check()
@@ -62,12 +65,24 @@ class Maar:
         self._timers = config.domain.timers
         self._backoff = Backoff(self._timers)
         self._locating: Dict[str, Set[IPv6Network]] = {}
+        self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
     def busy(self) -> bool:
         """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
         awaited; the simulator settles on this."""
         return len(self._backoff) > 0 or bool(self._locating)
+
+    def installed(self):
+        """Every Install* action in force here: the one record of what the
+        switch should hold, from which a reconnect rebuilds it."""
+        for bce in self.bces.values():
+            yield from bce.installed
+
+    def registering(self, mn_id: str) -> bool:
+        """A registration of an MN attached here awaits the CMD's PBA."""
+        bce = self.bces.get(mn_id)
+        return bce is not None and bce.is_serving and not bce.final and bce.pending is not None
 
     def handle(self, event, now: float) -> List[Action]:
         if isinstance(event, MessageReceived):
@@ -76,6 +91,8 @@ class Maar:
             return self._attached(event, now)
         if isinstance(event, MnDetached):
             return self._detached(event, now)
+        if isinstance(event, LinkDown):
+            return self.attachments.link_down(event.port, now)
         if isinstance(event, TimerFired):
             return self._timer(event.key, now)
         raise TypeError(f"MAAR cannot handle {event!r}")
@@ -83,15 +100,25 @@ class Maar:
     # -- the MN comes and goes -------------------------------------------
 
     def _attached(self, event: MnAttached, now: float) -> List[Action]:
-        """Temporal BCE and PBU (draft 3.1).  Every attachment registers
-        anew, even at the S-MAAR: after a ping-pong the CMD must learn that
-        this latest attachment wins (its timestamp is newer)."""
-        bce = self.bces.get(event.mn_id) or self._new_bce(event.mn_id, self.config.anchors_locally)
+        """A frame from the MN: a repeat gets the RA again (once registered);
+        a new attachment gets a temporal BCE and a PBU (draft 3.1).  Every
+        new attachment registers anew, even at the S-MAAR: after a ping-pong
+        the CMD must learn that this latest attachment wins (newer timestamp)."""
+        seen = self.attachments.seen(event.mn_id, event.mac, event.port, now)
+        bce = self.bces.get(event.mn_id)
+        if seen is Seen.REPEAT and bce is not None and bce.is_serving:
+            return [self._advert(bce)] if bce.final else []
+        if seen is Seen.HELD:
+            self.counters["attach_held_down"] += 1
+            return []
+        bce = bce or self._new_bce(event.mn_id, self.config.anchors_locally)
         if bce is None:
+            self.attachments.hold(event.mn_id, event.port, now)
             return []
         bce.mac, bce.port = event.mac, event.port
         bce.serving, bce.leaving, bce.final = None, False, False
-        actions = self._register(bce, HandoffIndicator.UNKNOWN, now)
+        actions = self.attachments.arrived(event.mn_id, event.mac, event.port)
+        actions += self._register(bce, HandoffIndicator.UNKNOWN, now)
         return actions + [CancelTimer(("expire", bce.mn_id))]
 
     def _new_bce(self, mn_id: str, anchor: bool) -> Optional[MaarBce]:
@@ -150,7 +177,7 @@ class Maar:
         timer = self._backoff.retry(("retx", bce.mn_id), now)
         if timer is None:
             self.counters["gave_up"] += 1
-            return self._drop(bce)
+            return self._failed(bce, now)
         bce.seq = next_seq(bce.seq)
         bce.pending = replace(bce.pending, sequence=bce.seq)
         self.counters["pbu_retransmitted"] += 1
@@ -179,7 +206,7 @@ class Maar:
         bce.pending = None
         if pba.status != Status.ACCEPTED:
             self.counters[f"rejected_{pba.status}"] += 1
-            return actions + self._drop(bce)
+            return actions + self._failed(bce, now)
         if pending.lifetime == 0:
             return actions + self._dereg_answered(bce, pba, now)
         return actions + self._accepted(bce, pba, now)
@@ -311,6 +338,7 @@ class Maar:
         bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
         bce.p_maars.clear()
         actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
+        actions += self.attachments.gone(bce.mn_id)
         actions += self._p_maar_timer(bce, now)
         hnps = () if bce.local is None else (bce.local,)
         if bce.local is None:
@@ -349,6 +377,8 @@ class Maar:
     def _timer(self, key, now: float) -> List[Action]:
         kind, mn_id = key
         bce = self.bces.get(mn_id)
+        if kind == "detach":
+            return self._guard_expired(mn_id, bce, now)
         if bce is None:
             return []
         if kind == "retx":
@@ -362,12 +392,28 @@ class Maar:
             return self._register(bce, HandoffIndicator.NOT_CHANGED, now)
         return []
 
+    def _guard_expired(self, mn_id: str, bce: Optional[MaarBce], now: float) -> List[Action]:
+        """Not seen since its link went down: the MN left the domain here."""
+        if not self.attachments.guard_expired(mn_id) or bce is None:
+            return []
+        self.counters["left_domain"] += 1
+        return self._detached(MnDetached(mn_id), now)
+
     def _stop_timers(self, bce: MaarBce, kinds) -> List[Action]:
         if "retx" in kinds:
             self._backoff.stop(("retx", bce.mn_id))
         if "locate" in kinds:
             self._locating.pop(bce.mn_id, None)
         return [CancelTimer((kind, bce.mn_id)) for kind in kinds]
+
+    def _failed(self, bce: MaarBce, now: float) -> List[Action]:
+        """The registration was refused or never answered: forget the MN,
+        and let its next frame after a short hold-down try again."""
+        attached = bce.is_serving
+        actions = self._drop(bce)
+        if attached:
+            self.attachments.hold(bce.mn_id, bce.port, now)
+        return actions
 
     def _drop(self, bce: MaarBce) -> List[Action]:
         """Forget the MN here: routes, tunnels, timers, and the prefix goes
@@ -383,4 +429,4 @@ class Maar:
         if bce.local is not None:
             self.pool.release(bce.local)
         self.bces.pop(bce.mn_id, None)
-        return actions
+        return actions + self.attachments.gone(bce.mn_id)

@@ -54,3 +54,11 @@ class PrefixPool:
     @property
     def available(self) -> int:
         return self._size - self._next + len(self._free)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def used(self) -> int:
+        return len(self._owner)

@@ -15,7 +15,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from dmm_ryu.ops.view import DomainView, Stats
+from dmm_ryu.ops.view import DomainView
+from dmm_ryu.runtime.stats import Stats
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 

@@ -1,9 +1,11 @@
 """The live domain as the operator sees it: ``DomainView`` over the runtime.
 
-Read-only snapshots built from the CMD's binding cache and each MAAR's pool,
-BCEs and installed tunnels, so REST, metrics and ``dmmctl`` never touch core
-internals.  The one command, forced de-registration, is handed back to the
-runtime and its OpenFlow output to the adapter's ``send``.
+Built only from the nodes' immutable snapshots (the CMD's bindings, each
+MAAR's :class:`~dmm_ryu.runtime.snapshot.MaarState`) and the configuration,
+with node names resolved through the directory; REST, metrics and
+``dmmctl`` never touch core state.  The one command, forced
+de-registration, is an event for the CMD, whose OpenFlow output goes to
+the adapter's ``send``.
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from ipaddress import IPv6Network
 from typing import Callable, List, Optional
 
 from dmm_ryu.of import compat
+from dmm_ryu.ops.view import (BindingView, MaarView, PrefixBinding, PrefixView,
+                              PreviousMaarEntry, TunnelView, find_prefix, select_bindings)
 from dmm_ryu.runtime.controller import DmmController
-from dmm_ryu.ops.view import (BindingView, MaarView, PrefixBinding, PrefixView, PreviousMaarEntry,
-                          Stats, TunnelView, find_prefix, select_bindings)
+from dmm_ryu.runtime.snapshot import CmdBinding, MaarState
+from dmm_ryu.runtime.stats import Stats
 
 
 class ControllerView:
@@ -25,42 +29,48 @@ class ControllerView:
         self._c = controller
         self._send = send
         self._clock = clock
-        self._name = controller.node_name
+        self._name = controller.directory.name_of
 
-    def _binding(self, bce) -> BindingView:
-        serving = bce.proxy_coa
-        prefixes = tuple(
-            PrefixBinding(prefix, self._name(anchor), anchor, anchor == serving)
-            for prefix, anchor in sorted(bce.anchors.items()))
-        previous = tuple(PreviousMaarEntry(self._name(pm.address), pm.address, pm.prefix)
-                         for pm in bce.p_maars())
+    def _binding(self, snap: CmdBinding) -> BindingView:
+        serving = snap.serving
+        prefixes = tuple(PrefixBinding(prefix, self._name(anchor), anchor, anchor == serving)
+                         for prefix, anchor in snap.anchors)
+        previous = tuple(PreviousMaarEntry(self._name(anchor), anchor, prefix)
+                         for prefix, anchor in snap.anchors if anchor != serving)
         return BindingView(
-            mn_id=bce.mn_id, serving_maar=self._name(serving), serving_maar_address=serving,
-            prefixes=prefixes, previous_maars=previous, lifetime=bce.lifetime,
-            registered_at=bce.registered, expires_at=bce.registered + bce.lifetime,
-            last_update=bce.registered)
+            mn_id=snap.mn_id, serving_maar=self._name(serving), serving_maar_address=serving,
+            prefixes=prefixes, previous_maars=previous, lifetime=snap.lifetime,
+            registered_at=snap.registered, expires_at=snap.registered + snap.lifetime,
+            last_update=snap.registered)
 
-    def bindings(self, maar: Optional[str] = None,
-                 prefix: Optional[IPv6Network] = None) -> List[BindingView]:
-        every = sorted((self._binding(b) for b in self._c.cmd.store), key=lambda b: b.mn_id)
-        return select_bindings(every, maar, prefix)
+    def _snapshots(self, after=None, limit=None) -> List[CmdBinding]:
+        cmd = self._c.cmd_node
+        if cmd is None:
+            return []
+        with self._c.lock:
+            return cmd.bindings(after, limit)
+
+    def bindings(self, maar: Optional[str] = None, prefix: Optional[IPv6Network] = None,
+                 limit: Optional[int] = None, after: Optional[str] = None) -> List[BindingView]:
+        """BCEs in MN-ID order; with ``limit``, at most that many matching
+        ones after the MN-ID ``after`` (a page)."""
+        if maar is None and prefix is None:
+            return [self._binding(s) for s in self._snapshots(after, limit)]
+        chosen = select_bindings((self._binding(s) for s in self._snapshots(after)), maar, prefix)
+        return chosen if limit is None else chosen[:limit]
 
     def binding(self, mn_id: str) -> Optional[BindingView]:
-        bce = self._c.cmd.store.get(mn_id)
-        return None if bce is None else self._binding(bce)
+        cmd = self._c.cmd_node
+        with self._c.lock:
+            snap = None if cmd is None else cmd.binding(mn_id)
+        return None if snap is None else self._binding(snap)
 
     def _maar(self, name: str) -> MaarView:
         cfg = self._c.domain.maars[name]
-        core = self._c.maars[name]
-        tunnels = tuple(
-            TunnelView(t.prefix, self._name(t.peer), t.peer, t.role, t.mn_id)
-            for t in sorted(self._c.switches[cfg.dpid].tunnels.values(), key=lambda t: t.prefix))
-        return MaarView(
-            name=name, dpid=cfg.dpid, address=cfg.address, pool=cfg.pool,
-            prefix_length=cfg.prefix_length,
-            pool_size=2 ** (cfg.prefix_length - core.config.pool.prefixlen),
-            pool_used=len(core.pool.allocated()), connected=cfg.dpid in self._c.connected,
-            bindings=len(core.bces), tunnels=tunnels)
+        node = self._c.nodes.get(name)
+        with self._c.lock:
+            state = None if node is None else node.snapshot()
+        return _maar_view(cfg, state, self._name)
 
     def maars(self) -> List[MaarView]:
         return [self._maar(name) for name in sorted(self._c.domain.maars)]
@@ -75,12 +85,13 @@ class ControllerView:
         return self._c.stats
 
     def health(self) -> dict:
-        total = len(self._c.domain.maars)
-        up = sum(m.dpid in self._c.connected for m in self._c.domain.maars.values())
-        status = "ok" if up == total else ("down" if up == 0 else "degraded")
-        return {"status": status, "maars_connected": up, "maars_total": total,
+        maars = self._c.maar_nodes
+        up = sum(node.connected for node in maars)
+        status = "ok" if up == len(maars) else ("down" if up == 0 else "degraded")
+        cmd = self._c.cmd_node
+        return {"status": status, "maars_connected": up, "maars_total": len(maars),
                 "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
-                "bindings": len(self._c.cmd.store)}
+                "bindings": 0 if cmd is None else cmd.count()}
 
     def deregister(self, mn_id: str) -> bool:
         outputs = self._c.deregister(mn_id, self._clock())
@@ -88,3 +99,16 @@ class ControllerView:
             return False
         self._send(outputs)
         return True
+
+
+def _maar_view(cfg, state: Optional[MaarState], name_of) -> MaarView:
+    """A configured MAAR, with what its node reports when it is served here."""
+    size = 2 ** (cfg.prefix_length - cfg.pool.prefixlen)
+    tunnels = () if state is None else tuple(
+        TunnelView(t.prefix, name_of(t.peer), t.peer, t.role, t.mn_id) for t in state.tunnels)
+    return MaarView(
+        name=cfg.name, dpid=cfg.dpid, address=cfg.address, pool=cfg.pool,
+        prefix_length=cfg.prefix_length, pool_size=size if state is None else state.pool_size,
+        pool_used=0 if state is None else state.pool_used,
+        connected=False if state is None else state.connected,
+        bindings=0 if state is None else state.bindings, tunnels=tunnels)

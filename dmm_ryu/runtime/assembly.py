@@ -68,7 +68,7 @@ def build(domain: DomainFile) -> CoreConfigs:
             cmd=domain.cmd.address,
             mode=core.Mode(domain.mode),
             dereg=core.Dereg(domain.deregistration),
-            timers=core.Timers(**domain.timers),
+            timers=core.Timers(**domain.timers, detach_guard=domain.detach_guard),
             lma=domain.maars[domain.lma].address if domain.lma else None,
         )
         cmd = core.CmdConfig(domain=shared,

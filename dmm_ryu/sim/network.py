@@ -19,7 +19,7 @@ from dmm_ryu.core.actions import (
     StartTimer,
 )
 from dmm_ryu.core.dataplane import Dataplane
-from dmm_ryu.core.events import MessageReceived, MnAttached, MnDetached, TimerFired
+from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class Network:
                                               f"{len(self.mns) % 256:02x}", len(self.mns) + 1)
         if mn.at is None:
             mn.prefixes.clear()
+        else:
+            self._deliver(mn.at, LinkDown(mn.port))
         mn.at = maar
         self._deliver(maar, MnAttached(mn_id, mn.mac, mn.port))
 

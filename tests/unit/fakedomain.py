@@ -18,6 +18,7 @@ import yaml
 from dmm_ryu.of import compat
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.runtime.directory import NodeInfo
 from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
 
 OFP = compat.ofproto_v1_3
@@ -52,6 +53,15 @@ def fields(frame: bytes) -> dict:
     return pkt
 
 
+def switch_wires(dmm: DmmController) -> Dict[int, NodeInfo]:
+    """Per switch, the node owning it: its MAAR, or a CMD with a switch
+    of its own (a CMD beside a MAAR shares that MAAR's switch)."""
+    wires: Dict[int, NodeInfo] = {}
+    for info in sorted(dmm.directory, key=lambda n: n.is_cmd):
+        wires.setdefault(info.dpid, info)
+    return wires
+
+
 class FakeDomain:
     """The runtime plus fake switches; ``now`` is a virtual clock."""
 
@@ -63,15 +73,16 @@ class FakeDomain:
         self.to_mns: List[Tuple[str, int, bytes]] = []
         self.wire: List[bytes] = []
         self.dropped_links: set = set()
-        for dpid, wire in self.dmm.wires.items():
+        self.wires = switch_wires(self.dmm)
+        for dpid, wire in self.wires.items():
             self.tables[dpid] = FakeOFTable()
-            self.fabric.add_switch(wire.name, self.tables[dpid], wire.mac, wire.transport_ports)
+            self.fabric.add_switch(wire.name, self.tables[dpid], wire.mac, wire.signalling_ports)
         self.fabric.add_station("router", ROUTER_MAC)
-        for dpid in self.dmm.wires:
+        for dpid in self.wires:
             self.run(self.dmm.switch_connected(dpid))
 
     def dpid(self, name: str) -> int:
-        return next(d for d, w in self.dmm.wires.items() if w.name == name)
+        return next(d for d, w in self.wires.items() if w.name == name)
 
     def run(self, outputs) -> None:
         """Apply flow changes; carry packet-outs until the domain is quiet."""
@@ -86,12 +97,12 @@ class FakeDomain:
                     table.apply([msg])
 
     def _packet_out(self, dpid: int, msg) -> list:
-        wire = self.dmm.wires[dpid]
+        wire = self.wires[dpid]
         port = msg.actions[0].port
         frame = bytes(msg.data)
         if port == OFP.OFPP_TABLE:
             return self._through(wire.name, msg.in_port, frame)
-        if port not in wire.transport_ports:
+        if port not in wire.signalling_ports:
             self.to_mns.append((wire.name, port, frame))
             return []
         self.wire.append(frame)

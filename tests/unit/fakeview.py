@@ -13,9 +13,10 @@ from typing import List, Optional
 
 from dmm_ryu.ops.openapi import DOCUMENT
 from dmm_ryu.ops.view import (
-    BindingView, MaarView, PrefixBinding, PreviousMaarEntry, Stats, TunnelView,
+    BindingView, MaarView, PrefixBinding, PreviousMaarEntry, TunnelView,
     find_prefix, select_bindings,
 )
+from dmm_ryu.runtime.stats import Stats
 
 ADDRESSES = {"maar1": IPv6Address("2001:db8:ff::1"), "maar2": IPv6Address("2001:db8:ff::2"),
              "maar3": IPv6Address("2001:db8:ff::3")}

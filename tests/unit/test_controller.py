@@ -58,7 +58,7 @@ def dom():
 
 def test_first_attachment_registers_over_the_wire_and_advertises_the_prefix(dom):
     attach(dom, "maar1")
-    assert dom.dmm.cmd.store.get(MN_ID).proxy_coa == IPv6Address("2001:db8:ffff::1")
+    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
     name, port, frame = dom.last_ra()
     assert (name, port) == ("maar1", 2)
     assert ra_prefixes(frame) == [("2001:db8:1::/64", True)]
@@ -125,7 +125,7 @@ def test_pbu_from_an_unknown_address_is_dropped_before_the_core(dom):
     packet = encode_packet(pbu, "2001:db8:ffff::99", "2001:db8:ffff::100")
     dom.inject("cmd", 1, ethernet(transport_mac(256), "0e:00:00:00:00:99", packet))
     assert dom.dmm.stats.errors() == {"mh_from_unknown_node": 1}
-    assert len(dom.dmm.cmd.store) == 0
+    assert dom.dmm.cmd_node.count() == 0
 
 
 def test_malformed_mobility_header_is_counted_by_reason(dom):
@@ -139,7 +139,7 @@ def test_malformed_mobility_header_is_counted_by_reason(dom):
 def test_unauthorised_mn_gets_no_prefix():
     dom = FakeDomain(domain_text(extra="mn_id_template: null\n"))
     attach(dom, "maar1")
-    assert dom.to_mns == [] and len(dom.dmm.cmd.store) == 0
+    assert dom.to_mns == [] and dom.dmm.cmd_node.count() == 0
     assert dom.dmm.stats.errors() == {"mn_unauthorised": 1}
 
 
@@ -167,7 +167,7 @@ def test_mn_leaving_the_domain_ends_the_session_everywhere(dom):
     base = FakeDomain(domain_text("proxy"))
     dom.dmm.port_down(2, 2, dom.now)
     dom.advance(3)
-    assert len(dom.dmm.cmd.store) == 0
+    assert dom.dmm.cmd_node.count() == 0
     for dpid, table in dom.tables.items():
         assert table.snapshot() == base.tables[dpid].snapshot(), dpid
 

@@ -4,7 +4,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from dmm_ryu.ops import metrics
-from dmm_ryu.ops.view import Stats
+from dmm_ryu.runtime.stats import Stats
 from tests.unit.fakeview import FakeView
 
 

@@ -4,9 +4,8 @@ from ipaddress import IPv6Network
 import pytest
 from hypothesis import given, strategies as st
 
-from dmm_ryu.ops.view import (
-    LATENCY_BUCKETS, LATENCY_WINDOW, DomainView, MessageKey, Stats, find_prefix, select_bindings,
-)
+from dmm_ryu.ops.view import DomainView, find_prefix, select_bindings
+from dmm_ryu.runtime.stats import LATENCY_BUCKETS, LATENCY_WINDOW, MessageKey, Stats
 from tests.unit.fakeview import FakeView, sample_bindings
 
 NET = IPv6Network

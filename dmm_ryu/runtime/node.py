@@ -1,0 +1,144 @@
+"""What every node of the runtime shares: carrying out its core's actions.
+
+A node (:class:`~dmm_ryu.runtime.maar_node.MaarNode`,
+:class:`~dmm_ryu.runtime.cmd_node.CmdNode`) owns one protocol core and turns
+what it returns into OpenFlow messages for its own switch: a PBU/PBA leaves
+as a real IPv6 packet through the transport (packet-out), timers go to the
+process's timer queue under the node's name.  Nothing is sent from here:
+the returned :class:`Output` values are sent by the adapter, so the same
+nodes run under Ryu/os-ken and under the fake switches of the tests.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, List, Optional
+
+from dmm_ryu.core import actions as act
+from dmm_ryu.runtime.directory import Directory, NodeInfo
+from dmm_ryu.runtime.stats import Stats
+from dmm_ryu.runtime.timers import TimerQueue
+from dmm_ryu.wire import inet, ndp
+from dmm_ryu.wire.mh import codec
+from dmm_ryu.wire.mh.model import ProxyBindingAck
+
+LOG = logging.getLogger("dmm")
+
+
+@dataclass
+class Output:
+    """OpenFlow messages for one switch.  ``atomic``: send as one bundle."""
+
+    dpid: int
+    msgs: list
+    atomic: bool = False
+
+
+@dataclass(frozen=True)
+class NodeEnv:
+    """What the nodes of one process share: who is who, one timer queue,
+    one stats recorder, the domain's mode and the OpenFlow classes."""
+
+    directory: Directory
+    timers: TimerQueue
+    stats: Stats
+    mode: str
+    parser: Any
+    ofproto: Any
+
+
+class Node:
+    """One protocol core behind one switch."""
+
+    def __init__(self, info: NodeInfo, core, env: NodeEnv) -> None:
+        self.info, self.core, self.env = info, core, env
+        self.connected = False
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def handle(self, event, now: float) -> List[Output]:
+        """Feed one event to the core and carry out what it decides."""
+        return self.execute(self.core.handle(event, now), now)
+
+    def execute(self, actions: list, now: float) -> List[Output]:
+        out: List[Output] = []
+        for action in actions:
+            if isinstance(action, act.SendMessage):
+                out.append(self._send(action))
+            elif isinstance(action, act.StartTimer):
+                self.env.timers.start(self.name, action.key, action.at)
+            elif isinstance(action, act.CancelTimer):
+                self.env.timers.cancel(self.name, action.key)
+            else:
+                out += self.local_action(action, now)
+        return out
+
+    def local_action(self, action, now: float) -> List[Output]:
+        """An action only some nodes have (flows, RAs): MaarNode overrides."""
+        raise TypeError(f"{self.name} cannot carry out {action!r}")
+
+    def _send(self, action: act.SendMessage) -> Output:
+        """A PBU/PBA as a real IPv6 packet leaving this node's switch.
+
+        When the addressee sits on the same switch (the CMD beside its
+        MAAR) the packet re-enters the pipeline as if it had arrived on the
+        uplink, and is punted from there.
+        """
+        self.env.stats.count("tx", *message_kind(action.message))
+        LOG.debug("dmm: %s tx %s", self.name, Described(action.src, action.dst, action.message))
+        dst = self.env.directory.at(action.dst)
+        if dst is None:
+            self.env.stats.error("tx_unknown_destination")
+            return Output(self.info.dpid, [])
+        frame = inet.ethernet(dst.mac, self.info.mac,
+                              codec.encode_packet(action.message, action.src, action.dst))
+        if dst.dpid == self.info.dpid:
+            return Output(self.info.dpid, [self.packet_out(self.env.ofproto.OFPP_TABLE, frame,
+                                                           self.info.uplink)])
+        return Output(self.info.dpid, [self.packet_out(self.info.uplink, frame)])
+
+    def answer_neighbour(self, nd: ndp.NdPacket, port: int, mac: str) -> Output:
+        """A Neighbour Advertisement for ``nd``'s target, from ``mac``."""
+        frame = ndp.neighbor_advertisement(mac, nd.target, nd.eth_src, nd.src)
+        return Output(self.info.dpid, [self.packet_out(port, frame)])
+
+    def packet_out(self, port: int, frame: bytes, in_port: Optional[int] = None):
+        ofp, parser = self.env.ofproto, self.env.parser
+        return parser.OFPPacketOut(
+            datapath=None, buffer_id=ofp.OFP_NO_BUFFER,
+            in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
+            actions=[parser.OFPActionOutput(port)], data=frame)
+
+
+def message_kind(message) -> tuple:
+    """Stats key of a message: type and, for a PBA, its status."""
+    if isinstance(message, ProxyBindingAck):
+        return "PBA", message.status
+    return "PBU", None
+
+
+class Described:
+    """One log line's worth of a PBU/PBA (who, which MN, what, which
+    prefixes), formatted only if the line is actually logged: the
+    signalling path must not pay for text nobody reads."""
+
+    __slots__ = ("src", "dst", "message")
+
+    def __init__(self, src, dst, message) -> None:
+        self.src, self.dst, self.message = src, dst, message
+
+    def __str__(self) -> str:
+        src, dst, message = self.src, self.dst, self.message
+        opts = message.options
+        text = (f"{message_kind(message)[0]} {src} -> {dst} mn={opts.mn_id} "
+                f"seq={message.sequence} lifetime={message.lifetime} "
+                f"hnp={','.join(map(str, opts.hnps)) or '-'}")
+        if isinstance(message, ProxyBindingAck):
+            text += f" status={message.status}"
+        if opts.serving_maar:
+            text += f" serving_maar={opts.serving_maar}"
+        for pm in opts.previous_maars:
+            text += f" previous_maar={pm.address}:{pm.prefix}"
+        return text
