@@ -420,7 +420,7 @@ class Maar:
         back to the pool.  An MN still attached is told its prefixes are no
         longer valid."""
         actions = []
-        if bce.is_serving and bce.final:
+        if bce.is_serving:
             withdrawn = set(bce.p_maars) | ({bce.local} if bce.local is not None else set())
             bce.p_maars = {}
             actions.append(self._advert(bce, withdrawn))

@@ -21,7 +21,13 @@ import sysconfig
 from pathlib import Path
 
 PTH_NAME = "dmm_ryu_eventlet_compat.pth"
-PTH_LINE = "import dmm_ryu.of._eventlet_compat as _c; _c.register()\n"
+#: The hook is loaded from this file by path, under a private module name,
+#: so interpreter start does not import the ``dmm_ryu`` package itself: a
+#: checkout on ``sys.path`` (a git worktree, ``python -m pytest`` from a
+#: clone) then imports its own ``dmm_ryu``, not the one the venv was built from.
+PTH_LINE = ("import importlib.util as _u; _s = _u.spec_from_file_location("
+            "'_dmm_ryu_eventlet_compat', {path!r}); _m = _u.module_from_spec(_s); "
+            "_s.loader.exec_module(_m); _m.register()\n")
 
 
 class AlreadyHandled:
@@ -71,5 +77,5 @@ def register() -> None:
 def install_pth(site_packages: str | None = None) -> Path:
     """Write the ``.pth`` file into this environment's site-packages."""
     target = Path(site_packages or sysconfig.get_paths()["purelib"]) / PTH_NAME
-    target.write_text(PTH_LINE)
+    target.write_text(PTH_LINE.format(path=str(Path(__file__).resolve())))
     return target

@@ -81,10 +81,16 @@ def expected_state(domain: Domain) -> set:
     return wanted
 
 
-def violations(domain: Domain) -> List[str]:
-    """Everything that is wrong once the domain has settled; [] when sound."""
+def violations(domain: Domain, attached_served: bool = False) -> List[str]:
+    """Everything that is wrong once the domain has settled; [] when sound.
+    ``attached_served``: every MN on a MAAR's link has a session (check it
+    after the MNs chattered: :meth:`Network.chatter`)."""
     problems = list(domain.net.dataplane.anomalies)
     problems += _session_problems(domain)
+    if attached_served:
+        problems += [f"{mn.mn_id}: stranded at {mn.at}, no session"
+                     for mn in domain.net.mns.values()
+                     if mn.at is not None and domain.cmd.store.get(mn.mn_id) is None]
     installed = set(domain.net.dataplane.entries())
     wanted = expected_state(domain)
     problems += [f"stale state {entry}" for entry in installed - wanted]

@@ -46,13 +46,20 @@ class Sent:
 @dataclass
 class MobileNode:
     """Where the MN is (None: outside the domain) and the prefixes it holds
-    from the RAs it received (a valid lifetime of 0 withdraws one)."""
+    from the RAs it received (a valid lifetime of 0 withdraws one), each
+    until its valid lifetime runs out (``valid_until``)."""
 
     mn_id: str
     mac: str
     port: int
     at: Optional[IPv6Address] = None
     prefixes: Set[IPv6Network] = field(default_factory=set)
+    valid_until: Dict[IPv6Network, float] = field(default_factory=dict)
+
+    def expire(self, now: float) -> None:
+        """Forget the prefixes whose valid lifetime ran out (RFC 4862)."""
+        for prefix in [p for p in self.prefixes if self.valid_until.get(p, now) <= now]:
+            self.prefixes.discard(prefix)
 
 
 class Network:
@@ -103,6 +110,15 @@ class Network:
         mn.prefixes.clear()
         if at is not None:
             self._deliver(at, MnDetached(mn_id))
+
+    def chatter(self) -> None:
+        """Every MN on a MAAR's link that holds no prefix sends a frame (an
+        RS, or any first frame): its MAAR must register it, however its
+        last registration ended.  A stranded MN shows up as a violation."""
+        for mn in self.mns.values():
+            mn.expire(self.now)
+            if mn.at is not None and not mn.prefixes:
+                self._deliver(mn.at, MnAttached(mn.mn_id, mn.mac, mn.port))
 
     # -- running -----------------------------------------------------------
 
@@ -177,5 +193,6 @@ class Network:
         for info in ra.prefixes:
             if info.valid_lifetime:
                 mn.prefixes.add(info.prefix)
+                mn.valid_until[info.prefix] = self.now + info.valid_lifetime
             else:
                 mn.prefixes.discard(info.prefix)

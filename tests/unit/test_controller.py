@@ -191,3 +191,60 @@ def test_signalling_is_real_mobility_header_on_the_wire(dom):
         ("cmd", "maar1", "ProxyBindingUpdate", True, 0),
         ("maar1", "cmd", "ProxyBindingAck", True, 0),
     ]
+
+
+def pbus_sent(dom) -> int:
+    return sum(n for k, n in dom.dmm.stats.messages().items() if k.direction == "tx" and
+               k.type == "PBU")
+
+
+def test_mn_whose_registration_gave_up_is_not_stranded(dom):
+    """Regression: the MAAR drops the binding after its retransmissions give
+    up; the MN stays on its port, and its next RS registers it again (the
+    old runtime kept it in its attachment table and swallowed every RS)."""
+    dom.dropped_links.add(("maar1", "cmd"))
+    attach(dom, "maar1")
+    for _ in range(60):
+        dom.advance(1)
+    assert dom.dmm.nodes["maar1"].core.counters["gave_up"] == 1
+    assert dom.dmm.cmd_node.count() == 0 and dom.to_mns == []
+    dom.dropped_links.clear()
+    attach(dom, "maar1")
+    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
+    assert ra_prefixes(dom.last_ra("maar1")[2]) == [("2001:db8:1::/64", True)]
+
+
+def test_mn_refused_for_an_exhausted_pool_gets_a_prefix_once_one_is_free():
+    """A /64 pool of one prefix: the second MN is refused; once the first
+    leaves, the second one's next RS (after the hold-down) registers it."""
+    text = domain_text().replace("pool: '2001:db8:1::/48'", "pool: '2001:db8:1::/64'")
+    dom = FakeDomain(text)
+    attach(dom, "maar1")
+    other = "0a:00:00:00:00:02"
+    attach(dom, "maar1", port=3, mac=other)
+    assert dom.dmm.nodes["maar1"].core.counters["refused_pool_exhausted"] == 1
+    attach(dom, "maar1", port=3, mac=other)  # within the hold-down: ignored
+    assert dom.dmm.nodes["maar1"].core.counters["attach_held_down"] == 1
+    dom.run(dom.dmm.port_down(1, 2, dom.now))
+    dom.advance(3)  # the first MN's detach guard (2 s) ends its session
+    attach(dom, "maar1", port=3, mac=other)
+    assert dom.dmm.cmd_node.binding("0a0000000002@dmm.example") is not None
+
+
+def test_repeated_solicitation_during_registration_sends_nothing(dom):
+    dom.dropped_links.add(("cmd", "maar1"))
+    attach(dom, "maar1")
+    sent = dict(dom.dmm.stats.messages())
+    attach(dom, "maar1")
+    assert dom.dmm.stats.messages() == sent
+
+
+def test_link_flap_within_the_guard_keeps_the_session_and_registers_anew(dom):
+    attach(dom, "maar1")
+    before = pbus_sent(dom)
+    dom.run(dom.dmm.port_down(1, 2, dom.now))
+    dom.advance(1)
+    attach(dom, "maar1")
+    dom.advance(5)  # past the guard: it was cancelled by the new attachment
+    assert pbus_sent(dom) == before + 1
+    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")

@@ -29,10 +29,16 @@ def test_patch_keeps_an_existing_sentinel():
     assert module.ALREADY_HANDLED is original
 
 
-def test_pth_line_registers_hook(tmp_path):
+def test_pth_line_registers_hook_without_importing_the_package(tmp_path):
+    """The .pth loads the hook by path: at interpreter start ``dmm_ryu``
+    stays unimported, so the checkout on sys.path provides it later."""
     target = _eventlet_compat.install_pth(str(tmp_path))
     assert target.name == _eventlet_compat.PTH_NAME
-    assert target.read_text() == _eventlet_compat.PTH_LINE
+    line = target.read_text()
+    result = _run(f"import sys\n{line}import eventlet.wsgi\n"
+                  "print('dmm_ryu' in sys.modules, hasattr(eventlet.wsgi, 'ALREADY_HANDLED'))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
 
 
 def _run(code):

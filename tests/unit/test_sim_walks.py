@@ -21,7 +21,7 @@ timers = st.builds(Timers, lifetime=st.just(40), retransmit_initial=st.just(0.5)
 steps = st.lists(
     st.tuples(st.integers(0, 3),                                  # which MN
               st.one_of(st.integers(0, N_MAARS - 1), st.none()),  # where to (None: leave)
-              st.sampled_from(["go", "settle", "wait"])),         # before the next move
+              st.sampled_from(["go", "settle", "wait", "cut"])),  # before the next move
     min_size=1, max_size=40)
 links = st.builds(Link, delay=st.floats(0.001, 0.05), jitter=st.floats(0, 0.05),
                   loss=st.sampled_from([0.0, 0.02, 0.05]))
@@ -30,16 +30,44 @@ links = st.builds(Link, delay=st.floats(0.001, 0.05), jitter=st.floats(0, 0.05),
 def walk(mode, dereg, link, seed, moves, lma=None, timers=TIMERS):
     """Carry out ``moves``; "go" moves on 1 ms later (before the handover
     completes: ping-pong, overtaken registrations), "settle" and "wait"
-    (three lifetimes) check every invariant once the domain settled."""
+    (three lifetimes) check every invariant once the domain settled; "cut"
+    makes the CMD unreachable from the MAAR just moved to until its
+    registration gives up, then the MNs chatter and none may be stranded."""
     domain = build(N_MAARS, mode, dereg, timers, seed, link, lma=lma)
     for number, (mn, where, pause) in enumerate(moves):
+        if pause == "cut" and dereg is Dereg.RENEW:
+            # A "renew" P-MAAR cut off from the CMD for longer than its
+            # retransmission budget forgets a prefix the CMD still lists:
+            # reconciling it on return is the durable-state issue's work.
+            pause = "settle"
+        if pause == "cut" and where is not None:
+            _cut(domain, domain.maars[where].address, link)
         if where is not None or f"mn{mn}" in domain.net.mns:
             domain.move(f"mn{mn}", where)
         domain.net.run_for(0.001 if pause != "wait" else 3 * TIMERS.lifetime)
-        if pause != "go" or number == len(moves) - 1:
+        if pause == "cut":
+            _heal_after_giving_up(domain, timers, moves[:number + 1])
+        elif pause != "go" or number == len(moves) - 1:
             assert domain.net.settle(), f"did not settle after move {number}"
             assert violations(domain) == [], f"after move {number}: {moves[:number + 1]}"
     return domain
+
+
+def _heal_after_giving_up(domain, timers, so_far):
+    """The cut lasts until every retransmission gave up and the prefixes
+    an MN may still hold from before ran out of valid lifetime; then the
+    links heal and the MNs chatter: none may be stranded."""
+    domain.net.run_for(timers.retransmit_max * (timers.retransmit_limit + 1) + timers.lifetime)
+    domain.net.links.clear()
+    domain.net.run_for(2 * timers.retransmit_initial)
+    domain.net.chatter()
+    assert domain.net.settle(), f"did not settle after {so_far}"
+    assert violations(domain, attached_served=True) == [], f"after {so_far}"
+
+
+def _cut(domain, maar, link):
+    """Both directions between the CMD and ``maar`` lose everything."""
+    domain.net.set_link(domain.cmd.address, maar, Link(link.delay, link.jitter, loss=1.0))
 
 
 @pytest.mark.parametrize("mode", list(Mode))
