@@ -5,8 +5,13 @@ malformed-packet or warning expert info.
 Wireshark 4.0 does not verify the MH checksum (its mip6 dissector has no
 checksum-status field, and a corrupted checksum decodes silently), so the
 checksum tshark reads is compared with a textbook computation instead.  It
-does not know the DMM option types 67/68 either: it must list them as
+does not know the RFC 8885 option types 65-70 either: it must list them as
 unknown options (a "not dissected" note) and walk past them by Length.
+
+The project's Lua dissector (``dmm_ryu/wire/wireshark/dmm_mh.lua``) fills
+that gap; the second half of this module checks, through
+``tshark -X lua_script:...``, every ``dmm.*`` field it shows against the
+message the codec encoded.
 """
 from __future__ import annotations
 
@@ -20,17 +25,20 @@ from ipaddress import IPv6Address, IPv6Network
 import pytest
 
 from dmm_ryu.wire.mh import (
+    DMM_PBA_FLAGS,
+    DMM_PBU_FLAGS,
     AccessTechnology,
     BUFlags,
     HandoffIndicator,
     MobilityOptions,
     PreviousMaar,
     ProxyBindingAck,
+    OptionTypes,
     ProxyBindingUpdate,
     Status,
     encode_packet,
 )
-from tests.unit.test_mh_samples import DST, SRC, words_checksum
+from tests.unit.test_mh_samples import DST, SRC, reseal, words_checksum
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 
@@ -48,7 +56,18 @@ def _pba_from_cmd(sequence, count):
     pmaars = tuple(PreviousMaar(IPv6Address(f"2001:db8:ffff::{i + 3}"),
                                 IPv6Network(f"2001:db8:{i + 2}:1::/64")) for i in range(count))
     return ProxyBindingAck(Status.ACCEPTED, sequence, 3600,
-                           _with(PBA_OPTIONS, previous_maars=pmaars))
+                           _with(PBA_OPTIONS, previous_maars=pmaars), DMM_PBA_FLAGS)
+
+
+def _pba_with_dlifs(sequence, count):
+    """A PBA naming ``count`` P-MAARs, each with its DLIF (RFC 8885 4.7, 4.8),
+    and the S-MAAR's local prefix."""
+    pba = _pba_from_cmd(sequence, count)
+    return ProxyBindingAck(pba.status, sequence, pba.lifetime, _with(
+        pba.options, local_prefixes=(IPv6Network("2001:db8:9:1::/64"),),
+        dlif_link_locals=tuple(IPv6Address(f"fe80::{i + 3}") for i in range(count)),
+        dlif_link_layers=tuple(bytes((2, 0, 0, 0, 0, i + 3)) for i in range(count))),
+        pba.flags)
 
 
 def _with(options, **changes):
@@ -66,6 +85,13 @@ CASES = [
     _pba_from_cmd(2, 1),
     _pba_from_cmd(3, 3),
     ProxyBindingUpdate(4, 0, PBU_OPTIONS),  # de-registration
+    # RFC 8885: the D flag, a PBU to a P-MAAR with its anchored prefixes,
+    # a PBA with DLIFs, and an Access Technology Type without a name.
+    ProxyBindingUpdate(6, 3600, _with(
+        PBU_OPTIONS, access_tech=200, serving_maar=IPv6Address("2001:db8:ffff::4"),
+        anchored_prefixes=(HNP, IPv6Network("2001:db8:1::/48"))), DMM_PBU_FLAGS),
+    _pba_with_dlifs(6, 1),
+    _pba_with_dlifs(7, 3),
 ] + [ProxyBindingAck(status, 5, 0, PBA_OPTIONS) for status in (
     Status.INSUFFICIENT_RESOURCES, Status.SEQUENCE_OUT_OF_WINDOW,
     Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG, Status.MISSING_HOME_NETWORK_PREFIX_OPTION)]
@@ -104,8 +130,16 @@ def _expected_header(msg, packet):
             "mip6.ba.lifetime": str(msg.lifetime // 4)}
 
 
+def _dmm_types(opts):
+    """The RFC 8885 option types of ``opts`` in the codec's wire order."""
+    counts = (len(opts.anchored_prefixes), len(opts.local_prefixes), len(opts.previous_maars),
+              int(opts.serving_maar is not None), len(opts.dlif_link_locals),
+              len(opts.dlif_link_layers))
+    return [str(otype) for otype, count in zip(range(65, 71), counts) for _ in range(count)]
+
+
 def _expected_options(opts):
-    dmm = ["67"] * len(opts.previous_maars) + ["68"] * (opts.serving_maar is not None)
+    dmm = _dmm_types(opts)
     optional = {"mip6.hi": opts.handoff, "mip6.att": opts.access_tech,
                 "mip6.lila_lla": opts.link_local,
                 "mip6.mnlli.lli": opts.mn_link_layer_id and opts.mn_link_layer_id.hex(),
