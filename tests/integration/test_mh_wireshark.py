@@ -28,6 +28,7 @@ from dmm_ryu.wire.mh import (
     DMM_PBA_FLAGS,
     DMM_PBU_FLAGS,
     AccessTechnology,
+    BAFlags,
     BUFlags,
     HandoffIndicator,
     MobilityOptions,
@@ -38,6 +39,9 @@ from dmm_ryu.wire.mh import (
     Status,
     encode_packet,
 )
+from dmm_ryu.wire.constants import MH_PROTO
+from dmm_ryu.wire.inet import ipv6_header
+from dmm_ryu.wire.wireshark import tshark_options
 from tests.unit.test_mh_samples import DST, SRC, reseal, words_checksum
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -163,8 +167,17 @@ def _write_pcap(path, packets):
 
 def _tshark(*args):
     env = {**os.environ, "TZ": "UTC"}
-    return subprocess.run(["tshark", *args], capture_output=True, text=True, env=env,
-                          check=True, timeout=120).stdout
+    done = subprocess.run(["tshark", *args], capture_output=True, text=True, env=env,
+                          check=True, timeout=120)
+    assert "Lua" not in done.stderr, done.stderr  # a script error is only printed
+    return done.stdout
+
+
+def _field_rows(path, fields, *options):
+    args = [*options, "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in fields:
+        args += ["-e", name]
+    return [dict(zip(fields, line.split("\t"))) for line in _tshark(*args).splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -177,11 +190,7 @@ def capture(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def decoded_rows(capture):
-    args = ["-r", capture[0], "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for name in FIELDS:
-        args += ["-e", name]
-    rows = [line.split("\t") for line in _tshark(*args).splitlines()]
-    return [dict(zip(FIELDS, row)) for row in rows]
+    return _field_rows(capture[0], FIELDS)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
@@ -200,3 +209,99 @@ def test_tshark_reports_nothing_malformed(capture):
     for alarm in ("Malformed", "Expert Info (Warning", "Expert Info (Error",
                   "Invalid length"):
         assert alarm not in verbose
+
+
+# ------------------------------------------------ the project's Lua dissector
+
+DMM_FIELDS = ("dmm.bu.d_flag", "dmm.ba.d_flag", "dmm.option.type", "dmm.option.length",
+              "dmm.anchored_prefix.prefix_length", "dmm.anchored_prefix.prefix",
+              "dmm.local_prefix.prefix_length", "dmm.local_prefix.prefix",
+              "dmm.previous_maar.prefix_length", "dmm.previous_maar.address",
+              "dmm.previous_maar.hnp", "dmm.serving_maar.address",
+              "dmm.dlif_link_local.address", "dmm.dlif_link_layer.address",
+              "_ws.expert.message", "_ws.malformed")
+BAD_LENGTH = "DMM option with a wrong Length"
+
+
+def _joined(values):
+    return ",".join(str(value) for value in values)
+
+
+def _option_lengths(opts):
+    sizes = ([18] * len(opts.anchored_prefixes) + [18] * len(opts.local_prefixes)
+             + [34] * len(opts.previous_maars) + [16] * (opts.serving_maar is not None)
+             + [16] * len(opts.dlif_link_locals) + [2 + len(a) for a in opts.dlif_link_layers])
+    return _joined(sizes)
+
+
+def _expected_dmm(msg):
+    """Every dmm.* field as tshark prints it for ``msg``."""
+    opts, is_pbu = msg.options, isinstance(msg, ProxyBindingUpdate)
+    pmaars, dmm_types = opts.previous_maars, _dmm_types(opts)
+    return {
+        "dmm.bu.d_flag": _flag(msg.flags, BUFlags.D) if is_pbu else "",
+        "dmm.ba.d_flag": "" if is_pbu else _flag(msg.flags, BAFlags.D),
+        "dmm.option.type": ",".join(dmm_types), "dmm.option.length": _option_lengths(opts),
+        "dmm.anchored_prefix.prefix_length": _joined(p.prefixlen for p in opts.anchored_prefixes),
+        "dmm.anchored_prefix.prefix": _joined(p.network_address for p in opts.anchored_prefixes),
+        "dmm.local_prefix.prefix_length": _joined(p.prefixlen for p in opts.local_prefixes),
+        "dmm.local_prefix.prefix": _joined(p.network_address for p in opts.local_prefixes),
+        "dmm.previous_maar.prefix_length": _joined(p.prefix.prefixlen for p in pmaars),
+        "dmm.previous_maar.address": _joined(p.address for p in pmaars),
+        "dmm.previous_maar.hnp": _joined(p.prefix.network_address for p in pmaars),
+        "dmm.serving_maar.address": _joined([opts.serving_maar] if opts.serving_maar else []),
+        "dmm.dlif_link_local.address": _joined(opts.dlif_link_locals),
+        "dmm.dlif_link_layer.address": _joined(a.hex(":") for a in opts.dlif_link_layers),
+        # mip6 still notes the options it does not know; the script adds nothing.
+        "_ws.expert.message": ",".join([NOTE_UNDISSECTED] * len(dmm_types)),
+        "_ws.malformed": "",
+    }
+
+
+@pytest.fixture(scope="module")
+def dmm_rows(capture):
+    return _field_rows(capture[0], DMM_FIELDS, *tshark_options())
+
+
+def test_cases_cover_every_rfc_8885_field():
+    shown = [_expected_dmm(msg) for msg in CASES]
+    for name in DMM_FIELDS[:-2]:
+        assert any(row[name] not in ("", "0") for row in shown), name
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_lua_dissector_shows_every_dmm_field(dmm_rows, index):
+    assert dmm_rows[index] == _expected_dmm(CASES[index])
+
+
+def test_lua_dissector_leaves_mip6_as_it_was(capture, decoded_rows):
+    assert _field_rows(capture[0], FIELDS, *tshark_options()) == decoded_rows
+
+
+def _hand_built_pba(option: bytes) -> bytes:
+    """An IPv6 packet with a PBA (P and D flags) around raw option bytes."""
+    body = bytes((59, 0, 6, 0, 0, 0, 0, 0x22, 0, 9, 0, 1)) + option
+    body += bytes((1, -len(body) % 8 - 2)) + bytes(-len(body) % 8 - 2)
+    mh = reseal(body[:1] + bytes((len(body) // 8 - 1,)) + body[2:])
+    return ipv6_header(SRC.packed, DST.packed, MH_PROTO, len(mh), 64) + mh
+
+
+def test_lua_dissector_flags_a_wrong_length(tmp_path):
+    serving_maar_15 = b"\x44\x0f" + bytes(15)
+    path = str(tmp_path / "bad.pcap")
+    _write_pcap(path, [_hand_built_pba(serving_maar_15)])
+    row, = _field_rows(path, DMM_FIELDS, *tshark_options())
+    assert (row["dmm.option.type"], row["dmm.option.length"]) == ("68", "15")
+    assert row["dmm.serving_maar.address"] == ""
+    assert row["_ws.expert.message"] == f"{NOTE_UNDISSECTED},{BAD_LENGTH}"
+
+
+def test_lua_dissector_follows_configured_option_types(tmp_path):
+    types = OptionTypes(previous_maar=200, serving_maar=201)
+    msg = _pba_from_cmd(8, 2)
+    path = str(tmp_path / "types.pcap")
+    _write_pcap(path, [encode_packet(msg, SRC, DST, option_types=types)])
+    row, = _field_rows(path, DMM_FIELDS, *tshark_options(),
+                       "-o", "dmm.previous_maar:200", "-o", "dmm.serving_maar:201")
+    assert row["dmm.option.type"] == "200,200"
+    assert row["dmm.previous_maar.address"] == _joined(p.address for p in msg.options.previous_maars)
