@@ -53,7 +53,8 @@ def _frame(src_mac: str, dst_mac: str, src: IPv6Address, dst: IPv6Address,
     """Checksum ``icmp`` for ``src`` -> ``dst`` and wrap it in IPv6 + Ethernet."""
     s, d = packed(src), packed(dst)
     icmp = icmp[:2] + checksum(s, d, ICMPV6_PROTO, icmp).to_bytes(2, "big") + icmp[4:]
-    return ethernet(dst_mac, src_mac, ipv6_header(s, d, ICMPV6_PROTO, len(icmp), ND_HOP_LIMIT) + icmp)
+    packet = ipv6_header(s, d, ICMPV6_PROTO, len(icmp), ND_HOP_LIMIT) + icmp
+    return ethernet(dst_mac, src_mac, packet)
 
 
 def _ll_option(kind: int, mac: str) -> bytes:

@@ -304,4 +304,5 @@ def test_lua_dissector_follows_configured_option_types(tmp_path):
     row, = _field_rows(path, DMM_FIELDS, *tshark_options(),
                        "-o", "dmm.previous_maar:200", "-o", "dmm.serving_maar:201")
     assert row["dmm.option.type"] == "200,200"
-    assert row["dmm.previous_maar.address"] == _joined(p.address for p in msg.options.previous_maars)
+    pmaars = msg.options.previous_maars
+    assert row["dmm.previous_maar.address"] == _joined(p.address for p in pmaars)
