@@ -15,14 +15,15 @@ from ipaddress import IPv6Address
 from typing import Iterable, Optional
 
 from dmm_ryu.core.actions import AdvertisedPrefix
+from dmm_ryu.wire.constants import ICMPV6_PROTO, NdType
 from dmm_ryu.wire.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
                           ipv6_header, mac_bytes, mac_text, packed)
 
-ICMPV6 = 58
-ROUTER_SOLICITATION = 133
-ROUTER_ADVERTISEMENT = 134
-NEIGHBOR_SOLICITATION = 135
-NEIGHBOR_ADVERTISEMENT = 136
+# Short names for the callers that dispatch on ``NdPacket.icmp_type``.
+ROUTER_SOLICITATION = NdType.ROUTER_SOLICITATION
+ROUTER_ADVERTISEMENT = NdType.ROUTER_ADVERTISEMENT
+NEIGHBOR_SOLICITATION = NdType.NEIGHBOR_SOLICITATION
+NEIGHBOR_ADVERTISEMENT = NdType.NEIGHBOR_ADVERTISEMENT
 ND_HOP_LIMIT = 255
 ALL_NODES = IPv6Address("ff02::1")
 ALL_ROUTERS = IPv6Address("ff02::2")
@@ -30,6 +31,7 @@ OPT_SOURCE_LL, OPT_TARGET_LL, OPT_PREFIX_INFO, OPT_MTU = 1, 2, 3, 5
 PREFIX_ON_LINK_AUTONOMOUS = 0xC0
 NA_ROUTER_SOLICITED_OVERRIDE = 0xE0000000
 
+_ND_TYPES = frozenset(NdType)
 _PREFIX_INFO = struct.Struct("!BBBBIII16s")
 _RA_BODY = struct.Struct("!BBHBBHII")  # type, code, csum, hop limit, flags, lifetime, reachable, retrans
 
@@ -50,8 +52,9 @@ def _frame(src_mac: str, dst_mac: str, src: IPv6Address, dst: IPv6Address,
            icmp: bytes) -> bytes:
     """Checksum ``icmp`` for ``src`` -> ``dst`` and wrap it in IPv6 + Ethernet."""
     s, d = packed(src), packed(dst)
-    icmp = icmp[:2] + checksum(s, d, ICMPV6, icmp).to_bytes(2, "big") + icmp[4:]
-    return ethernet(dst_mac, src_mac, ipv6_header(s, d, ICMPV6, len(icmp), ND_HOP_LIMIT) + icmp)
+    icmp = icmp[:2] + checksum(s, d, ICMPV6_PROTO, icmp).to_bytes(2, "big") + icmp[4:]
+    packet = ipv6_header(s, d, ICMPV6_PROTO, len(icmp), ND_HOP_LIMIT) + icmp
+    return ethernet(dst_mac, src_mac, packet)
 
 
 def _ll_option(kind: int, mac: str) -> bytes:
@@ -106,7 +109,7 @@ def parse_nd(frame: bytes) -> Optional[NdPacket]:
     dst_mac, src_mac, eth_type = ETH_HEADER.unpack_from(frame)
     _, _, next_header, _, src, dst = IPV6_HEADER.unpack_from(frame, ETH_HEADER.size)
     icmp_type = frame[icmp_at]
-    if eth_type != ETH_TYPE_IPV6 or next_header != ICMPV6 or not 133 <= icmp_type <= 136:
+    if eth_type != ETH_TYPE_IPV6 or next_header != ICMPV6_PROTO or icmp_type not in _ND_TYPES:
         return None
     target = None
     if icmp_type in (NEIGHBOR_SOLICITATION, NEIGHBOR_ADVERTISEMENT):

@@ -63,6 +63,15 @@ PACKET = encode_packet(SAMPLES[0], SRC, DST)
     (mh(HNP[:3] + b"\x81" + HNP[4:]), Reason.INVALID_FIELD),
     (mh(b"\x43\x22\x00\xc8" + bytes(32)), Reason.INVALID_FIELD),
     (mh(b"\x08\x03\x01\xff\xfe"), Reason.INVALID_FIELD),
+    # RFC 8885 options: Anchored/Local Prefix Length 18, DLIF Link-local
+    # Address 16, DLIF Link-layer Address at least 3; prefix length <= 128.
+    (mh(b"\x41\x12" + bytes(10)), Reason.OPTION_OVERRUN),
+    (mh(b"\x41\x11" + HNP[2:-1]), Reason.BAD_OPTION_LENGTH),
+    (mh(b"\x42\x13" + HNP[2:] + b"\0"), Reason.BAD_OPTION_LENGTH),
+    (mh(b"\x45\x11" + bytes(17)), Reason.BAD_OPTION_LENGTH),
+    (mh(b"\x46\x02\x00\x00"), Reason.BAD_OPTION_LENGTH),
+    (mh(b"\x41\x12\x00\x81" + bytes(16)), Reason.INVALID_FIELD),
+    (mh(b"\x42\x12\x00\xff" + bytes(16)), Reason.INVALID_FIELD),
 ])
 def test_decode_mh_reasons(data, reason):
     assert reason_of(data) is reason
@@ -119,7 +128,7 @@ def test_host_bits_of_a_prefix_are_masked():
 def test_reserved_bits_are_ignored():
     data = bytearray(encode_mh(SAMPLES[0], SRC, DST))
     data[3] = 0xFF
-    data[9] |= 0x3F
+    data[9] |= 0x2F  # every flag bit in this octet but T, B and RFC 8885's D
     assert decode_mh(reseal(bytes(data)), SRC, DST) == SAMPLES[0]
 
 
@@ -136,6 +145,9 @@ def test_reserved_bits_are_ignored():
     ProxyBindingUpdate(1, 4, MobilityOptions(unknown=(UnknownOption(22, b""),))),
     ProxyBindingUpdate(1, 4, MobilityOptions(unknown=(UnknownOption(1, b""),))),
     ProxyBindingUpdate(1, 4, MobilityOptions(hnps=(IPv6Network("::/0"),) * 120)),
+    ProxyBindingUpdate(1, 4, MobilityOptions(dlif_link_layers=(b"",))),
+    ProxyBindingUpdate(1, 4, MobilityOptions(dlif_link_layers=(bytes(254),))),
+    ProxyBindingUpdate(1, 4, MobilityOptions(unknown=(UnknownOption(69, b""),))),
 ])
 def test_encode_refuses_what_the_wire_cannot_carry(msg):
     with pytest.raises(ValueError):
@@ -147,7 +159,8 @@ def test_encode_refuses_other_objects():
         encode_mh(object(), SRC, DST)
 
 
-@pytest.mark.parametrize("types", [(67, 67), (22, 68), (0, 68), (67, 256)])
+@pytest.mark.parametrize("types", [(67, 67), (22, 68), (0, 68), (1, 68), (67, 256),
+                                   (69, 68), (71, 72, 73, 74, 75, 71)])
 def test_option_types_must_be_distinct_free_octets(types):
     with pytest.raises(ValueError):
         OptionTypes(*types)

@@ -20,7 +20,12 @@ from dmm_ryu.wire.mh import (
 )
 from .test_mh_samples import DST, SRC, addresses, messages, option_spans, words_checksum
 
-ALIGNMENT = {22: (8, 4), 25: (2, 0), 26: (8, 6), 27: (8, 2), 67: (8, 4), 68: (8, 6)}
+ALIGNMENT = {22: (8, 4), 25: (2, 0), 26: (8, 6), 27: (8, 2), 65: (8, 4), 66: (8, 4),
+             67: (8, 4), 68: (8, 6), 69: (8, 6), 70: (2, 0)}
+#: MobilityOptions field of each OptionTypes attribute.
+DMM_FIELDS = {"previous_maar": "previous_maars", "serving_maar": "serving_maar",
+              "anchored_prefix": "anchored_prefixes", "local_prefix": "local_prefixes",
+              "dlif_link_local": "dlif_link_locals", "dlif_link_layer": "dlif_link_layers"}
 
 
 def assert_same(decoded, msg):
@@ -67,17 +72,17 @@ def test_addresses_accepted_as_text_or_bytes(msg):
     assert_same(decode_mh(mh, SRC.packed, str(DST)), msg)
 
 
-@given(messages, st.integers(69, 255), st.integers(69, 255))
-def test_dmm_option_types_are_configurable(msg, previous, serving):
-    if previous == serving:
-        serving = 255 if previous != 255 else 254
-    types = OptionTypes(previous_maar=previous, serving_maar=serving)
+@given(messages, st.lists(st.integers(71, 255), min_size=6, max_size=6, unique=True))
+def test_dmm_option_types_are_configurable(msg, numbers):
+    types = OptionTypes(*numbers)
     msg = _without_unknown(msg)
     mh = encode_mh(msg, SRC, DST, option_types=types)
     assert_same(decode_mh(mh, SRC, DST, option_types=types), msg)
     spans = {otype for _, otype, _ in option_spans(mh)}
-    assert not spans & {67, 68}
-    assert (previous in spans) == bool(msg.options.previous_maars)
+    assert not spans & set(range(65, 71))
+    for attribute, field in DMM_FIELDS.items():
+        present = getattr(msg.options, field) not in (None, ())
+        assert (getattr(types, attribute) in spans) == present, attribute
 
 
 def _without_unknown(msg):

@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dmm_ryu.wire.mh import (
+    DMM_PBA_FLAGS,
+    DMM_PBU_FLAGS,
     BAFlags,
     BUFlags,
     MobilityOptions,
@@ -25,7 +27,7 @@ from dmm_ryu.wire.mh import (
 
 SRC = IPv6Address("2001:db8:ffff::1")
 DST = IPv6Address("2001:db8:ffff::2")
-DMM_TYPES = (67, 68)
+DMM_TYPES = tuple(range(65, 71))  # RFC 8885 options 65-70
 
 addresses = st.integers(0, 2**128 - 1).map(IPv6Address)
 prefixes = st.builds(lambda addr, plen: IPv6Network((addr, plen), strict=False),
@@ -48,6 +50,10 @@ options = st.builds(
     previous_maars=st.lists(st.builds(PreviousMaar, addresses, prefixes),
                             max_size=4).map(tuple),
     serving_maar=st.none() | addresses,
+    anchored_prefixes=st.lists(prefixes, max_size=3).map(tuple),
+    local_prefixes=st.lists(prefixes, max_size=3).map(tuple),
+    dlif_link_locals=st.lists(addresses, max_size=3).map(tuple),
+    dlif_link_layers=st.lists(st.binary(min_size=1, max_size=20), max_size=3).map(tuple),
     unknown=st.lists(unknown_options, max_size=3).map(tuple))
 
 lifetimes = st.integers(0, 0xFFFF).map(lambda units: units * 4)
@@ -65,11 +71,14 @@ FULL_OPTIONS = MobilityOptions(
     link_local=IPv6Address("fe80::1"), mn_link_layer_id=bytes.fromhex("020000000001"),
     previous_maars=(PreviousMaar(IPv6Address("2001:db8:ffff::3"), HNP),),
     serving_maar=IPv6Address("2001:db8:ffff::4"),
+    anchored_prefixes=(HNP,), local_prefixes=(IPv6Network("2001:db8:4:1::/64"),),
+    dlif_link_locals=(IPv6Address("fe80::3"),),
+    dlif_link_layers=(bytes.fromhex("020000000003"),),
     unknown=(UnknownOption(200, b"opaque"),))
 SAMPLES = (
-    ProxyBindingUpdate(1, 3600, FULL_OPTIONS),
+    ProxyBindingUpdate(1, 3600, FULL_OPTIONS, DMM_PBU_FLAGS),
     ProxyBindingUpdate(2, 0, MobilityOptions(mn_id="mn1@dmm.example", hnps=(HNP,))),
-    ProxyBindingAck(0, 1, 3600, FULL_OPTIONS),
+    ProxyBindingAck(0, 1, 3600, FULL_OPTIONS, DMM_PBA_FLAGS),
     ProxyBindingAck(158, 3, 0, MobilityOptions()),
 )
 

@@ -26,6 +26,11 @@ def _expected_options(opts):
         out.append((25, 2 + len(opts.mn_link_layer_id), opts.mn_link_layer_id))
     out += [(67, 34, (p.prefix.prefixlen, p.address, p.prefix.network_address))
             for p in opts.previous_maars]
+    out += [(otype, 18, (p.prefixlen, p.network_address))
+            for otype, prefixes in ((65, opts.anchored_prefixes), (66, opts.local_prefixes))
+            for p in prefixes]
+    out += [(69, 16, address) for address in opts.dlif_link_locals]
+    out += [(70, 2 + len(lla), lla) for lla in opts.dlif_link_layers]
     out += [(u.type, len(u.data), u.data) for u in opts.unknown]
     return sorted(out, key=repr)
 
@@ -33,8 +38,9 @@ def _expected_options(opts):
 A = IPv6Address
 _VALUE = {8: lambda o: o.id, 22: lambda o: (o.plen, A(o.prefix)), 23: lambda o: o.hi,
           24: lambda o: o.att, 25: lambda o: o.lli, 26: lambda o: A(o.lla),
-          27: lambda o: o.timestamp, 67: lambda o: (o.plen, A(o.pmaar), A(o.hnp)),
-          68: lambda o: A(o.smaar)}
+          27: lambda o: o.timestamp, 65: lambda o: (o.plen, A(o.prefix)),
+          66: lambda o: (o.plen, A(o.prefix)), 67: lambda o: (o.plen, A(o.pmaar), A(o.hnp)),
+          68: lambda o: A(o.smaar), 69: lambda o: A(o.lla), 70: lambda o: o.lla}
 
 
 def _scapy_options(mh):
@@ -73,25 +79,44 @@ def test_scapy_reads_our_bytes_alike(msg):
 def test_our_decoder_reads_scapy_built_bytes():
     hnp = IPv6Network("2001:db8:1:1::/64")
     built = IPv6(src=str(SRC), dst=str(DST)) / MIP6MH_BU(
-        seq=9, flags="AHP", mhtime=900, options=[
+        seq=9, flags="AHP", reserved=0x10, mhtime=900, options=[  # 0x10 in reserved: D
             MIP6OptMNID(id=b"mn1@dmm.example"),
             layers.MIP6OptHomeNetworkPrefix(plen=64, prefix=str(hnp.network_address)),
-            layers.MIP6OptHandoffIndicator(hi=3), layers.MIP6OptAccessTechType(att=3),
+            layers.MIP6OptHandoffIndicator(hi=3), layers.MIP6OptAccessTechType(att=200),
             layers.MIP6OptTimestamp(timestamp=7 << 16),
             layers.MIP6OptServingMaar(smaar="2001:db8:ffff::4")])
     message = decode_packet(bytes(built)).message
-    assert (message.sequence, message.lifetime, message.flags) == (9, 3600, 0xC200)
+    assert (message.sequence, message.lifetime, message.flags) == (9, 3600, 0xC210)
+    assert message.is_dmm
     opts = message.options
     assert (opts.mn_id, opts.hnps, opts.handoff, opts.access_tech, opts.timestamp) == (
-        "mn1@dmm.example", (hnp,), 3, 3, 7 << 16)
+        "mn1@dmm.example", (hnp,), 3, 200, 7 << 16)
     assert opts.serving_maar == IPv6Address("2001:db8:ffff::4")
+
+
+def test_our_decoder_reads_scapy_built_rfc_8885_options():
+    anchored, local = IPv6Network("2001:db8:2::/48"), IPv6Network("2001:db8:3:1::/64")
+    built = IPv6(src=str(SRC), dst=str(DST)) / MIP6MH_BA(
+        status=0, flags="P", res2=0x02, seq=4, mhtime=900, options=[  # 0x02 in res2: D
+            layers.MIP6OptAnchoredPrefix(plen=48, prefix=str(anchored.network_address)),
+            layers.MIP6OptLocalPrefix(plen=64, prefix=str(local.network_address)),
+            layers.MIP6OptDlifLinkLocalAddress(lla="fe80::3"),
+            layers.MIP6OptDlifLinkLayerAddress(lla=bytes.fromhex("020000000003"))])
+    message = decode_packet(bytes(built)).message
+    assert message.flags == 0x22 and message.is_dmm
+    opts = message.options
+    assert (opts.anchored_prefixes, opts.local_prefixes) == ((anchored,), (local,))
+    assert opts.dlif_link_locals == (IPv6Address("fe80::3"),)
+    assert opts.dlif_link_layers == (bytes.fromhex("020000000003"),)
 
 
 def test_layers_show_every_option():
     shown = IPv6(encode_packet(SAMPLES[2], SRC, DST)).show(dump=True)
     for name in ("Home Network Prefix", "Handoff Indicator", "Access Technology Type",
                  "Link-layer Identifier", "Link-local Address", "Timestamp",
-                 "Previous MAAR", "Serving MAAR", "Mobile Node Identifier"):
+                 "Previous MAAR", "Serving MAAR", "Mobile Node Identifier",
+                 "Anchored Prefix", "Local Prefix", "DLIF Link-local Address",
+                 "DLIF Link-layer Address"):
         assert name in shown
     assert "2023-11-19" in shown  # the 48.16 timestamp shown as a date
 

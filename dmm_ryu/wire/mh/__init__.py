@@ -4,6 +4,8 @@
 is all a MAAR or the CMD needs; ``dmm_ryu.wire.mh.scapy_layers`` is separate so
 that the hot path never imports scapy.
 """
+from dmm_ryu.wire.constants import MHType
+
 from .codec import (
     DecodedPacket,
     decode_mh,
@@ -13,6 +15,8 @@ from .codec import (
 )
 from .errors import MHDecodeError, Reason
 from .model import (
+    DMM_PBA_FLAGS,
+    DMM_PBU_FLAGS,
     PBA_FLAGS,
     PBU_FLAGS,
     AccessTechnology,
@@ -20,7 +24,6 @@ from .model import (
     BUFlags,
     HandoffIndicator,
     Message,
-    MHType,
     MobilityOptions,
     PreviousMaar,
     ProxyBindingAck,
@@ -34,7 +37,8 @@ from .model import (
 from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
 
 __all__ = [
-    "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DecodedPacket",
+    "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DMM_PBA_FLAGS",
+    "DMM_PBU_FLAGS", "DecodedPacket",
     "HandoffIndicator", "MHDecodeError", "MHType", "Message", "MobilityOptions",
     "OptionType", "OptionTypes", "PBA_FLAGS", "PBU_FLAGS", "PreviousMaar",
     "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Status", "UnknownOption",

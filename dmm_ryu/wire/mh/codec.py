@@ -11,6 +11,7 @@ import struct
 from ipaddress import IPv6Address
 from typing import NamedTuple
 
+from dmm_ryu.wire.constants import MH_PROTO, NO_NEXT_HEADER, MHType
 from dmm_ryu.wire.inet import (IPV6_HEADER, Address, checksum, checksum_residue, ipv6_header,
                           packed)
 
@@ -20,17 +21,12 @@ from .model import (
     BAFlags,
     BUFlags,
     Message,
-    MHType,
     ProxyBindingAck,
     ProxyBindingUpdate,
     Status,
 )
 from .options import DEFAULT_OPTION_TYPES, OptionTypes, decode_options, encode_options
 
-#: IPv6 Next Header value of the Mobility Header.
-MH_PROTO = 135
-#: The MH Payload Proto must say "No Next Header" (RFC 6275 section 6.1.1).
-NO_NEXT_HEADER = 59
 IPV6_HEADER_LEN = IPV6_HEADER.size
 
 _HEADER = struct.Struct("!BBBBH")

@@ -15,23 +15,25 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from typing import Optional, Tuple, Union
 
-#: IANA numbers from RFC 8885; configurable at the codec because the draft
-#: left them "to be assigned".
+#: IANA numbers of the RFC 8885 mobility options (its section 6); the codec
+#: takes others (:class:`~dmm_ryu.wire.mh.options.OptionTypes`) because the
+#: draft left them "to be assigned".
+ANCHORED_PREFIX_OPTION_TYPE = 65
+LOCAL_PREFIX_OPTION_TYPE = 66
 PREVIOUS_MAAR_OPTION_TYPE = 67
 SERVING_MAAR_OPTION_TYPE = 68
+DLIF_LINK_LOCAL_OPTION_TYPE = 69
+DLIF_LINK_LAYER_OPTION_TYPE = 70
 
 MAX_LIFETIME = 4 * 0xFFFF
 
 
-class MHType(enum.IntEnum):
-    """Mobility Header types used by the draft (RFC 6275 section 6.1)."""
-
-    BINDING_UPDATE = 5
-    BINDING_ACK = 6
-
-
 class BUFlags(enum.IntFlag):
-    """Flag bits of the 16-bit word after the BU sequence number."""
+    """Flag bits of the 16-bit word after the BU sequence number.
+
+    D (RFC 8885 section 4.1) marks a PBU sent by a MAAR or the CMD, as
+    opposed to one from a plain RFC 5213 MAG.
+    """
 
     A = 0x8000
     H = 0x4000
@@ -43,21 +45,27 @@ class BUFlags(enum.IntFlag):
     F = 0x0100
     T = 0x0080
     B = 0x0040
+    D = 0x0010
 
 
 class BAFlags(enum.IntFlag):
-    """Flag bits of the octet after the BA status."""
+    """Flag bits of the octet after the BA status; D as in :class:`BUFlags`
+    (RFC 8885 section 4.2)."""
 
     K = 0x80
     R = 0x40
     P = 0x20
     T = 0x10
     B = 0x08
+    D = 0x02
 
 
 #: What a PBU sets (RFC 5213 section 6.9.1.5): Acknowledge, Home, Proxy.
 PBU_FLAGS = BUFlags.A | BUFlags.H | BUFlags.P
 PBA_FLAGS = BAFlags.P
+#: The same with RFC 8885's D flag, for the PBUs and PBAs of DMM signalling.
+DMM_PBU_FLAGS = PBU_FLAGS | BUFlags.D
+DMM_PBA_FLAGS = PBA_FLAGS | BAFlags.D
 
 
 class Status(enum.IntEnum):
@@ -92,7 +100,11 @@ class HandoffIndicator(enum.IntEnum):
 
 
 class AccessTechnology(enum.IntEnum):
-    """Access Technology Type option values (RFC 5213 section 8.5)."""
+    """Access Technology Type option values named by RFC 5213 section 8.5.
+
+    The option's field is a plain octet: :class:`MobilityOptions` takes any
+    value 0-255, and the decoder returns a bare ``int`` for unnamed ones.
+    """
 
     VIRTUAL = 1
     PPP = 2
@@ -100,10 +112,25 @@ class AccessTechnology(enum.IntEnum):
     IEEE_802_11 = 4
     IEEE_802_16E = 5
 
+    @classmethod
+    def parse(cls, value: Union[int, str]) -> int:
+        """The ATT octet for a configured value: a member name in any case
+        (``"ieee_802_3"``), or a number 0-255 as ``int`` or text."""
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"not an access technology: {value!r}") from None
+        if not 0 <= number <= 255:
+            raise ValueError(f"access technology {number} is not an octet")
+        return cls._value2member_map_.get(number, number)
+
 
 @dataclass(frozen=True)
 class PreviousMaar:
-    """Previous MAAR option: a P-MAAR and the prefix it anchors (draft 3.6.1)."""
+    """Previous MAAR option: a P-MAAR and the prefix it anchors (draft 3.6.1,
+    RFC 8885 section 4.5)."""
 
     address: IPv6Address
     prefix: IPv6Network
@@ -123,6 +150,18 @@ class MobilityOptions:
 
     ``None`` means the option is absent.  Repeated options are tuples in
     wire order.  ``unknown`` holds options the decoder did not understand.
+
+    The RFC 8885 options besides Previous and Serving MAAR:
+
+    * ``anchored_prefixes``: Anchored Prefix options (section 4.3), prefixes
+      anchored at the MAAR the message concerns.
+    * ``local_prefixes``: Local Prefix options (section 4.4), prefixes the
+      serving MAAR allocated and anchors itself.
+    * ``dlif_link_locals`` / ``dlif_link_layers``: DLIF Link-local Address
+      (4.7) and DLIF Link-layer Address (4.8) options, the address and MAC
+      of a distributed logical interface.  When a PBA names several
+      P-MAARs, the i-th DLIF option of each kind belongs to the i-th entry
+      of ``previous_maars`` (the codec keeps each kind's wire order).
     """
 
     mn_id: Optional[str] = None
@@ -134,6 +173,10 @@ class MobilityOptions:
     mn_link_layer_id: Optional[bytes] = None
     previous_maars: Tuple[PreviousMaar, ...] = ()
     serving_maar: Optional[IPv6Address] = None
+    anchored_prefixes: Tuple[IPv6Network, ...] = ()
+    local_prefixes: Tuple[IPv6Network, ...] = ()
+    dlif_link_locals: Tuple[IPv6Address, ...] = ()
+    dlif_link_layers: Tuple[bytes, ...] = ()
     unknown: Tuple[UnknownOption, ...] = field(default=(), compare=False)
 
 
@@ -150,6 +193,11 @@ class ProxyBindingUpdate:
     def is_deregistration(self) -> bool:
         return self.lifetime == 0
 
+    @property
+    def is_dmm(self) -> bool:
+        """Whether the D flag says a MAAR or the CMD sent it (RFC 8885)."""
+        return bool(self.flags & BUFlags.D)
+
 
 @dataclass(frozen=True)
 class ProxyBindingAck:
@@ -160,6 +208,11 @@ class ProxyBindingAck:
     lifetime: int
     options: MobilityOptions
     flags: BAFlags = PBA_FLAGS
+
+    @property
+    def is_dmm(self) -> bool:
+        """Whether the D flag marks it as DMM signalling (RFC 8885)."""
+        return bool(self.flags & BAFlags.D)
 
 
 Message = Union[ProxyBindingUpdate, ProxyBindingAck]

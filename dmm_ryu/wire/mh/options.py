@@ -14,19 +14,30 @@ Layouts (Type and Length octets not shown):
 * Link-local Address, RFC 5213 8.7: address.  8n+6.
 * Timestamp, RFC 5213 8.8: 48-bit seconds since 1970 and 16-bit fraction
   (not NTP format, whatever older notes say).  8n+2.
-* Previous MAAR, draft 3.6.1: Reserved, Prefix Length, P-MAAR address, HNP.
-* Serving MAAR, draft 3.6.2: S-MAAR address.
+* Anchored Prefix (65), RFC 8885 4.3, and Local Prefix (66), RFC 8885 4.4:
+  Reserved, Prefix Length, Prefix; Length 18, the HNP option's layout.
+* Previous MAAR (67), draft 3.6.1 / RFC 8885 4.5: Reserved, Prefix Length,
+  P-MAAR address, HNP; Length 34.
+* Serving MAAR (68), draft 3.6.2 / RFC 8885 4.6: S-MAAR address; Length 16.
+* DLIF Link-local Address (69), RFC 8885 4.7: address; Length 16.
+* DLIF Link-layer Address (70), RFC 8885 4.8: Reserved (16), link-layer
+  address, the MN Link-layer Identifier's layout.  The address must not be
+  empty, so Length is at least 3.
 """
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import lru_cache
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from .errors import MHDecodeError, Reason
 from .model import (
+    ANCHORED_PREFIX_OPTION_TYPE,
+    DLIF_LINK_LAYER_OPTION_TYPE,
+    DLIF_LINK_LOCAL_OPTION_TYPE,
+    LOCAL_PREFIX_OPTION_TYPE,
     PREVIOUS_MAAR_OPTION_TYPE,
     SERVING_MAAR_OPTION_TYPE,
     AccessTechnology,
@@ -56,7 +67,8 @@ MN_ID_SUBTYPE_NAI = 1
 
 @dataclass(frozen=True)
 class OptionTypes:
-    """Type numbers of the draft's two options, left "to be assigned by IANA".
+    """Type numbers of the DMM options, which the draft left "to be assigned
+    by IANA".
 
     The defaults are the numbers RFC 8885 obtained.  A deployment that talks
     to an older prototype can pass other numbers to the encoder and decoder.
@@ -64,11 +76,15 @@ class OptionTypes:
 
     previous_maar: int = PREVIOUS_MAAR_OPTION_TYPE
     serving_maar: int = SERVING_MAAR_OPTION_TYPE
+    anchored_prefix: int = ANCHORED_PREFIX_OPTION_TYPE
+    local_prefix: int = LOCAL_PREFIX_OPTION_TYPE
+    dlif_link_local: int = DLIF_LINK_LOCAL_OPTION_TYPE
+    dlif_link_layer: int = DLIF_LINK_LAYER_OPTION_TYPE
 
     def __post_init__(self) -> None:
-        chosen = (self.previous_maar, self.serving_maar)
-        if len(set(chosen)) != 2 or not all(0 < t < 256 for t in chosen):
-            raise ValueError(f"option types must be two distinct octets: {chosen}")
+        chosen = astuple(self)
+        if len(set(chosen)) != len(chosen) or not all(1 < t < 256 for t in chosen):
+            raise ValueError(f"option types must be distinct octets above PadN: {chosen}")
         if set(chosen) & set(OptionType):
             raise ValueError(f"option types collide with RFC 5213 options: {chosen}")
 
@@ -137,8 +153,12 @@ def _unpack_nai(body: bytes) -> Optional[str]:
         raise _invalid(f"MN-ID is not UTF-8: {exc}") from None
 
 
+def _unpack_prefix(body: bytes) -> IPv6Network:
+    return _network(body[2:18], body[1])
+
+
 def _pack_previous_maar(pmaar: PreviousMaar) -> bytes:
-    # RFC 8885 section 4.3 layout: Reserved, Prefix Length, P-MAAR address,
+    # RFC 8885 section 4.5 layout: Reserved, Prefix Length, P-MAAR address,
     # HNP.  The draft's figure omits the Reserved octet yet fixes Length 34,
     # which only adds up with it, so we follow RFC 8885.
     prefix = pmaar.prefix
@@ -164,11 +184,22 @@ def _pack_address(address: IPv6Address) -> bytes:
     return address.packed
 
 
+def _pack_link_layer(address: bytes) -> bytes:
+    """Reserved (16) and the address of a DLIF Link-layer Address option."""
+    if not address:
+        raise ValueError("a DLIF link-layer address must not be empty")
+    return b"\0\0" + address
+
+
+def _strip_reserved16(body: bytes) -> bytes:
+    return body[2:]
+
+
 _CODECS = (
     _OptionCodec("mn_id", OptionType.MN_ID, 2, _pack_nai, _unpack_nai,
                  variable=True),
     _OptionCodec("hnps", OptionType.HOME_NETWORK_PREFIX, 18, _pack_prefix,
-                 lambda b: _network(b[2:18], b[1]), align=(8, 4), repeated=True),
+                 _unpack_prefix, align=(8, 4), repeated=True),
     _OptionCodec("handoff", OptionType.HANDOFF_INDICATOR, 2, _pack_octet,
                  _enum_or_int(HandoffIndicator)),
     _OptionCodec("access_tech", OptionType.ACCESS_TECH_TYPE, 2, _pack_octet,
@@ -179,14 +210,23 @@ _CODECS = (
     _OptionCodec("link_local", OptionType.LINK_LOCAL_ADDRESS, 16, _pack_address,
                  IPv6Address, align=(8, 6)),
     _OptionCodec("mn_link_layer_id", OptionType.MN_LINK_LAYER_ID, 2,
-                 lambda lli: b"\0\0" + lli, lambda b: b[2:], align=(2, 0),
+                 lambda lli: b"\0\0" + lli, _strip_reserved16, align=(2, 0),
                  variable=True),
     # Neither the draft nor RFC 8885 states an alignment for the DMM options;
-    # we align their addresses on 8 octets as RFC 5213 does for HNP and LLA.
+    # we align them as RFC 5213 aligns the option of the same layout: HNP
+    # (8n+4), Link-local Address (8n+6), MN Link-layer Identifier (2n).
+    _OptionCodec("anchored_prefixes", "anchored_prefix", 18, _pack_prefix,
+                 _unpack_prefix, align=(8, 4), repeated=True),
+    _OptionCodec("local_prefixes", "local_prefix", 18, _pack_prefix,
+                 _unpack_prefix, align=(8, 4), repeated=True),
     _OptionCodec("previous_maars", "previous_maar", 34, _pack_previous_maar,
                  _unpack_previous_maar, align=(8, 4), repeated=True),
     _OptionCodec("serving_maar", "serving_maar", 16, _pack_address,
                  IPv6Address, align=(8, 6)),
+    _OptionCodec("dlif_link_locals", "dlif_link_local", 16, _pack_address,
+                 IPv6Address, align=(8, 6), repeated=True),
+    _OptionCodec("dlif_link_layers", "dlif_link_layer", 3, _pack_link_layer,
+                 _strip_reserved16, align=(2, 0), repeated=True, variable=True),
 )
 
 
@@ -282,9 +322,9 @@ def decode_options(data: bytes, pos: int, types: OptionTypes) -> MobilityOptions
         if otype != OptionType.PADN:
             _decode_one(decoders.get(otype), otype, data[pos + 2:nxt], found, unknown)
         pos = nxt
-    for name in ("hnps", "previous_maars"):
-        if name in found:
-            found[name] = tuple(found[name])
+    for codec in _CODECS:
+        if codec.repeated and codec.field in found:
+            found[codec.field] = tuple(found[codec.field])
     return MobilityOptions(unknown=tuple(unknown), **found)
 
 
