@@ -133,6 +133,7 @@ class _Handler(WSGIRequestHandler):
     bounds, then parsed by ``http.server`` and run by ``wsgiref``."""
 
     server: "RestServer"
+    default_request_version = "HTTP/1.0"  # errors always get a status line
 
     def setup(self) -> None:
         self.connection = self.request
@@ -166,20 +167,24 @@ class _Handler(WSGIRequestHandler):
         runner.run(self.server.app)
 
     def _read_head(self):
-        """(request line, header block), or None once refused or at EOF."""
+        """(request line, header block), or None once refused or when the
+        client closes (or is evicted) before its head is complete: a
+        truncated head is never served."""
         line = self.rfile.readline(MAX_HEAD + 1)
-        if not line:
-            return None
         if len(line) > MAX_HEAD:
             return self._refuse(414, LINE_TOO_LONG)
+        if not line.endswith(b"\n"):
+            return None
         lines = []
         while True:
             budget = MAX_HEAD - sum(map(len, lines))
             lines.append(self.rfile.readline(budget + 1))
             if len(lines[-1]) > budget:
                 return self._refuse(431, HEADERS_TOO_LARGE)
-            if lines[-1] in (b"\r\n", b"\n", b""):
+            if lines[-1] in (b"\r\n", b"\n"):
                 return line, b"".join(lines)
+            if not lines[-1].endswith(b"\n"):
+                return None
 
     def _refuse(self, code: int, reason: str) -> None:
         self.server.count(reason)
@@ -304,6 +309,9 @@ class RestServer:
 
     def _admit(self, sock: socket.socket, address) -> None:
         with self._lock:
+            if self._stopping:  # accepted as shutdown began: it would outlive it
+                sock.close()
+                return
             admitted, victim = self._make_room()
             if admitted:
                 self._open[sock] = True
@@ -358,8 +366,8 @@ class RestServer:
     def shutdown(self) -> None:
         """Stop accepting, cut every open connection, and return once
         :meth:`serve_forever` has (at most about one poll interval)."""
-        self._stopping = True
         with self._lock:
+            self._stopping = True
             open_now = list(self._open)
         for sock in open_now:
             _abort(sock)
