@@ -242,7 +242,7 @@ answer = b""
 while chunk := sock.recv(4096):
     answer += chunk
 elapsed = time.monotonic() - started
-eventlet.sleep(1.0)
+eventlet.sleep(0.8)
 closed = sum(s.recv(16) == b"" for s in socks)
 server.shutdown()
 print(json.dumps({{"status": int(answer.split()[1]), "elapsed": elapsed, "closed": closed,
