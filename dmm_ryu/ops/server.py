@@ -32,13 +32,14 @@ Each event above is counted by a stable reason (``counts``, and the
 ``spawn``: daemon threads by default; pass the hub's ``spawn`` where
 threading is not monkey-patched but sockets are (ryu-manager).
 
-Why not cheroot (maintained, pure Python, on PyPI): a new dependency whose
-worker pool (10 threads by default) is just as exposed, since a connection
-that has sent a partial line is readable and so handed to a worker, which
-then waits per-read ``timeout``s for the rest; and it drives its keep-alive
-connections through ``selectors``, which eventlet only partly patches.
-The stdlib parser (``http.server``) and WSGI runner (``wsgiref``) are the
-same under both hubs; the loop around them here is what adds the bounds.
+Why not cheroot (maintained, pure Python, on PyPI): a new dependency that
+does not remove the problem.  It hands each new connection to a worker of its
+pool (10 threads by default) at once, and the worker reads the head under a
+per-read timeout, so ten clients sending a byte every few seconds hold every
+worker; and its accept/keep-alive loop runs on ``selectors``, which eventlet
+only partly patches.  The stdlib parser (``http.server``) and WSGI runner
+(``wsgiref``) behave the same under both hubs; the loop around them here is
+what adds the bounds.
 """
 from __future__ import annotations
 
