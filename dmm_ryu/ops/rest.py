@@ -165,8 +165,8 @@ class Page:
 
     def cut(self, items: Sequence, key: Callable[[object], str]) -> list:
         """This page of a full list, for a view that cannot page itself."""
-        ordered = sorted(items, key=key)
-        return [item for item in ordered if self.after is None or key(item) > self.after][:self.limit]
+        later = [item for item in items if self.after is None or key(item) > self.after]
+        return sorted(later, key=key)[:self.limit]
 
     def next(self, items: Sequence, key: Callable[[object], str]) -> Optional[str]:
         """The cursor of the following page: the last key of a full page, else
