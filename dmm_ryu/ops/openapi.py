@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _STR = {"type": "string"}
 _INT = {"type": "integer", "minimum": 0}
@@ -16,6 +16,10 @@ _NUM = {"type": "number"}
 _BOOL = {"type": "boolean"}
 _ADDR = {"type": "string", "format": "ipv6"}
 _NET = {"type": "string", "format": "ipv6-prefix"}
+#: The cursor of a paged list: pass it as ``after`` for the following page.
+_NEXT = {"type": "string", "nullable": True,
+         "description": "the last key of this page when it is full (pass it as `after`), "
+                        "else null; a full last page is followed by one empty page"}
 
 
 def _ref(name: str) -> dict:
@@ -41,7 +45,7 @@ SCHEMAS: Dict[str, dict] = {
         prefixes=_list("PrefixBinding"), previous_maars=_list("PreviousMaar"),
         lifetime=_INT, registered_at=_NUM, expires_at=_NUM, last_update=_NUM,
     ),
-    "BindingList": _obj(bindings=_list("Binding")),
+    "BindingList": _obj(bindings=_list("Binding"), next=_NEXT),
     "Tunnel": _obj(prefix=_NET, peer=_STR, peer_address=_ADDR,
                    role={"type": "string", "enum": ["anchor", "serving"]}, mn_id=_STR),
     "Maar": _obj(
@@ -49,7 +53,7 @@ SCHEMAS: Dict[str, dict] = {
         pool_size=_INT, pool_used=_INT, connected=_BOOL, bindings=_INT,
         tunnels=_list("Tunnel"),
     ),
-    "MaarList": _obj(maars=_list("Maar")),
+    "MaarList": _obj(maars=_list("Maar"), next=_NEXT),
     "Prefix": _obj(prefix=_NET, mn_id=_STR, anchor=_STR, serving_maar=_STR),
     "MessageCount": _obj(
         direction={"type": "string", "enum": ["rx", "tx"]}, type=_STR,
@@ -85,15 +89,25 @@ def _json(code: int, schema: str) -> dict:
     return {"description": _REASONS[code], "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-def _param(name: str, where: str, description: str) -> dict:
+def _param(name: str, where: str, description: str, schema: dict = _STR) -> dict:
     return {"name": name, "in": where, "required": where == "path",
-            "description": description, "schema": {"type": "string"}}
+            "description": description, "schema": schema}
 
 
 _MN = _param("mn_id", "path", "MN identifier (NAI), URL-encoded")
 _NAME = _param("name", "path", "MAAR name from the domain file")
+
+def _paging(key: str) -> list:
+    """``limit`` and ``after`` of a list ordered by ``key`` (see rest.Page)."""
+    return [_param("limit", "query", "page size (default 100)",
+                   {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            _param("after", "query", f"the previous page's `next`: only items whose {key} "
+                                     "sorts after this")]
+
+
 _FILTERS = [_param("maar", "query", "only bindings this MAAR serves or anchors"),
-            _param("prefix", "query", "only bindings holding a prefix equal to or inside this one")]
+            _param("prefix", "query", "only bindings holding a prefix equal to or inside this one"),
+            *_paging("mn_id")]
 
 
 def _get(summary: str, schema: str, params=()) -> dict:
@@ -102,7 +116,7 @@ def _get(summary: str, schema: str, params=()) -> dict:
 
 
 PATHS = {
-    "/dmm/v1/cmd/bindings": _get("The CMD's binding cache", "BindingList", _FILTERS),
+    "/dmm/v1/cmd/bindings": _get("The CMD's binding cache, by MN-ID", "BindingList", _FILTERS),
     "/dmm/v1/cmd/bindings/{mn_id}": {
         **_get("One MN's binding", "Binding", [_MN]),
         "delete": {
@@ -112,10 +126,10 @@ PATHS = {
             "responses": _responses({202: "Deregistration"}, [401, 403]),
         },
     },
-    "/dmm/v1/maars": _get("Every configured MAAR", "MaarList"),
+    "/dmm/v1/maars": _get("Every configured MAAR, by name", "MaarList", _paging("name")),
     "/dmm/v1/maars/{name}": _get("One MAAR", "Maar", [_NAME]),
-    "/dmm/v1/maars/{name}/bindings": _get("Bindings a MAAR serves or anchors", "BindingList",
-                                          [_NAME]),
+    "/dmm/v1/maars/{name}/bindings": _get("Bindings a MAAR serves or anchors, by MN-ID",
+                                          "BindingList", [_NAME, *_paging("mn_id")]),
     "/dmm/v1/prefixes/{prefix}": _get(
         "Who holds a prefix (or the address's prefix)", "Prefix",
         [_param("prefix", "path", "IPv6 prefix, e.g. 2001:db8:1::%2F64 (a literal / works too)")]),

@@ -2,32 +2,42 @@
 
 Framework-agnostic on purpose: WebOb requests and responses and a router of a
 dozen lines, so the tests call it without a server and the adapter serves it
-with whichever framework's ``hub.WSGIServer`` it runs under.  Every answer is
-JSON (``/metrics`` excepted), errors included: ``{"code": ..., "message": ...}``
-with the matching status, and a handler that raises gives a logged, counted
-500, never a traceback.  The document at /dmm/v1/openapi.json is the contract.
+with :mod:`dmm_ryu.ops.server` under any hub.  Every answer is JSON
+(``/metrics`` excepted), errors included: ``{"code": ..., "message": ...}``
+with the matching status.  Client input never gives a 500: a path or query
+that is not UTF-8, an unknown parameter or a bad value is a counted 400; a
+handler that raises gives a logged, counted 500, never a traceback.  Lists are
+paginated (``?limit=&after=``) so one request builds at most ``limit`` items.
+The document at /dmm/v1/openapi.json is the contract.
 """
 from __future__ import annotations
 
 import hmac
+import inspect
 import json
 import logging
 import re
 from dataclasses import dataclass
 from ipaddress import IPv6Network
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from prometheus_client import CollectorRegistry
 from webob import Request, Response
 
 from dmm_ryu.ops import metrics
 from dmm_ryu.ops.openapi import DOCUMENT
-from dmm_ryu.ops.view import DomainView, MaarView
+from dmm_ryu.ops.view import BindingView, DomainView, MaarView
 
 LOG = logging.getLogger(__name__)
 
 #: Error reason counted in the view's Stats when a handler raises.
 INTERNAL_ERROR = "rest_internal_error"
+#: Error reason counted for every 400 (the client sent something unusable).
+BAD_REQUEST = "rest_bad_request"
+
+#: Page size of a list when ``limit`` is not given, and the largest allowed.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,81 @@ def _query(request: Request, allowed: Tuple[str, ...] = ()) -> Dict[str, str]:
     return dict(request.GET.items())
 
 
+def _decoded_path(request: Request) -> str:
+    """The path as text, forcing the query parse too: WSGI hands both over as
+    raw bytes (latin-1), and WebOb's UTF-8 decode is the client's error."""
+    try:
+        path = request.path_info
+    except UnicodeDecodeError:
+        raise HttpError(400, "the request path is not valid UTF-8") from None
+    try:
+        request.GET
+    except UnicodeDecodeError:
+        raise HttpError(400, "the query string is not valid UTF-8") from None
+    return path.rstrip("/") or "/"
+
+
+@dataclass(frozen=True)
+class Page:
+    """``?limit=&after=`` of a list: at most ``limit`` items whose key (the
+    MN-ID, the MAAR name) sorts after ``after``, the previous page's last key."""
+
+    limit: int = DEFAULT_LIMIT
+    after: Optional[str] = None
+
+    PARAMETERS = ("limit", "after")
+
+    @classmethod
+    def from_query(cls, query: Dict[str, str]) -> "Page":
+        text = query.get("limit", str(DEFAULT_LIMIT))
+        if not (text.isascii() and text.isdigit() and len(text) <= 4
+                and 1 <= int(text) <= MAX_LIMIT):
+            raise HttpError(400, f"limit must be an integer from 1 to {MAX_LIMIT}, not {text!r}")
+        return cls(int(text), query.get("after"))
+
+    def cut(self, items: Sequence, key: Callable[[object], str]) -> list:
+        """This page of a full list, for a view that cannot page itself."""
+        later = [item for item in items if self.after is None or key(item) > self.after]
+        return sorted(later, key=key)[:self.limit]
+
+    def next(self, items: Sequence, key: Callable[[object], str]) -> Optional[str]:
+        """The cursor of the following page: the last key of a full page, else
+        None.  A full last page therefore leads to one empty page, the price of
+        never asking the view for more than ``limit`` items."""
+        return key(items[-1]) if len(items) == self.limit else None
+
+
+def _mn_id(binding: BindingView) -> str:
+    return binding.mn_id
+
+
+def _name(maar: MaarView) -> str:
+    return maar.name
+
+
+def _pages_itself(method: Callable) -> bool:
+    """True if a view method takes ``limit`` and ``after`` keyword arguments."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return all(name in parameters for name in Page.PARAMETERS)
+
+
+def bindings_page(view: DomainView, page: Page, maar: Optional[str] = None,
+                  prefix: Optional[IPv6Network] = None) -> List[BindingView]:
+    """One page of ``view.bindings(maar, prefix)`` in MN-ID order.
+
+    A view whose ``bindings`` takes ``limit``/``after`` (it must return the
+    first ``limit`` matching bindings with an MN-ID above ``after``, in MN-ID
+    order) is asked for that page only, so a request never builds more than
+    ``limit`` bindings; any other view is asked for all and cut here.
+    """
+    if _pages_itself(view.bindings):
+        return list(view.bindings(maar, prefix, limit=page.limit, after=page.after))
+    return page.cut(view.bindings(maar, prefix), _mn_id)
+
+
 def _network(text: str) -> IPv6Network:
     try:
         return IPv6Network(text, strict=True)
@@ -145,23 +230,26 @@ class RestApp:
         return self.respond(Request(environ))(environ, start_response)
 
     def respond(self, request: Request) -> Response:
-        path = request.path_info.rstrip("/") or "/"
         try:
+            path = _decoded_path(request)
             name, args = _route(request.method, path)
             handler: Callable[..., Response] = getattr(self, "_" + name)
             return handler(request, **args)
         except HttpError as err:
+            if err.code == 400:
+                self._count(BAD_REQUEST)
             return err.response()
         except Exception:  # a view bug must not reach the client as a traceback
-            LOG.exception("dmm rest: %s %s failed", request.method, path)
-            self._count_internal_error()
+            LOG.exception("dmm rest: %s %r failed", request.method,
+                          request.environ.get("PATH_INFO"))
+            self._count(INTERNAL_ERROR)
             return HttpError(500, "internal error; see the controller log").response()
 
-    def _count_internal_error(self) -> None:
+    def _count(self, reason: str) -> None:
         try:
-            self._view.stats().error(INTERNAL_ERROR)
+            self._view.stats().error(reason)
         except Exception:  # the view is already failing: the log line is what is left
-            LOG.exception("dmm rest: could not count the failure")
+            LOG.exception("dmm rest: could not count %s", reason)
 
     def _maar_or(self, code: int, name: str) -> MaarView:
         """The MAAR, or ``code``: 404 for a path, 400 for a filter value."""
@@ -171,14 +259,17 @@ class RestApp:
         return maar
 
     def _list_bindings(self, request: Request) -> Response:
-        query = _query(request, ("maar", "prefix"))
+        query = _query(request, ("maar", "prefix") + Page.PARAMETERS)
         prefix = _network(query["prefix"]) if "prefix" in query else None
         if "maar" in query:
             self._maar_or(400, query["maar"])
-        return self._binding_list(self._view.bindings(query.get("maar"), prefix))
+        return self._binding_page(Page.from_query(query), query.get("maar"), prefix)
 
-    def _binding_list(self, bindings) -> Response:
-        return json_response({"bindings": [b.to_json() for b in bindings]})
+    def _binding_page(self, page: Page, maar: Optional[str] = None,
+                      prefix: Optional[IPv6Network] = None) -> Response:
+        bindings = bindings_page(self._view, page, maar, prefix)
+        return json_response({"bindings": [b.to_json() for b in bindings],
+                              "next": page.next(bindings, _mn_id)})
 
     def _get_binding(self, request: Request, mn_id: str) -> Response:
         _query(request)
@@ -209,17 +300,20 @@ class RestApp:
             raise HttpError(403, "invalid token")
 
     def _list_maars(self, request: Request) -> Response:
-        _query(request)
-        return json_response({"maars": [m.to_json() for m in self._view.maars()]})
+        """Paged here, not in the view: MAARs are few (the domain file's)."""
+        page = Page.from_query(_query(request, Page.PARAMETERS))
+        maars = page.cut(self._view.maars(), _name)
+        return json_response({"maars": [m.to_json() for m in maars],
+                              "next": page.next(maars, _name)})
 
     def _get_maar(self, request: Request, name: str) -> Response:
         _query(request)
         return json_response(self._maar_or(404, name).to_json())
 
     def _maar_bindings(self, request: Request, name: str) -> Response:
-        _query(request)
+        page = Page.from_query(_query(request, Page.PARAMETERS))
         self._maar_or(404, name)
-        return self._binding_list(self._view.bindings(maar=name))
+        return self._binding_page(page, maar=name)
 
     def _get_prefix(self, request: Request, prefix: str) -> Response:
         _query(request)

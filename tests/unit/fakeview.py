@@ -8,6 +8,7 @@ validator package is pulled in for that.
 """
 from __future__ import annotations
 
+import bisect
 from ipaddress import IPv6Address, IPv6Network, ip_address, ip_network
 from typing import List, Optional
 
@@ -45,6 +46,14 @@ def sample_bindings() -> List[BindingView]:
         _binding("mn2@dmm.example", "maar1", [("2001:db8:1:2::/64", "maar1")]),
         _binding("mn3@dmm.example", "maar3", [("2001:db8:3:1::/64", "maar3")]),
     ]
+
+
+def many_bindings(count: int) -> List[BindingView]:
+    """``count`` MNs that never moved, spread over the three MAARs."""
+    names = sorted(ADDRESSES)
+    return [_binding(f"mn{i:05d}@dmm.example", names[i % 3],
+                     [(f"2001:db8:{i % 3 + 1}:{i:x}::/64", names[i % 3])])
+            for i in range(count)]
 
 
 def _tunnels(name: str, bindings: List[BindingView]) -> tuple:
@@ -87,11 +96,16 @@ def sample_stats() -> Stats:
 
 
 class FakeView:
-    """A DomainView over sample data; ``fail`` makes every read raise."""
+    """A DomainView over sample data (or the given bindings); ``fail`` makes
+    every read raise.  ``bindings`` pages itself as ControllerView should, and
+    records each (limit, after, returned) in ``pages_asked``."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, bindings: Optional[List[BindingView]] = None) -> None:
         self.fail = fail
-        self._bindings = sample_bindings()
+        self._bindings = sorted(sample_bindings() if bindings is None else bindings,
+                                key=lambda b: b.mn_id)
+        self._mn_ids = [b.mn_id for b in self._bindings]
+        self.pages_asked: List[tuple] = []
         self._maars = sample_maars(self._bindings)
         self._stats = sample_stats()
         self.health_status = "ok"
@@ -101,10 +115,18 @@ class FakeView:
         if self.fail:
             raise RuntimeError("view exploded")
 
-    def bindings(self, maar: Optional[str] = None,
-                 prefix: Optional[IPv6Network] = None) -> List[BindingView]:
+    def bindings(self, maar: Optional[str] = None, prefix: Optional[IPv6Network] = None,
+                 limit: Optional[int] = None, after: Optional[str] = None) -> List[BindingView]:
+        """Filtered from the first MN-ID above ``after``, stopping at ``limit``."""
         self._check()
-        return select_bindings(self._bindings, maar, prefix)
+        start = 0 if after is None else bisect.bisect_right(self._mn_ids, after)
+        found: List[BindingView] = []
+        for binding in self._bindings[start:]:
+            if limit is not None and len(found) == limit:
+                break
+            found += select_bindings([binding], maar, prefix)
+        self.pages_asked.append((limit, after, len(found)))
+        return found
 
     def binding(self, mn_id: str) -> Optional[BindingView]:
         self._check()

@@ -207,7 +207,7 @@ def test_wrong_method_is_405_with_allow(app, method, path, allow):
 
 
 def test_query_on_a_parameterless_endpoint_is_400(app):
-    response, body = call(app, "/dmm/v1/maars?verbose=1", "/dmm/v1/maars")
+    response, body = call(app, "/dmm/v1/stats?verbose=1", "/dmm/v1/stats")
     assert response.status_code == 400
     assert "allowed: none" in body["message"]
 

@@ -76,3 +76,25 @@ def test_checker_accepts_open_health_and_null_status():
     validate({"status": "ok", "anything": [1]}, {"$ref": "#/components/schemas/Health"})
     validate({"direction": "rx", "type": "PBU", "status": None, "count": 1},
              {"$ref": "#/components/schemas/MessageCount"})
+
+
+PAGED = ("/dmm/v1/cmd/bindings", "/dmm/v1/maars", "/dmm/v1/maars/{name}/bindings")
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_paged_lists_document_limit_after_and_next(path):
+    operation = DOCUMENT["paths"][path]["get"]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    assert {"limit", "after"} <= set(query)
+    assert (query["limit"]["maximum"], query["limit"]["default"]) == (rest.MAX_LIMIT,
+                                                                       rest.DEFAULT_LIMIT)
+    name = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = DOCUMENT["components"]["schemas"][name.rsplit("/", 1)[1]]
+    assert "next" in schema["required"] and schema["properties"]["next"]["nullable"]
+
+
+def test_every_list_schema_is_paged():
+    lists = {name for name in DOCUMENT["components"]["schemas"] if name.endswith("List")}
+    assert lists == {"BindingList", "MaarList"}
+    for name in lists:
+        assert "next" in DOCUMENT["components"]["schemas"][name]["required"]
