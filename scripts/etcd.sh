@@ -85,28 +85,26 @@ start_cluster() {
     wait_healthy "$dir" m0 m1 m2
 }
 
-stop_member() {  # stop_member DIR NAME: TERM, then KILL after 5 s
-    local dir=$1 name=$2 pid tries=0
-    running "$dir" "$name" || { rm -f "$dir/$name.pid"; return 0; }
-    pid=$(cat "$dir/$name.pid")
-    kill "$pid"
-    while kill -0 "$pid" 2>/dev/null; do
-        tries=$((tries + 1))
-        [ $tries -eq 50 ] && kill -9 "$pid"
-        sleep 0.1
-    done
-    rm -f "$dir/$name.pid"
-}
-
-stop() {
-    local dir=$1 name
+stop() {  # stop DIR [NAME...]: TERM all at once, KILL what is left after
+          # 2 s (a leader whose peers are gone waits to hand over)
+    local dir=$1 name pids=() tries=0
     shift
     [ -d "$dir" ] || return 0
     if [ $# -eq 0 ]; then
         set -- $(cd "$dir" && ls -- *.endpoint 2>/dev/null | sed 's/\.endpoint$//')
     fi
     for name in "$@"; do
-        stop_member "$dir" "$name"
+        if running "$dir" "$name"; then
+            pids+=("$(cat "$dir/$name.pid")")
+        fi
+        rm -f "$dir/$name.pid"
+    done
+    [ ${#pids[@]} -eq 0 ] && return 0
+    kill "${pids[@]}" 2>/dev/null || true
+    while kill -0 "${pids[@]}" 2>/dev/null; do
+        tries=$((tries + 1))
+        [ $tries -eq 20 ] && { kill -9 "${pids[@]}" 2>/dev/null || true; }
+        sleep 0.1
     done
 }
 

@@ -20,6 +20,9 @@ timeout; ``tick`` = ttl / 8):
   its thread is stuck) before anyone else can win.  While etcd is
   unreachable nobody can be elected, and the leader steps down after ``ttl``.
 
+The election key is ``election/<store prefix><name>``: outside the store's
+records, so ``load()`` never returns it (unless the store's prefix is empty).
+
 The loop runs in a ``threading.Thread``: under ryu-manager's monkey-patching
 that is a green thread and the HTTP calls yield.
 """
@@ -42,7 +45,7 @@ class Election:
     def __init__(self, store: EtcdStore, name: str, instance_id: str, ttl: int = 2,
                  on_change: Optional[Callable[[bool], None]] = None) -> None:
         self._client = store.client
-        self.key = store.prefix + b"election/" + name.encode()
+        self.key = b"election/" + store.prefix + name.encode()
         self.instance_id = instance_id
         self.ttl = ttl
         self.tick = ttl / 8

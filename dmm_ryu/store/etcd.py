@@ -108,7 +108,7 @@ class EtcdClient:
         deadline = time.monotonic() + self.timeout
         payload = json.dumps(body).encode()
         count = len(self.endpoints)
-        last_error = "no endpoint tried"
+        errors: List[str] = []
         for attempt in range(count):
             index = (self._preferred + attempt) % count
             remaining = deadline - time.monotonic()
@@ -118,7 +118,7 @@ class EtcdClient:
             try:
                 reply = self._post(index, path, payload, share, retry_safe)
             except _RetryElsewhere as exc:
-                last_error = str(exc)
+                errors.append(str(exc))
                 continue
             except StoreUnavailable:
                 self._preferred = (index + 1) % count
@@ -126,7 +126,7 @@ class EtcdClient:
             self._preferred = index
             return reply
         self._preferred = (self._preferred + 1) % count
-        raise StoreUnavailable(f"etcd unavailable: {last_error}")
+        raise StoreUnavailable(f"etcd unavailable: {'; '.join(errors) or 'no time left'}")
 
     def _post(self, index: int, path: str, payload: bytes, timeout: float,
               retry_safe: bool) -> JSON:
