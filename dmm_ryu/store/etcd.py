@@ -5,12 +5,13 @@ JSON gateway etcd 3.4 serves under ``/v3/`` (``kv/range``, ``kv/txn``,
 ``lease/grant``, ``lease/keepalive``, ``lease/revoke``), not a library:
 
 * python-etcd3 speaks gRPC, whose C core runs its own threads and polls its
-  own sockets, so it blocks or deadlocks under eventlet's monkey-patching,
+  own sockets; it is known to hang under eventlet's monkey-patching,
   which ryu-manager and osken-manager apply before any app loads.
 * etcd3gw (HTTP/JSON via requests, works under eventlet) was checked: it
   talks to a single host and port, its ``transaction()`` takes the raw JSON
   txn body anyway (we would build the compares and the base64 ourselves), and
-  it brings requests, urllib3, futurist and pbr for what is here ~150 lines.
+  it brings requests, urllib3, futurist and pbr for what is here under 200
+  lines.
   What we need and it does not give is endpoint failover with one time budget
   per call, and a precise reading of etcd's errors ("no leader", timeouts).
 * ``http.client`` uses ``socket``, which eventlet patches: under ryu-manager

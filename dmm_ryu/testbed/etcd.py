@@ -66,6 +66,3 @@ class EtcdMembers:
     def endpoints(self) -> List[str]:
         """Client URLs, in member order."""
         return [f"http://127.0.0.1:{self.base_port + 2 * i}" for i in range(len(self.names))]
-
-    def log(self, name: str) -> str:
-        return (self.directory / f"{name}.log").read_text()

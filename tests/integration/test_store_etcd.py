@@ -32,8 +32,7 @@ if shutil.which("etcd") is None:
 
 
 def _members(tmp_path_factory, kind):
-    members = EtcdMembers(tmp_path_factory.mktemp(f"etcd-{kind}"), kind).start()
-    return members
+    return EtcdMembers(tmp_path_factory.mktemp(f"etcd-{kind}"), kind).start()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +105,13 @@ def test_commit_latency_is_reported(single, cluster, capsys):
     assert all(v < 200_000 for v in figures.values()), figures
 
 
+def _commits(store, writes):
+    try:
+        return store.commit(writes)
+    except StoreUnavailable:
+        return None
+
+
 def test_cluster_serves_without_one_member(cluster):
     cluster.start()
     store = _store(cluster)
@@ -117,13 +123,6 @@ def test_cluster_serves_without_one_member(cluster):
         assert store.get("bce/mn1").revision > revision
     finally:
         cluster.start()
-
-
-def _commits(store, writes):
-    try:
-        return store.commit(writes)
-    except StoreUnavailable:
-        return None
 
 
 def test_cluster_without_quorum_refuses_then_recovers(cluster):
