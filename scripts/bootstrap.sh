@@ -2,7 +2,7 @@
 # Bring a fresh Debian 12 machine (root, nothing installed, no services) to the
 # point where the controller, the demo and the tests run.  Idempotent: each
 # step checks first, so a second run takes about a second.
-#   1. Debian packages (Open vSwitch, Mininet, tshark, iperf3, ping, venv, ...)
+#   1. Debian packages (Open vSwitch, Mininet, etcd, tshark, iperf3, ping, venv, ...)
 #   2. Open vSwitch daemons, started in user-space mode when nothing runs them
 #   3. .venv (Debian's python3 + system site-packages, so Mininet's library
 #      is importable) with the pinned Python dependencies, Ryu 4.34, os-ken
@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 PY=/usr/bin/python3
-APT_PACKAGES=(openvswitch-switch openvswitch-common mininet tshark tcpdump iperf3
+APT_PACKAGES=(openvswitch-switch openvswitch-common mininet tshark tcpdump iperf3 etcd-server curl
               iputils-ping iproute2 procps ethtool python3-venv python3-pip)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
