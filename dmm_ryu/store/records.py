@@ -132,7 +132,7 @@ def _collection(kind: type, items: FieldCodec) -> FieldCodec:
 
 def _union(members: Tuple[type, ...]) -> FieldCodec:
     """Records of several classes, told apart by a ``type`` member."""
-    codecs = {cls.__name__: _object(cls) for cls in members}
+    codecs = {cls.__name__: object_codec(cls) for cls in members}
 
     def encode(obj: Any) -> dict:
         return {"type": type(obj).__name__, **codecs[type(obj).__name__][0](obj)}
@@ -161,11 +161,11 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
     if origin in (frozenset, list) and len(args) == 1:
         return _collection(origin, field_codec(args[0], where))
     if dataclasses.is_dataclass(hint):
-        return _object(hint)
+        return object_codec(hint)
     raise TypeError(f"{where}: no record codec for type {hint!r}")
 
 
-def _object(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
+def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
     """A dataclass as a JSON object, one member per field."""
     hints = typing.get_type_hints(cls)
     fields = [(f.name, field_codec(overrides.get(f.name, hints[f.name]), f"{cls.__name__}.{f.name}"))
@@ -199,16 +199,22 @@ INSTALLED = FrozenSet[Union[InstallLocalRoute, InstallTunnel]]
 
 def _scalars(value: Any) -> tuple:
     """A timer key: a tuple of JSON scalars, like ``("expire", mn_id)``."""
-    parts = tuple(_sequence(list(value) if isinstance(value, tuple) else value))
-    if not all(isinstance(p, (str, int, float, bool, type(None))) for p in parts):
+    if not isinstance(value, (tuple, list)) or not all(
+            isinstance(p, (str, int, float, bool, type(None))) for p in value):
         raise TypeError(f"timer key {value!r} is not a tuple of JSON scalars")
-    return parts
+    return tuple(value)
 
 
 def _member(name: str, inner: FieldCodec) -> FieldCodec:
     """A value kept as the one member ``name`` of the record."""
     enc, dec = inner
-    return (lambda v: {name: enc(v)}), (lambda body: dec(body.get(name)))
+
+    def decode(body: dict) -> Any:
+        try:
+            return dec(body.get(name))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return (lambda v: {name: enc(v)}), decode
 
 
 def _small_dict(value: Any) -> dict:
@@ -259,11 +265,11 @@ class RecordKind:
 
 
 #: The CMD's BCE for one MN.
-CMD_BCE = RecordKind("cmd_bce", _with_deadline(_object(CmdBce)))
+CMD_BCE = RecordKind("cmd_bce", _with_deadline(object_codec(CmdBce)))
 #: A MAAR's BCE (serving, anchoring or temporal) for one MN.
-MAAR_BCE = RecordKind("maar_bce", _object(MaarBce, {"installed": INSTALLED}))
+MAAR_BCE = RecordKind("maar_bce", object_codec(MaarBce, {"installed": INSTALLED}))
 #: One prefix of a MAAR's pool and the MN holding it.
-POOL_ALLOCATION = RecordKind("pool", _object(PoolAllocation))
+POOL_ALLOCATION = RecordKind("pool", object_codec(PoolAllocation))
 #: Timer deadlines (UNIX seconds) by timer key.
 DEADLINES = RecordKind("deadlines", _member("deadline_unix", _mapping(
     (lambda k: list(_scalars(k)), _scalars), _LEAVES[float])))
