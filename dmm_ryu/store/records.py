@@ -155,7 +155,8 @@ def _collection(kind: type, items: FieldCodec) -> FieldCodec:
     """Sets are written sorted, so equal state always gives equal bytes."""
     enc, dec = items
     canonical = (lambda v: sorted(v, key=repr)) if kind is frozenset else list
-    return (lambda c: canonical([enc(i) for i in c])), (lambda v: kind(dec(i) for i in _sequence(v)))
+    return ((lambda c: canonical([enc(i) for i in c])),
+            (lambda v: kind(dec(i) for i in _sequence(v))))
 
 
 def _union(members: Tuple[type, ...]) -> FieldCodec:
@@ -196,7 +197,8 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
 def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
     """A dataclass as a JSON object, one member per field."""
     hints = typing.get_type_hints(cls)
-    fields = [(f.name, field_codec(overrides.get(f.name, hints[f.name]), f"{cls.__name__}.{f.name}"))
+    fields = [(f.name, field_codec(overrides.get(f.name, hints[f.name]),
+                                   f"{cls.__name__}.{f.name}"))
               for f in dataclasses.fields(cls)]
     optional = {f.name for f in dataclasses.fields(cls)
                 if f.default is not dataclasses.MISSING

@@ -101,7 +101,8 @@ class SqliteStore:
     def load(self, prefix: str = "") -> List[Record]:
         rows = self._read("SELECT key, value, revision FROM records WHERE key >= ? ORDER BY key",
                           (prefix,))
-        return [Record(k, v, r) for k, v, r in takewhile(lambda row: row[0].startswith(prefix), rows)]
+        wanted = takewhile(lambda row: row[0].startswith(prefix), rows)
+        return [Record(key, value, revision) for key, value, revision in wanted]
 
     def get(self, key: str) -> Optional[Record]:
         rows = self._read("SELECT value, revision FROM records WHERE key = ?", (key,))

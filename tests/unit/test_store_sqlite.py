@@ -90,7 +90,8 @@ operations = st.lists(st.tuples(st.sampled_from(["a", "b", "c/d", "c/e"]),
                                 st.none() | st.binary(max_size=8)), min_size=1, max_size=4)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operations, max_size=8))
 def test_behaves_like_a_dict_of_the_last_writes(store, commits):
     for record in store.load():
@@ -99,7 +100,8 @@ def test_behaves_like_a_dict_of_the_last_writes(store, commits):
     for writes in commits:
         store.commit(dict(writes))
         model.update(dict(writes))
-    assert {r.key: r.value for r in store.load()} == {k: v for k, v in model.items() if v is not None}
+    alive = {key: value for key, value in model.items() if value is not None}
+    assert {r.key: r.value for r in store.load()} == alive
 
 
 # --- SQLite only ----------------------------------------------------------------------
