@@ -11,12 +11,14 @@ Why these settings:
   OOM kill, restart by systemd).  It does not fsync per commit, so a power
   loss or kernel panic may roll back the last commits (never corrupt the
   file).  **FULL** fsyncs the WAL on every commit and also survives power
-  loss, at the price measured by ``benchmarks/bench_store.py`` (on the
-  development VM NORMAL costs about 15 us per commit, FULL about 1-4 ms,
-  i.e. FULL alone would cap a node near 500 handovers/s).  When the
-  controller host loses power the switches still forward, and the CMD
-  refreshes every binding from the MAARs' next PBUs, so NORMAL is the
-  default and FULL one argument away (``synchronous="FULL"``).
+  loss.  Measured with ``benchmarks/bench_store.py`` on the development VM
+  (2 shared cores, virtio disk): NORMAL 40 us of CPU (60-100 us wall) per
+  commit of 1-3 records; FULL 0.1-6 ms, as the disk's fsync (p50 2 ms,
+  p99 6 ms) dominates, which alone would cap a node's commits near 400/s.
+  A power cut of the controller host (rarer than a process crash, and the
+  switches keep forwarding through it) costs NORMAL only the commits of
+  its last moments, so NORMAL is the default and FULL one argument away
+  (``synchronous="FULL"``) for hosts where those matter.
 
 The connection is shared by every thread (``check_same_thread=False``) and
 guarded by a lock of the operating system: the REST server, the timer
