@@ -159,8 +159,10 @@ def _collection(kind: type, items: FieldCodec) -> FieldCodec:
             (lambda v: kind(dec(i) for i in _sequence(v))))
 
 
-def _union(members: Tuple[type, ...]) -> FieldCodec:
-    """Records of several classes, told apart by a ``type`` member."""
+def _union(members: Tuple[type, ...], where: str) -> FieldCodec:
+    """Records of several dataclasses, told apart by a ``type`` member."""
+    if not all(dataclasses.is_dataclass(cls) for cls in members):
+        raise TypeError(f"{where}: no record codec for a union of {members!r}")
     codecs = {cls.__name__: object_codec(cls) for cls in members}
 
     def encode(obj: Any) -> dict:
@@ -184,7 +186,7 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
         others = tuple(a for a in args if a is not type(None))
         if len(others) < len(args):
             return _optional(field_codec(Union[others], where))
-        return _union(others)
+        return _union(others, where)
     if origin is dict and len(args) == 2:
         return _mapping(field_codec(args[0], where), field_codec(args[1], where))
     if origin in (frozenset, list) and len(args) == 1:
@@ -195,7 +197,10 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
 
 
 def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
-    """A dataclass as a JSON object, one member per field."""
+    """A dataclass as a JSON object, one member per field, typed by its
+    annotation unless ``overrides`` names another.  Decoding ignores members
+    it does not know (a field since removed) and gives a missing member the
+    field's default, or fails."""
     hints = typing.get_type_hints(cls)
     fields = [(f.name, field_codec(overrides.get(f.name, hints[f.name]),
                                    f"{cls.__name__}.{f.name}"))

@@ -85,8 +85,12 @@ class SqliteStore:
             os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
-            self._configure()
         except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"{path}: {exc}") from exc
+        try:
+            self._configure()
+        except sqlite3.Error as exc:
+            self._db.close()
             raise StoreUnavailable(f"{path}: {exc}") from exc
 
     def _configure(self) -> None:

@@ -154,8 +154,14 @@ def test_a_field_of_an_unsupported_type_fails_when_the_codec_is_built():
     class Odd:
         blob: bytes
 
+    @dataclass
+    class Either:
+        value: typing.Union[int, str]
+
     with pytest.raises(TypeError, match="Odd.blob"):
         object_codec(Odd)
+    with pytest.raises(TypeError, match="Either.value"):
+        object_codec(Either)
 
 
 SAMPLE = MaarBce("mn1", "02:00:00:00:00:01", 3, IPv6Network("2001:db8:1::/64"), None,
