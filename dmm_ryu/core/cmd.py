@@ -10,39 +10,22 @@ a P-MAAR, ``("agg", mn_id)`` for the relay aggregation timeout and
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from ipaddress import IPv6Address
 from typing import Dict, Hashable, List, Optional, Set, Tuple
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.backoff import Backoff
+from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
-from dmm_ryu.core.messages import (
-    REQUEST_PREFIX,
-    answer,
-    next_seq,
-    options,
-    seq_newer,
-)
+from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
 from dmm_ryu.wire.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
-@dataclass(eq=False)
-class Aggregation:
-    """Relay mode: the S-MAAR's PBU waits for the P-MAARs in ``waiting``.
-    ``answered`` once a PBA went out (all answered, or the timeout)."""
-
-    __slots__ = ("pbu", "waiting", "answered")
-
-    pbu: ProxyBindingUpdate
-    waiting: Set[IPv6Address]
-    answered: bool
-
-
-class Cmd:
+class Cmd(PeerSignalling):
     """The CMD.  ``store`` holds the BCEs, ``counters`` what happened."""
 
     def __init__(self, config: CmdConfig, store: Optional[BindingStore] = None) -> None:
@@ -58,6 +41,7 @@ class Cmd:
         self._relays: Dict[str, Aggregation] = {}
         self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
         self._departed: Dict[str, int] = {}
+        self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
         self._seq = 0
 
     @property
@@ -290,117 +274,6 @@ class Cmd:
         ignores it (and answers 157)."""
         return self._send(target, self._pbu_to(mn_id, hnps, None, 0, stamp), now)
 
-    # -- PBUs to P-MAARs and their PBAs ------------------------------------
-
-    def _notify(self, bce: CmdBce, target: IPv6Address, now: float) -> List[Action]:
-        """PBU with the Serving MAAR option; the HNPs are those anchored at
-        ``target`` (the all-zero request when the PMIPv6 LMA must allocate)."""
-        hnps = bce.anchored_at(target)
-        if not bce.anchors and target == self._domain.lma:
-            hnps = [REQUEST_PREFIX]
-        pbu = self._pbu_to(bce.mn_id, hnps, bce.proxy_coa, bce.lifetime, bce.ts)
-        return self._send(target, pbu, now)
-
-    def _pbu_to(self, mn_id: str, hnps, serving: Optional[IPv6Address], lifetime: int,
-                timestamp: int) -> ProxyBindingUpdate:
-        opts = options(mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
-                       self._domain.access_tech, timestamp, serving_maar=serving)
-        self._seq = next_seq(self._seq)
-        return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts)
-
-    def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
-        key = ("retx", pbu.options.mn_id, target)
-        self._outbox[key] = (target, pbu)
-        return [SendMessage(self.address, target, pbu), self._backoff.start(key, now)]
-
-    def _pba(self, src: IPv6Address, pba, now: float) -> List[Action]:
-        key = ("retx", pba.options.mn_id, src)
-        sent = self._outbox.get(key)
-        if sent is None or sent[1].sequence != pba.sequence:
-            self.counters["stale_pba"] += 1
-            return []
-        del self._outbox[key]
-        actions: List[Action] = [self._backoff.stop(key)]
-        bce = self.store.get(pba.options.mn_id)
-        if sent[1].lifetime == 0:
-            return actions
-        if bce is None:
-            return actions + self._orphan(src, pba, now)
-        if pba.status == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED:
-            return actions + self._newer_news(bce, src, sent[1], now)
-        if pba.status != Status.ACCEPTED:
-            self.counters[f"p_maar_refused_{pba.status}"] += 1
-            return actions + self._lost(bce, src)
-        return actions + self._confirmed(bce, src, pba.options.hnps)
-
-    def _confirmed(self, bce: CmdBce, peer: IPv6Address, hnps) -> List[Action]:
-        """A P-MAAR's PBA is the truth about what it anchors: take a prefix
-        the PMIPv6 LMA just allocated, drop one it no longer has."""
-        for prefix in bce.anchored_at(peer):
-            if prefix not in hnps:
-                del bce.anchors[prefix]
-        for prefix in hnps:
-            bce.anchors.setdefault(prefix, peer)
-        self.store.put(bce)
-        return self._collected(bce, peer)
-
-    def _newer_news(self, bce: CmdBce, peer: IPv6Address, sent: ProxyBindingUpdate,
-                    now: float) -> List[Action]:
-        """157 from a MAAR: the MN attached there after the registration our
-        PBU reported.  If a newer registration arrived since, tell it that
-        one; otherwise its own registration is on the way: stop waiting."""
-        if bce.ts > (sent.options.timestamp or 0):
-            return self._notify(bce, peer, now)
-        return self._collected(bce, peer)
-
-    def _orphan(self, src: IPv6Address, pba, now: float) -> List[Action]:
-        """A P-MAAR acted on our PBU after the session ended (the MN left
-        while its registration was still running): it must forget again."""
-        if pba.status != Status.ACCEPTED or not pba.options.hnps:
-            return []
-        self.counters["orphans_forgotten"] += 1
-        stamp = pba.options.timestamp or 0
-        return self._forget(pba.options.mn_id, pba.options.hnps, src, stamp, now)
-
-    def _lost(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
-        """A P-MAAR refused or never answered: its prefixes leave the session
-        (nothing can reach them any more)."""
-        return self._confirmed(bce, peer, ())
-
-    def _collected(self, bce: CmdBce, peer: IPv6Address) -> List[Action]:
-        """Relay: one P-MAAR answered.  Before the PBA went out, wait for
-        the rest; after it (timeout), pass this P-MAAR on in a further PBA."""
-        relay = self._relays.get(bce.mn_id)
-        if relay is None or peer not in relay.waiting:
-            return []
-        relay.waiting.discard(peer)
-        if relay.answered:
-            late = [p for p in bce.p_maars() if p.address == peer]
-            actions = [self._to_s_maar(bce, relay.pbu, late)] if late else []
-        elif relay.waiting:
-            return []
-        else:
-            actions = self._aggregate(bce, relay)
-        if not relay.waiting:
-            self._relays.pop(bce.mn_id, None)
-            actions.append(CancelTimer(("agg", bce.mn_id)))
-        return actions
-
-    def _aggregate(self, bce: CmdBce, relay: Aggregation) -> List[Action]:
-        """The S-MAAR's PBA with a Previous MAAR option per confirmed P-MAAR
-        prefix.  With no prefix yet (PMIPv6: the LMA has not answered) there
-        is nothing to send, whatever the timeout; a session left with no
-        prefix at all (the LMA could not allocate) is refused with 130."""
-        if not bce.anchors and relay.waiting:
-            return []
-        relay.answered = True
-        if not bce.anchors:
-            self._relays.pop(bce.mn_id, None)
-            self.store.delete(bce.mn_id)
-            return self._refuse(bce.proxy_coa, relay.pbu, Status.INSUFFICIENT_RESOURCES)
-        confirmed = [p for p in bce.p_maars() if p.address not in relay.waiting]
-        return [self._to_s_maar(bce, relay.pbu, confirmed)]
-
     # -- timers ------------------------------------------------------------
 
     def _timer(self, key, now: float) -> List[Action]:
@@ -408,6 +281,8 @@ class Cmd:
         bce = self.store.get(mn_id)
         if kind == "retx":
             return self._retransmit(key, bce, now)
+        if kind == "owed":
+            return self._retry_owed(key, bce, now)
         if kind == "departed":
             self._departed.pop(mn_id, None)
             return []
@@ -419,19 +294,3 @@ class Cmd:
             self.counters["expired"] += 1
             return self._end(bce, now)
         return []
-
-    def _retransmit(self, key, bce: Optional[CmdBce], now: float) -> List[Action]:
-        sent = self._outbox.get(key)
-        if sent is None:
-            return []
-        timer = self._backoff.retry(key, now)
-        if timer is None:
-            self.counters["gave_up"] += 1
-            del self._outbox[key]
-            lost = bce is not None and sent[1].lifetime != 0
-            return self._lost(bce, sent[0]) if lost else []
-        self._seq = next_seq(self._seq)
-        pbu = replace(sent[1], sequence=self._seq)
-        self._outbox[key] = (sent[0], pbu)
-        self.counters["pbu_retransmitted"] += 1
-        return [SendMessage(self.address, sent[0], pbu), timer]

@@ -177,7 +177,7 @@ class Maar:
         timer = self._backoff.retry(("retx", bce.mn_id), now)
         if timer is None:
             self.counters["gave_up"] += 1
-            return self._failed(bce, now)
+            return self._unanswered(bce, now)
         bce.seq = next_seq(bce.seq)
         bce.pending = replace(bce.pending, sequence=bce.seq)
         self.counters["pbu_retransmitted"] += 1
@@ -405,6 +405,16 @@ class Maar:
         if "locate" in kinds:
             self._locating.pop(bce.mn_id, None)
         return [CancelTimer((kind, bce.mn_id)) for kind in kinds]
+
+    def _unanswered(self, bce: MaarBce, now: float) -> List[Action]:
+        """The CMD never answered.  A registration is given up (the MN may
+        try again); a "renew" P-MAAR keeps forwarding and asks again a
+        lifetime later: silence says nothing about the MN, and the CMD
+        still lists the prefix (it de-registers it if the session ended)."""
+        if bce.serving is None:
+            return self._failed(bce, now)
+        bce.pending = None
+        return [StartTimer(("expire", bce.mn_id), now + bce.lifetime)]
 
     def _failed(self, bce: MaarBce, now: float) -> List[Action]:
         """The registration was refused or never answered: forget the MN,

@@ -35,11 +35,6 @@ def walk(mode, dereg, link, seed, moves, lma=None, timers=TIMERS):
     registration gives up, then the MNs chatter and none may be stranded."""
     domain = build(N_MAARS, mode, dereg, timers, seed, link, lma=lma)
     for number, (mn, where, pause) in enumerate(moves):
-        if pause == "cut" and dereg is Dereg.RENEW:
-            # A "renew" P-MAAR cut off from the CMD for longer than its
-            # retransmission budget forgets a prefix the CMD still lists:
-            # reconciling it on return is the durable-state issue's work.
-            pause = "settle"
         if pause == "cut" and where is not None:
             _cut(domain, domain.maars[where].address, link)
         if where is not None or f"mn{mn}" in domain.net.mns:
@@ -59,7 +54,8 @@ def _heal_after_giving_up(domain, timers, so_far):
     links heal and the MNs chatter: none may be stranded."""
     domain.net.run_for(timers.retransmit_max * (timers.retransmit_limit + 1) + timers.lifetime)
     domain.net.links.clear()
-    domain.net.run_for(2 * timers.retransmit_initial)
+    owed = timers.lifetime + timers.retransmit_max * (timers.retransmit_limit + 1)
+    domain.net.run_for(owed)  # the CMD's owed de-registrations are retried
     domain.net.chatter()
     assert domain.net.settle(), f"did not settle after {so_far}"
     assert violations(domain, attached_served=True) == [], f"after {so_far}"
