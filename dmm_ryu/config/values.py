@@ -51,9 +51,9 @@ def only(raw: Mapping, allowed: Tuple[str, ...], key: str) -> None:
 
 def integer(value: Any, key: str, low: int = 0, high: int = 2**64 - 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        fail(key, f"expected an integer, got {_short(value)}")
+        fail(key, f"expected an integer, got {short(value)}")
     if not low <= value <= high:
-        fail(key, f"{_short(value)} out of range {low}..{high}")
+        fail(key, f"{short(value)} out of range {low}..{high}")
     return value
 
 
@@ -61,9 +61,9 @@ def number(value: Any, key: str, low: float = 0.0, high: float = 86400.0,
            zero: bool = False) -> float:
     """A finite number in (low, high], or [low, high] when ``zero`` allows it."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(key, f"expected a number, got {_short(value)}")
+        fail(key, f"expected a number, got {short(value)}")
     if isinstance(value, int) and abs(value) > high:
-        fail(key, f"{_short(value)} out of range")
+        fail(key, f"{short(value)} out of range")
     if not math.isfinite(value):
         fail(key, f"{value} is not a finite number")
     value = float(value)
@@ -75,7 +75,7 @@ def number(value: Any, key: str, low: float = 0.0, high: float = 86400.0,
 
 def choice(value: Any, key: str, choices: Tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        fail(key, f"{_short(value)} is not one of {', '.join(choices)}")
+        fail(key, f"{short(value)} is not one of {', '.join(choices)}")
     return value
 
 
@@ -97,7 +97,7 @@ def _usable(address: Union[IPv6Address, IPv6Network], key: str) -> None:
 def address(value: Any, key: str) -> IPv6Address:
     """A unicast global (or ULA) IPv6 address: a node's PBU source."""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        fail(key, f"expected an IPv6 address, got {_short(value)}")
+        fail(key, f"expected an IPv6 address, got {short(value)}")
     try:
         parsed = IPv6Address(value)
     except ValueError as err:
@@ -108,7 +108,7 @@ def address(value: Any, key: str) -> IPv6Address:
 
 def network(value: Any, key: str) -> IPv6Network:
     if not isinstance(value, str):
-        fail(key, f"expected an IPv6 prefix, got {_short(value)}")
+        fail(key, f"expected an IPv6 prefix, got {short(value)}")
     try:
         parsed = IPv6Network(value)
     except ValueError as err:
@@ -143,7 +143,7 @@ def mac(value: Any, key: str) -> str:
 def nai(value: Any, key: str) -> str:
     """An MN-ID (RFC 7542 NAI): it travels in a one-octet-length option."""
     if not isinstance(value, str) or not value:
-        fail(key, f"MN-ID must be a non-empty NAI string, got {_short(value)}")
+        fail(key, f"MN-ID must be a non-empty NAI string, got {short(value)}")
     if len(value.encode("utf-8", "surrogatepass")) > 250:
         fail(key, "MN-ID longer than 250 octets")
     if any(c.isspace() or not c.isprintable() for c in value) or not _utf8(value):
@@ -159,7 +159,7 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     """``repr`` cut short: an error message must not echo a megabyte."""
     text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
     return text if len(text) <= 60 else text[:57] + "..."

@@ -63,7 +63,7 @@ def test_mn_id_mapping_and_default_template():
 
 @pytest.mark.parametrize("path,value,message", [
     (("maars",), {}, "maars: at least one MAAR is required"),
-    (("maars", "maar1", "pool"), "2001:db8:2::/56", "maars.maar2.pool: 2001:db8:2::/48 overlaps"),
+    (("maars", "maar1", "pool"), "2001:db8:2::/56", "maars.maar1.pool: 2001:db8:2::/56 overlaps maar2's"),
     (("maars", "maar1", "pool"), "10.0.0.0/8", "maars.maar1.pool: not an IPv6 prefix"),
     (("maars", "maar2", "dpid"), 1, "maars.maar2.dpid: 1 already used by maar1"),
     (("maars", "maar2", "address"), "2001:db8:ffff::1", "maars.maar2.address: 2001:db8:ffff::1 already used"),
@@ -82,7 +82,7 @@ def test_mn_id_mapping_and_default_template():
     (("mode",), "pmipv6", "lma: mode pmipv6 needs the LMA's MAAR name"),
     (("deregistration",), "never", "deregistration: 'never' is not one of"),
     (("timers", "lifetime"), 130, "timers.lifetime: 130 is not a multiple of 4"),
-    (("timers", "retransmit_initial"), -1, "timers.retransmit_initial: expected a positive"),
+    (("timers", "retransmit_initial"), -1, "timers.retransmit_initial: -1 out of range (0, 3600]"),
     (("timers", "retransmit_limit"), 0.5, "timers.retransmit_limit: expected an integer"),
     (("upstream_mac",), "router", "upstream_mac: not a MAC address"),
     (("mn_ids",), {"zz": "a@b"}, "mn_ids.zz: not a MAC address"),
