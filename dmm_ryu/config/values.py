@@ -89,6 +89,10 @@ def name(value: Any, key: str) -> str:
 
 
 def _usable(address: Union[IPv6Address, IPv6Network], key: str) -> None:
+    """Refuses what no node or pool can be; a scope (``%eth0``) too, which
+    Python accepts but OpenFlow and the wire do not carry."""
+    if getattr(address, "network_address", address).scope_id is not None:
+        fail(key, f"{address} has a scope (%...): not allowed here")
     for what in ("multicast", "unspecified", "loopback", "link_local"):
         if getattr(address, f"is_{what}"):
             fail(key, f"{address} is a {what.replace('_', '-')} address")
