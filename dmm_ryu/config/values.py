@@ -62,15 +62,12 @@ def number(value: Any, key: str, low: float = 0.0, high: float = 86400.0,
     """A finite number in (low, high], or [low, high] when ``zero`` allows it."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail(key, f"expected a number, got {short(value)}")
-    if isinstance(value, int) and abs(value) > high:
-        fail(key, f"{short(value)} out of range")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         fail(key, f"{value} is not a finite number")
-    value = float(value)
     if not (low <= value if zero else low < value) or value > high:
-        bound = "[" if zero else "("
-        fail(key, f"{value:g} out of range {bound}{low:g}, {high:g}]")
-    return value
+        shown = f"{value:g}" if isinstance(value, float) else short(value)
+        fail(key, f"{shown} out of range {'[' if zero else '('}{low:g}, {high:g}]")
+    return float(value)
 
 
 def choice(value: Any, key: str, choices: Tuple[str, ...]) -> str:
@@ -98,27 +95,24 @@ def _usable(address: Union[IPv6Address, IPv6Network], key: str) -> None:
             fail(key, f"{address} is a {what.replace('_', '-')} address")
 
 
-def address(value: Any, key: str) -> IPv6Address:
-    """A unicast global (or ULA) IPv6 address: a node's PBU source."""
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        fail(key, f"expected an IPv6 address, got {short(value)}")
+def _ip(kind, what: str, value: Any, key: str):
+    if not isinstance(value, str):
+        fail(key, f"expected an {what}, got {short(value)}")
     try:
-        parsed = IPv6Address(value)
+        parsed = kind(value)
     except ValueError as err:
-        fail(key, f"not an IPv6 address ({err})")
+        fail(key, f"not an {what} ({err})")
     _usable(parsed, key)
     return parsed
+
+
+def address(value: Any, key: str) -> IPv6Address:
+    """A unicast global (or ULA) IPv6 address: a node's PBU source."""
+    return _ip(IPv6Address, "IPv6 address", value, key)
 
 
 def network(value: Any, key: str) -> IPv6Network:
-    if not isinstance(value, str):
-        fail(key, f"expected an IPv6 prefix, got {short(value)}")
-    try:
-        parsed = IPv6Network(value)
-    except ValueError as err:
-        fail(key, f"not an IPv6 prefix ({err})")
-    _usable(parsed, key)
-    return parsed
+    return _ip(IPv6Network, "IPv6 prefix", value, key)
 
 
 def ports(value: Any, key: str) -> Tuple[int, ...]:
