@@ -53,7 +53,7 @@ def test_files_that_crashed_the_reader_are_refused_by_name(tmp_path, capsys):
     path.write_text(GOOD + "x: " + "[" * 5000)
     assert main([str(path)]) == 1
     err = capsys.readouterr().err
-    assert "invalid: (file): not UTF-8 text: byte 0xff at offset 15 (line 3)" in err
+    assert "invalid: (file): not UTF-8 text: byte 0xff at offset 14 (line 3)" in err
     assert "invalid: x[0][0]" in err and "nested deeper than 32 levels" in err
 
 
