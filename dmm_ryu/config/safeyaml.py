@@ -14,7 +14,11 @@ what a configuration file never needs and an attacker can abuse:
 
 :func:`load_yaml` refuses all of these, and text that is not UTF-8, with one
 :class:`InvalidConfigError` naming the key path (``maars.maar1.pool``) or
-the byte offset where the problem lies.
+the byte offset where the problem lies.  Aliases, anchors, long values and
+depth are screened from the parser's event stream (libyaml's parser keeps
+an explicit stack, so a megabyte of ``[`` costs no recursion) before any
+node is composed; duplicate keys are then found on the composed tree, whose
+depth the screen has bounded.
 """
 from __future__ import annotations
 
