@@ -47,6 +47,8 @@ class Timers:
     retransmit_limit: int = 6
     aggregation_timeout: float = 0.5
     detach_guard: float = 10.0
+    #: seconds a prefix no MN uses is kept before it returns to the pool; 0 = never
+    prefix_idle: float = 0.0
 
     def check(self) -> None:
         if self.lifetime <= 0 or self.lifetime % 4 or self.lifetime > MAX_LIFETIME:
@@ -59,6 +61,8 @@ class Timers:
             raise ConfigError("retransmit_limit >= 1 and aggregation_timeout > 0")
         if not 0 < self.detach_guard < float("inf"):
             raise ConfigError("detach_guard must be a positive, finite number of seconds")
+        if self.prefix_idle < 0:
+            raise ConfigError("prefix_idle must be >= 0 (0 keeps prefixes until the session ends)")
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,20 @@ class DomainConfig:
 
 @dataclass(frozen=True)
 class MaarConfig:
-    """One MAAR: ``pool`` is exclusive to it and handed out in /``prefix_len``."""
+    """One MAAR: ``pool`` is exclusive to it and handed out in /``prefix_len``;
+    ``max_bindings`` bounds the MNs it serves at once (None: the pool's size)."""
 
     name: str
     address: IPv6Address
     pool: IPv6Network
     domain: DomainConfig
     prefix_len: int = 64
+    max_bindings: Optional[int] = None
 
     def check(self) -> None:
         self.domain.check()
+        if self.max_bindings is not None and self.max_bindings < 1:
+            raise ConfigError(f"{self.name}: max_bindings must be at least 1")
         if not self.pool.prefixlen <= self.prefix_len <= 128:
             raise ConfigError(f"{self.name}: cannot cut /{self.prefix_len} out of {self.pool}")
 

@@ -14,6 +14,7 @@ from typing import Dict, List
 
 from dmm_ryu.config.domainfile import DomainFile, InvalidConfigError, MaarSection
 from dmm_ryu.core import config as core
+from dmm_ryu.of.context import GATEWAY_MAC
 from dmm_ryu.of.labels import DataplaneError, LabelPlan, transport_mac
 
 
@@ -29,20 +30,25 @@ class CoreConfigs:
 
 
 def _plan(domain: DomainFile) -> LabelPlan:
-    """The label numbering; refuses MAC clashes on the transport."""
+    """The label numbering; refuses MAC clashes on the transport and access."""
     try:
         plan = LabelPlan.from_maars(domain.maars)
     except DataplaneError as err:
         raise InvalidConfigError(f"maars: {err}") from err
-    macs = {transport_mac(m.dpid): f"MAAR {m.name}" for m in domain.maars.values()}
+    macs = {transport_mac(m.dpid): f"the transport MAC of MAAR {m.name}"
+            for m in domain.maars.values()}
     if domain.cmd.maar is None:
         clash = macs.setdefault(transport_mac(domain.cmd.dpid), "the CMD's switch")
         if clash != "the CMD's switch":
-            raise InvalidConfigError(f"cmd.dpid: its transport MAC is also {clash}'s")
+            raise InvalidConfigError(f"cmd.dpid: its transport MAC is {clash}")
+    macs.setdefault(GATEWAY_MAC, "the MNs' default-router MAC")
     if domain.upstream_mac in macs:
         raise InvalidConfigError(
-            f"upstream_mac: {domain.upstream_mac} is the transport MAC of "
-            f"{macs[domain.upstream_mac]}")
+            f"upstream_mac: {domain.upstream_mac} is {macs[domain.upstream_mac]}")
+    macs[domain.upstream_mac] = "the upstream router's MAC"
+    for mac in domain.mn_ids:
+        if mac in macs:
+            raise InvalidConfigError(f"mn_ids.{mac}: an MN cannot have {macs[mac]}")
     return plan
 
 
@@ -59,29 +65,58 @@ def _usable_pool(maar: MaarSection, plan: LabelPlan, notes: List[str]) -> IPv6Ne
     return usable
 
 
+def _nodes_outside_pools(domain: DomainFile, maars: Dict[str, core.MaarConfig]) -> None:
+    """A node's address inside a usable pool would be handed to an MN within
+    its prefix, and the MN's route would swallow that node's signalling."""
+    nodes = [(f"maars.{m.name}.address", m.address) for m in domain.maars.values()]
+    nodes.append(("cmd.address", domain.cmd.address))
+    for key, address in nodes:
+        for maar in maars.values():
+            if address in maar.pool:
+                raise InvalidConfigError(f"{key}: {address} lies in {maar.name}'s pool {maar.pool}")
+
+
+def _binding_notes(maars: Dict[str, core.MaarConfig], notes: List[str]) -> None:
+    """``max_bindings`` above what the pool holds: the pool runs out first."""
+    for maar in maars.values():
+        prefixes = 1 << min(maar.prefix_len - maar.pool.prefixlen, 64)
+        if maar.anchors_locally and maar.max_bindings > prefixes:
+            notes.append(f"maars.{maar.name}.max_bindings: {maar.max_bindings} is more than "
+                         f"the {prefixes} prefixes of {maar.pool}: the pool runs out first")
+
+
+def _shared(domain: DomainFile) -> core.DomainConfig:
+    return core.DomainConfig(
+        cmd=domain.cmd.address,
+        mode=core.Mode(domain.mode),
+        dereg=core.Dereg(domain.deregistration),
+        timers=core.Timers(**domain.timers, detach_guard=domain.detach_guard),
+        lma=domain.maars[domain.lma].address if domain.lma else None,
+        access_tech=domain.access_technology,
+    )
+
+
 def build(domain: DomainFile) -> CoreConfigs:
-    """The core configuration of ``domain``, consistency-checked."""
+    """The core configuration of ``domain``, consistency-checked.  The CMD's
+    binding cache holds at most what all MAARs together may serve."""
     plan = _plan(domain)
-    notes: List[str] = []
+    notes: List[str] = list(domain.notes)
     try:
-        shared = core.DomainConfig(
-            cmd=domain.cmd.address,
-            mode=core.Mode(domain.mode),
-            dereg=core.Dereg(domain.deregistration),
-            timers=core.Timers(**domain.timers, detach_guard=domain.detach_guard),
-            lma=domain.maars[domain.lma].address if domain.lma else None,
-        )
+        shared = _shared(domain)
         cmd = core.CmdConfig(domain=shared,
-                             maars=frozenset(m.address for m in domain.maars.values()))
+                             maars=frozenset(m.address for m in domain.maars.values()),
+                             max_bindings=sum(m.max_bindings for m in domain.maars.values()))
         cmd.check()
         maars = {
             m.name: core.MaarConfig(name=m.name, address=m.address,
                                     pool=_usable_pool(m, plan, notes), domain=shared,
-                                    prefix_len=m.prefix_length)
+                                    prefix_len=m.prefix_length, max_bindings=m.max_bindings)
             for m in domain.maars.values()
         }
         for maar in maars.values():
             maar.check()
     except core.ConfigError as err:
         raise InvalidConfigError(f"timers: {err}") from err
+    _nodes_outside_pools(domain, maars)
+    _binding_notes(maars, notes)
     return CoreConfigs(domain=shared, cmd=cmd, maars=maars, notes=notes)

@@ -44,3 +44,21 @@ def test_pool_beyond_label_capacity_is_cut_with_a_note(tmp_path, capsys):
     assert main([str(path)]) == 0
     assert ("note: maars.maar1.pool: only 2001:db8::/45 (524288 prefixes) is used"
             in capsys.readouterr().out)
+
+
+def test_files_that_crashed_the_reader_are_refused_by_name(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_bytes(GOOD.encode().replace(b"maar1", b"maar\xff", 1))
+    assert main([str(path)]) == 1
+    path.write_text(GOOD + "x: " + "[" * 5000)
+    assert main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "invalid: (file): not UTF-8 text: byte 0xff at offset 14 (line 3)" in err
+    assert "invalid: x[0][0]" in err and "nested deeper than 32 levels" in err
+
+
+def test_serving_any_mac_by_default_is_noted(tmp_path, capsys):
+    path = tmp_path / "dmm.yaml"
+    path.write_text(GOOD)
+    assert main([str(path)]) == 0
+    assert "note: mn_policy: not set, so any MAC is served" in capsys.readouterr().out

@@ -53,17 +53,58 @@ def test_cmd_on_its_own_switch():
         parse(raw)
 
 
-def test_mn_id_mapping_and_default_template():
+def test_listed_mns_only_by_default_when_mn_ids_given():
     domain = parse(VALID)
+    assert domain.mn_policy == "listed"
     assert domain.mn_id_for("00:00:00:00:01:01") == "mn1@dmm.example"
-    assert domain.mn_id_for("0A:00:00:00:00:02") == "0a0000000002@dmm.example"
-    closed = parse(with_change(("mn_id_template",), None))
+    assert domain.mn_id_for("0a:00:00:00:00:02") is None
+
+
+def test_any_mac_served_when_chosen_or_by_default_without_mn_ids():
+    chosen = parse(with_change(("mn_policy",), "any"))
+    assert chosen.mn_id_for("00:00:00:00:01:01") == "mn1@dmm.example"
+    assert chosen.mn_id_for("0A:00:00:00:00:02") == "0a0000000002@dmm.example"
+    assert chosen.notes == ()
+    implicit = parse(with_change(("mn_ids",), KeyError))
+    assert implicit.mn_policy == "any"
+    assert implicit.mn_id_for("0a:00:00:00:00:02") == "0a0000000002@dmm.example"
+    assert "mn_policy: not set, so any MAC is served" in implicit.notes[0]
+
+
+def test_null_template_without_mn_ids_serves_nobody():
+    closed = parse(with_change(("mn_ids",), KeyError) | {"mn_id_template": None})
+    assert closed.mn_policy == "listed"
     assert closed.mn_id_for("0a:00:00:00:00:02") is None
+    assert closed.notes == ("mn_policy: listed and mn_ids is empty: no MN can attach",)
+
+
+def test_new_keys_default_sensibly():
+    domain = parse(VALID)
+    assert (domain.punt_rate, domain.punt_burst, domain.gateway) == (100, 50, "shared")
+    assert domain.access_technology == 4  # IEEE 802.11
+    assert (domain.option_types.previous_maar, domain.option_types.serving_maar) == (67, 68)
+    assert domain.maars["maar1"].max_bindings == 4096
+    assert "prefix_idle" not in domain.timers
+
+
+def test_new_keys_are_read():
+    raw = with_change(("gateway",), "dlif") | {
+        "punt_rate": 10, "punt_burst": 5, "access_technology": 802.3,
+        "option_types": {"previous_maar": 200}, "timers": {"prefix_idle": 30}}
+    raw["maars"]["maar1"]["max_bindings"] = 7
+    domain = parse(raw)
+    assert (domain.punt_rate, domain.punt_burst, domain.gateway) == (10, 5, "dlif")
+    assert domain.access_technology == 3
+    assert (domain.option_types.previous_maar, domain.option_types.serving_maar) == (200, 68)
+    assert domain.timers["prefix_idle"] == 30.0
+    assert domain.maars["maar1"].max_bindings == 7
+    assert parse(with_change(("access_technology",), "PPP")).access_technology == 2
+    assert parse(with_change(("access_technology",), 200)).access_technology == 200
 
 
 @pytest.mark.parametrize("path,value,message", [
     (("maars",), {}, "maars: at least one MAAR is required"),
-    (("maars", "maar1", "pool"), "2001:db8:2::/56", "maars.maar2.pool: 2001:db8:2::/48 overlaps"),
+    (("maars", "maar1", "pool"), "2001:db8:2::/56", "maars.maar1.pool: 2001:db8:2::/56 overlaps maar2's"),
     (("maars", "maar1", "pool"), "10.0.0.0/8", "maars.maar1.pool: not an IPv6 prefix"),
     (("maars", "maar2", "dpid"), 1, "maars.maar2.dpid: 1 already used by maar1"),
     (("maars", "maar2", "address"), "2001:db8:ffff::1", "maars.maar2.address: 2001:db8:ffff::1 already used"),
@@ -82,7 +123,7 @@ def test_mn_id_mapping_and_default_template():
     (("mode",), "pmipv6", "lma: mode pmipv6 needs the LMA's MAAR name"),
     (("deregistration",), "never", "deregistration: 'never' is not one of"),
     (("timers", "lifetime"), 130, "timers.lifetime: 130 is not a multiple of 4"),
-    (("timers", "retransmit_initial"), -1, "timers.retransmit_initial: expected a positive"),
+    (("timers", "retransmit_initial"), -1, "timers.retransmit_initial: -1 out of range (0, 3600]"),
     (("timers", "retransmit_limit"), 0.5, "timers.retransmit_limit: expected an integer"),
     (("upstream_mac",), "router", "upstream_mac: not a MAC address"),
     (("mn_ids",), {"zz": "a@b"}, "mn_ids.zz: not a MAC address"),
