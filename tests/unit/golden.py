@@ -94,3 +94,38 @@ def _compare_section(golden: Counter, now: Counter) -> List[str]:
             lines += [f"changed: {before.line}", f"     to: {flow.line}"]
     lines += [f"removed: {f.line}" for f in sorted(old_at.values(), key=lambda f: f.line)]
     return lines
+
+
+# --- what Open vSwitch reports back ------------------------------------------
+
+#: ``ovs-ofctl dump-flows`` spellings -> the ones format_flow writes.
+OVS_FIELDS = {"icmp_type": "icmpv6_type", "nw_proto": "ip_proto",
+              "dl_dst": "eth_dst", "dl_src": "eth_src"}
+OVS_SHORTHANDS = {"ipv6": {"eth_type": "0x86dd"}, "mpls": {"eth_type": "0x8847"},
+                  "icmp6": {"eth_type": "0x86dd", "ip_proto": "58"}}
+OVS_ACTIONS = {"CONTROLLER:65535": "output:CONTROLLER"}
+
+
+def parse_ovs_dump(text: str) -> Counter:
+    """``ovs-ofctl --no-stats dump-flows`` output as golden ``add`` flows,
+    so a bridge's rules compare with a golden section."""
+    flows: Counter = Counter()
+    for line in text.splitlines():
+        if line.strip():
+            flows[parse_flow("add " + _ovs_as_golden(line))] += 1
+    return flows
+
+
+def _ovs_as_golden(line: str) -> str:
+    fields, _, actions = line.strip().partition(" actions=")
+    spelled = []
+    for item in fields.replace(", ", ",").split(","):
+        name, _, value = item.partition("=")
+        if name in OVS_SHORTHANDS and not value:
+            spelled += [f"{k}={v}" for k, v in OVS_SHORTHANDS[name].items()]
+        else:
+            spelled.append(f"{OVS_FIELDS.get(name, name)}={value}")
+    if not any(item.startswith("table=") for item in spelled):
+        spelled.append("table=0")
+    ours = ",".join(OVS_ACTIONS.get(a, a) for a in actions.split(","))
+    return f"{','.join(spelled)} actions={ours}"
