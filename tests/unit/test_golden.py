@@ -75,3 +75,23 @@ def test_a_missing_section_is_named():
     sections = golden.parse(TEXT)
     now = {k: v for k, v in sections.items() if k != SECTION}
     assert golden.compare(sections, now) == f"section only in the golden file: {SECTION}"
+
+
+#: Lines as ``ovs-ofctl --no-stats dump-flows`` (OVS 3.1) printed them for fig2's maar3.
+OVS_DUMP = """\
+ cookie=0xd301000000000000, priority=2000,icmp6,in_port=2,icmp_type=135,nd_target=fe80::1 actions=CONTROLLER:65535
+ cookie=0xd301000000000000, priority=2000,ipv6,in_port=1,ipv6_dst=2001:db8:ffff::3,nw_proto=135 actions=CONTROLLER:65535
+ cookie=0xd301000000000000, priority=1000,mpls,in_port=1,dl_dst=0e:00:00:00:00:03 actions=goto_table:2
+ cookie=0xd301000000000000, table=2, priority=0 actions=drop
+"""
+GOLDEN_LINES = """\
+add table=0,priority=2000,cookie=0xd301000000000000,in_port=2,eth_type=0x86dd,ip_proto=58,icmpv6_type=135,nd_target=fe80::1 actions=output:CONTROLLER
+add table=0,priority=2000,cookie=0xd301000000000000,in_port=1,eth_type=0x86dd,ip_proto=135,ipv6_dst=2001:db8:ffff::3 actions=output:CONTROLLER
+add table=0,priority=1000,cookie=0xd301000000000000,in_port=1,eth_dst=0e:00:00:00:00:03,eth_type=0x8847 actions=goto_table:2
+add table=2,priority=0,cookie=0xd301000000000000 actions=drop
+"""
+
+
+def test_ovs_spellings_read_as_the_golden_ones():
+    (expected,) = golden.parse("# s\n" + GOLDEN_LINES).values()
+    assert golden.parse_ovs_dump(OVS_DUMP) == expected
