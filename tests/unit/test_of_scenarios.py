@@ -7,7 +7,6 @@ MAAR1 again).  Each state is reached from the previous one by the actions
 the core emits at each MAAR; the result must equal a rebuild from the
 state, which proves removals leave nothing stale.
 """
-import os
 import random
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
@@ -20,10 +19,10 @@ from dmm_ryu.core.actions import (ANCHOR, SERVING, InstallLocalRoute, InstallTun
 from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane
 from dmm_ryu.of.flows import DEFAULT_PARSER, base_flows, flows_for, rebuild_flows
 from dmm_ryu.of.render import format_flows
+from tests.unit import golden
 from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
 
 GOLDEN = Path(__file__).resolve().parents[2] / "openflow_rules" / "golden"
-REGENERATE = os.environ.get("DMM_REGEN_GOLDEN") == "1"
 MN = "mn1@dmm.example"
 MN_MAC = "00:00:00:00:aa:01"
 ACCESS, TRANSPORT = 2, 1
@@ -268,6 +267,7 @@ def test_reapplying_shuffled_and_repeated_changes_nothing(state):
 
 
 def golden_text(state):
+    """What ``openflow_rules/golden/<state>.txt`` holds (``./dmm golden`` writes it)."""
     parts = []
     for name in NAMES:
         if STATES[state][2].get(name):
@@ -281,7 +281,5 @@ def golden_text(state):
 @pytest.mark.parametrize("state", ORDER)
 def test_golden_rules(state):
     path = GOLDEN / f"{state}.txt"
-    text = golden_text(state)
-    if REGENERATE:
-        path.write_text(text)
-    assert path.read_text() == text, f"rerun with DMM_REGEN_GOLDEN=1 and review {path}"
+    diff = golden.compare(golden.parse(path.read_text()), golden.parse(golden_text(state)))
+    assert not diff, f"{path} differs from the rules emitted now:\n{diff}\n{golden.HOW_TO_UPDATE}"
