@@ -12,6 +12,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Hashable, Tuple, Union
 
 from dmm_ryu.wire.mh.model import Message
+from dmm_ryu.wire.ndp import AdvertisedPrefix
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,6 @@ class RemoveTunnel:
     prefix: IPv6Network
     peer: IPv6Address
     role: str
-
-
-@dataclass(frozen=True)
-class AdvertisedPrefix:
-    """One Prefix Information option of a Router Advertisement."""
-
-    prefix: IPv6Network
-    preferred_lifetime: int
-    valid_lifetime: int
 
 
 @dataclass(frozen=True)

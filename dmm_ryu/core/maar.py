@@ -28,18 +28,14 @@ from dmm_ryu.core.actions import (
     StartTimer,
 )
 from dmm_ryu.core.backoff import Backoff
-from dmm_ryu.core.config import Dereg, MaarConfig, Mode
+from dmm_ryu.core.config import MaarConfig
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
-from dmm_ryu.core.messages import (
-    REQUEST_PREFIX,
-    answer,
-    next_seq,
-    options,
-)
-from dmm_ryu.wire.mh.model import timestamp_from_unix
+from dmm_ryu.core.maar_anchor import AnchorSide
+from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.wire.mh.model import (
+    timestamp_from_unix,
     HandoffIndicator,
     ProxyBindingAck,
     ProxyBindingUpdate,
@@ -49,7 +45,7 @@ from dmm_ryu.wire.mh.model import (
 TIMER_KINDS = ("retx", "refresh", "expire", "locate")
 
 
-class Maar:
+class Maar(AnchorSide):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -295,82 +291,6 @@ class Maar:
         prefixes += [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
         prefixes += [AdvertisedPrefix(p, 0, 0) for p in sorted(gone)]
         return SendRouterAdvert(bce.mn_id, bce.mac, bce.port, tuple(prefixes))
-
-    # -- PBUs from the CMD: this MAAR is (or stops being) a P-MAAR -----------
-
-    def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
-        opts = pbu.options
-        if src != self._domain.cmd:
-            return [SendMessage(self.address, src, answer(pbu, Status.ADMINISTRATIVELY_PROHIBITED))]
-        bce = self.bces.get(opts.mn_id)
-        if bce is not None and opts.timestamp is not None and opts.timestamp < bce.ts:
-            self.counters["stale_pbu_ignored"] += 1
-            stale = answer(pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED, hnps=())
-            return [SendMessage(self.address, src, stale)]
-        if pbu.lifetime == 0:
-            return self._forget(bce, src, pbu)
-        if opts.serving_maar is None:
-            return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
-        requested = REQUEST_PREFIX in opts.hnps
-        if bce is None and requested:
-            bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
-        if bce is None:
-            status = (Status.INSUFFICIENT_RESOURCES if requested
-                      else Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
-            return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
-        return self._moved_away(bce, src, pbu, now)
-
-    def _moved_away(self, bce: MaarBce, src: IPv6Address, pbu: ProxyBindingUpdate,
-                    now: float) -> List[Action]:
-        """PBU with the Serving MAAR option: the MN is at another MAAR.
-
-        Tunnel our prefix to it, drop the P-MAAR list (Appendix B) and answer
-        with the HNP we anchor.  A prefix the CMD does not list was never
-        registered (a registration overtaken by a newer one): release it.
-        """
-        opts = pbu.options
-        if bce.local is not None and bce.local not in opts.hnps and REQUEST_PREFIX not in opts.hnps:
-            self.pool.release(bce.local)
-            bce.local = None
-        self._backoff.stop(("retx", bce.mn_id))
-        bce.pending, bce.final, bce.leaving = None, True, False
-        bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
-        bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
-        bce.p_maars.clear()
-        actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
-        actions += self.attachments.gone(bce.mn_id)
-        actions += self._p_maar_timer(bce, now)
-        hnps = () if bce.local is None else (bce.local,)
-        if bce.local is None:
-            del self.bces[bce.mn_id]
-        if hnps and self._domain.mode is Mode.LOCATOR:
-            actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
-        actions.append(SendMessage(self.address, src,
-                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
-        return actions
-
-    def _p_maar_timer(self, bce: MaarBce, now: float) -> List[Action]:
-        """Draft 3.5: "serving-only" stops the BCE timer, "renew" keeps it so
-        the P-MAAR asks the CMD again when it expires."""
-        key = ("expire", bce.mn_id)
-        if self._domain.dereg is Dereg.RENEW and bce.local is not None:
-            return [StartTimer(key, now + bce.lifetime)]
-        return [CancelTimer(key)]
-
-    def _forget(self, bce: Optional[MaarBce], src: IPv6Address,
-                pbu: ProxyBindingUpdate) -> List[Action]:
-        """De-registration PBU from the CMD: the session is over everywhere."""
-        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
-        return ([] if bce is None else self._drop(bce)) + [reply]
-
-    def _dereg_answered(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
-        """Answer to our lifetime-0 PBU: leaving the domain, or a "renew"
-        P-MAAR that the CMD keeps alive with a non-zero lifetime."""
-        if bce.leaving or pba.lifetime == 0:
-            return self._drop(bce)
-        bce.lifetime = pba.lifetime
-        self.counters["renewed"] += 1
-        return [StartTimer(("expire", bce.mn_id), now + pba.lifetime)]
 
     # -- timers ------------------------------------------------------------
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import Iterable, Optional
 
-from dmm_ryu.core.actions import AdvertisedPrefix
 from dmm_ryu.wire.constants import ICMPV6_PROTO, NdType
 from dmm_ryu.wire.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
                           ipv6_header, mac_bytes, mac_text, packed)
@@ -34,6 +33,15 @@ NA_ROUTER_SOLICITED_OVERRIDE = 0xE0000000
 _ND_TYPES = frozenset(NdType)
 _PREFIX_INFO = struct.Struct("!BBBBIII16s")
 _RA_BODY = struct.Struct("!BBHBBHII")  # type, code, csum, hop limit, flags, lifetime, reachable, retrans
+
+
+@dataclass(frozen=True)
+class AdvertisedPrefix:
+    """One Prefix Information option of a Router Advertisement."""
+
+    prefix: IPv6Network
+    preferred_lifetime: int
+    valid_lifetime: int
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ CASES = {
     "access_technology_unknown": (extra("access_technology: lte\n"), "access_technology: 'lte' is not one of"),
     "access_technology_zero": (extra("access_technology: 0\n"), "access_technology: 0 out of range 1..255"),
     "option_types_rfc5213_clash": (extra("option_types: {previous_maar: 22}\n"), "option_types: option types collide"),
-    "option_types_equal": (extra("option_types: {previous_maar: 68}\n"), "option_types: option types must be two distinct"),
+    "option_types_equal": (extra("option_types: {previous_maar: 68}\n"), "option_types: option types must be distinct"),
     "option_types_unknown_key": (extra("option_types: {home: 1}\n"), "option_types.home: unknown key"),
     "gateway_unknown": (extra("gateway: per-mn\n"), "gateway: 'per-mn' is not one of shared, dlif"),
 }

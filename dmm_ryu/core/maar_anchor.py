@@ -1,0 +1,93 @@
+"""The MAAR as a P-MAAR (draft 3.2-3.5, Appendix B): PBUs from the CMD
+tell it the MN moved on (tunnel its prefix to the new S-MAAR and answer
+with the HNP it anchors) or that the session ended (forget it)."""
+from __future__ import annotations
+
+from ipaddress import IPv6Address
+from typing import List, Optional
+
+from dmm_ryu.core import routes
+from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
+from dmm_ryu.core.config import Dereg, Mode
+from dmm_ryu.core.messages import REQUEST_PREFIX, answer
+from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.wire.mh.model import ProxyBindingAck, ProxyBindingUpdate, Status
+
+
+class AnchorSide:
+    """Mixed into :class:`~dmm_ryu.core.maar.Maar`: the methods below use its
+    BCEs, pool, backoff, attachments and timers."""
+
+    def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        opts = pbu.options
+        if src != self._domain.cmd:
+            return [SendMessage(self.address, src, answer(pbu, Status.ADMINISTRATIVELY_PROHIBITED))]
+        bce = self.bces.get(opts.mn_id)
+        if bce is not None and opts.timestamp is not None and opts.timestamp < bce.ts:
+            self.counters["stale_pbu_ignored"] += 1
+            stale = answer(pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED, hnps=())
+            return [SendMessage(self.address, src, stale)]
+        if pbu.lifetime == 0:
+            return self._forget(bce, src, pbu)
+        if opts.serving_maar is None:
+            return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
+        requested = REQUEST_PREFIX in opts.hnps
+        if bce is None and requested:
+            bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
+        if bce is None:
+            status = (Status.INSUFFICIENT_RESOURCES if requested
+                      else Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
+            return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
+        return self._moved_away(bce, src, pbu, now)
+
+    def _moved_away(self, bce: MaarBce, src: IPv6Address, pbu: ProxyBindingUpdate,
+                    now: float) -> List[Action]:
+        """PBU with the Serving MAAR option: the MN is at another MAAR.
+
+        Tunnel our prefix to it, drop the P-MAAR list (Appendix B) and answer
+        with the HNP we anchor.  A prefix the CMD does not list was never
+        registered (a registration overtaken by a newer one): release it.
+        """
+        opts = pbu.options
+        if bce.local is not None and bce.local not in opts.hnps and REQUEST_PREFIX not in opts.hnps:
+            self.pool.release(bce.local)
+            bce.local = None
+        self._backoff.stop(("retx", bce.mn_id))
+        bce.pending, bce.final, bce.leaving = None, True, False
+        bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
+        bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
+        bce.p_maars.clear()
+        actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
+        actions += self.attachments.gone(bce.mn_id)
+        actions += self._p_maar_timer(bce, now)
+        hnps = () if bce.local is None else (bce.local,)
+        if bce.local is None:
+            del self.bces[bce.mn_id]
+        if hnps and self._domain.mode is Mode.LOCATOR:
+            actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
+        actions.append(SendMessage(self.address, src,
+                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
+        return actions
+
+    def _p_maar_timer(self, bce: MaarBce, now: float) -> List[Action]:
+        """Draft 3.5: "serving-only" stops the BCE timer, "renew" keeps it so
+        the P-MAAR asks the CMD again when it expires."""
+        key = ("expire", bce.mn_id)
+        if self._domain.dereg is Dereg.RENEW and bce.local is not None:
+            return [StartTimer(key, now + bce.lifetime)]
+        return [CancelTimer(key)]
+
+    def _forget(self, bce: Optional[MaarBce], src: IPv6Address,
+                pbu: ProxyBindingUpdate) -> List[Action]:
+        """De-registration PBU from the CMD: the session is over everywhere."""
+        reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
+        return ([] if bce is None else self._drop(bce)) + [reply]
+
+    def _dereg_answered(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
+        """Answer to our lifetime-0 PBU: leaving the domain, or a "renew"
+        P-MAAR that the CMD keeps alive with a non-zero lifetime."""
+        if bce.leaving or pba.lifetime == 0:
+            return self._drop(bce)
+        bce.lifetime = pba.lifetime
+        self.counters["renewed"] += 1
+        return [StartTimer(("expire", bce.mn_id), now + pba.lifetime)]
