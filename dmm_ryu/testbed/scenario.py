@@ -11,6 +11,7 @@ prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import subprocess
@@ -24,7 +25,7 @@ from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.capture import Captures
 from dmm_ryu.testbed.controller import all_joined, free_port, running_manager
-from dmm_ryu.testbed.network import attach, move, testbed
+from dmm_ryu.testbed.network import attach, leave, move, testbed
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
 
@@ -36,12 +37,14 @@ FLOW_PATIENCE = 12.0
 
 @dataclass
 class Step:
-    """What was observed after the MN arrived at ``dst``."""
+    """What was observed after the MN arrived at ``dst`` (``radio``: how the
+    move looked to the MN, ``network.RADIO_MODELS``; None at attachment)."""
 
     mode: str
     src: Optional[str]
     dst: str
     moved_at: float
+    radio: Optional[str] = None
     registered_after_s: float = 0.0
     signalling_ms: Optional[float] = None
     interruption_ms: Optional[float] = None
@@ -208,8 +211,9 @@ class Scenario:
         time.sleep(1.0)
         self.observe(step)
 
-    def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int) -> Step:
-        step = Step(self.mode, src, dst, moved_at)
+    def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int,
+                 radio: Optional[str] = None) -> Step:
+        step = Step(self.mode, src, dst, moved_at, radio)
         if self._wait_serving(dst):
             step.registered_after_s = time.time() - moved_at
         local = self._local_prefix(dst)
@@ -238,12 +242,13 @@ class Scenario:
                                   source, cn_address(1)], self.ping_log)
         self.run.flows_started[str(prefix)] = time.time()
 
-    def handover(self, src: str, dst: str, settle: float = 1.0) -> Step:
-        """Move the MN and observe the domain once it settled at ``dst``."""
+    def handover(self, src: str, dst: str, radio: str = "flap", settle: float = 1.0) -> Step:
+        """Move the MN (radio model ``radio``) and observe the domain once it
+        settled at ``dst``."""
         offset = len(self.log.read_text())
         moved_at = time.time()
-        move(self.net, 1, src, dst)
-        step = self._arrived(src, dst, moved_at, offset)
+        move(self.net, 1, src, dst, radio=radio)
+        step = self._arrived(src, dst, moved_at, offset, radio)
         time.sleep(settle)
         self.observe(step)
         return step
@@ -275,12 +280,11 @@ class Scenario:
             step.interruption_ms = _ping_gap_ms(self.ping_log, step.moved_at, time.time())
 
     def leave(self, lifetime_wait: float) -> dict:
-        """The MN leaves the domain: flows stop, its link goes away.  After
+        """The MN leaves the domain: flows stop, it leaves radio range.  After
         the guard and the signalling, nothing of it may remain anywhere."""
         for proc in self._procs[1:]:
             proc.kill()
-        intf = self.mn.defaultIntf()
-        self.mn.cmd(f"ip link set {intf} down")
+        leave(self.net, 1)
         bindings_gone = wait_for(lambda: rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
                                  is None, timeout=lifetime_wait, interval=0.2)
         maars = rest_get(self.rest_port, "/maars")["maars"]
@@ -296,11 +300,12 @@ class Scenario:
 
 
 def run_mode(mode: str, out: Path, manager: str = "ryu-manager",
-             path=("maar1", "maar2", "maar3", "maar1")) -> ModeRun:
-    """The whole scenario for one mode: attach, move along ``path``, leave."""
+             path=("maar1", "maar2", "maar3", "maar1"), radios=("flap",)) -> ModeRun:
+    """The whole scenario for one mode: attach, move along ``path``, leave.
+    The moves take the radio models in ``radios`` in turn (cycling)."""
     with Scenario(mode, out, manager=manager, maars=len(set(path))) as sc:
         sc.start()
-        for src, dst in zip(path, path[1:]):
-            sc.handover(src, dst)
+        for (src, dst), radio in zip(zip(path, path[1:]), itertools.cycle(radios)):
+            sc.handover(src, dst, radio=radio)
         sc.leave(lifetime_wait=30)
     return sc.run
