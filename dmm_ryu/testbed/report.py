@@ -229,6 +229,7 @@ class Panel:
     flows: Dict[str, Tuple[List[float], List[int]]]
     rtt: Tuple[List[float], List[float]]
     handovers: List[Handover]
+    left: Optional[float] = None  # when the MN left the domain (its flows stop there)
 
 
 def flow_bytes(flows_log: Path, t0: float, anchors: Dict[str, str]) -> Dict[str, tuple]:
@@ -275,7 +276,8 @@ def panel(run: ModeRun, ping_interval: float) -> Panel:
         flows=flow_bytes(flows, t0, anchors) if flows.exists() else {},
         rtt=ping_rtt(ping, t0, ping_interval) if ping.exists() else ([], []),
         handovers=[Handover(s.moved_at - t0, s.src, s.dst, s.radio or "flap", s.interruption_ms)
-                   for s in run.steps[1:]])
+                   for s in run.steps[1:]],
+        left=None if run.left_at is None else run.left_at - t0)
 
 
 def figure(panels: List[Panel]):
@@ -292,7 +294,9 @@ def figure(panels: List[Panel]):
     for i, p in enumerate(panels):
         data, rtt = axes[2 * i, 0], axes[2 * i + 1, 0]
         for label, (times, counts) in p.flows.items():
-            data.plot(times, [c / 1e6 for c in counts], linewidth=1.6, label=label)
+            kept = [(t, c / 1e6) for t, c in zip(times, counts) if p.left is None or t <= p.left]
+            if kept:
+                data.plot(*zip(*kept), linewidth=1.6, label=label)
         rtt.plot(*p.rtt, color="black", linewidth=0.8, marker=".", markersize=2)
         for h in p.handovers:
             for ax in (data, rtt):
@@ -302,11 +306,16 @@ def figure(panels: List[Panel]):
                           xytext=(4, -4), textcoords="offset points", va="top", fontsize=8,
                           color=RADIO_COLOURS.get(h.radio, "grey"),
                           bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
+        if p.left is not None:
+            for ax in (data, rtt):
+                ax.axvline(p.left, color="dimgrey", linewidth=1.5)
+            data.annotate("MN left the domain ", (p.left, 0.5), xycoords=("data", "axes fraction"),
+                          fontsize=8, color="dimgrey", ha="right")
         data.set_title(p.title + "  (flat line = flow stalled)", loc="left", fontsize=10)
         data.set_ylabel("MB received by the CN")
         data.set_ylim(bottom=0, top=max([c for _, cs in p.flows.values() for c in cs] + [1])
                       / 1e6 * 1.25)
-        data.legend(fontsize=8, loc="center left")
+        data.legend(fontsize=8, loc="best")
         data.grid(alpha=0.3)
         rtt.set_ylabel("ping RTT (ms)")
         rtt.set_ylim(bottom=0)

@@ -33,6 +33,7 @@ FLOW_PORT = 5001
 PING_INTERVAL = 0.05
 REGISTRATION_TIMEOUT = 15.0
 FLOW_PATIENCE = 12.0
+FLOWING_WINDOW = 1.0
 
 
 @dataclass
@@ -65,6 +66,7 @@ class ModeRun:
     flows_started: Dict[str, float] = field(default_factory=dict)
     left_clean: Optional[dict] = None
     out: Optional[Path] = None
+    left_at: Optional[float] = None
 
 
 def mn_id(k: int = 1) -> str:
@@ -123,15 +125,18 @@ def _ping_gap_ms(ping_log: Path, start: float, end: float) -> Optional[float]:
 
 
 def _flows_alive(flows_log: Path, since: float, started: Dict[str, float]) -> Dict[str, bool]:
-    """Each flow (by source prefix) kept receiving bytes after ``since`` on
-    its first and only connection; one opened before ``since`` must also
-    have been carrying data before it (so it crossed the move)."""
+    """Each flow (by source prefix) is carrying data again after ``since``:
+    its byte count grew during the last ``FLOWING_WINDOW`` seconds logged
+    (one retransmitted segment that got through is not a flow that
+    resumed), on its first and only connection; one opened before ``since``
+    must also have been carrying data before it (so it crossed the move)."""
     rows = [json.loads(line) for line in flows_log.read_text().splitlines() if line]
+    recent = max(since, rows[-1]["t"] - FLOWING_WINDOW) if rows else since
     alive = {}
     for prefix, opened in started.items():
         net = IPv6Network(prefix)
         mine = [r for r in rows if IPv6Address(r["peer"]) in net]
-        after = [r["bytes"] for r in mine if r["t"] >= since]
+        after = [r["bytes"] for r in mine if r["t"] >= recent]
         carried = len(after) > 1 and after[-1] > after[0]
         crossed = opened > since or any(r["t"] < since and r["bytes"] for r in mine)
         alive[prefix] = carried and crossed and len({r["conn"] for r in mine}) == 1
@@ -282,6 +287,7 @@ class Scenario:
     def leave(self, lifetime_wait: float) -> dict:
         """The MN leaves the domain: flows stop, it leaves radio range.  After
         the guard and the signalling, nothing of it may remain anywhere."""
+        self.run.left_at = time.time()
         for proc in self._procs[1:]:
             proc.kill()
         leave(self.net, 1)

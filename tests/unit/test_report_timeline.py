@@ -46,7 +46,7 @@ def run(tmp_path):
     steps = [Step("proxy", None, "maar1", T0, prefixes=ANCHORS[:1])]
     steps += [Step("proxy", src, dst, T0 + at, radio=radio, interruption_ms=stop * 1000,
                    prefixes=ANCHORS) for at, src, dst, radio, stop in MOVES]
-    return ModeRun("proxy", steps=steps, out=tmp_path)
+    return ModeRun("proxy", steps=steps, out=tmp_path, left_at=T0 + END - 2)
 
 
 def test_flow_bytes_are_cumulative_per_connection_labelled_with_prefix_and_anchor(run):
@@ -75,7 +75,10 @@ def test_figure_shows_flows_rtt_and_every_move_with_radio_and_gap(run):
     assert rtt.get_xlabel() == "seconds since the MN attached"
     labels = [t.get_text() for t in data.texts]
     assert labels == ["maar1\u2192maar2\nflap, gap 2100 ms", "maar2\u2192maar3\nroam, gap 30 ms",
-                      "maar3\u2192maar1\nroam, gap 40 ms"]
+                      "maar3\u2192maar1\nroam, gap 40 ms", "MN left the domain "]
+    assert data.texts[-1].xy[0] == pytest.approx(END - 2)
+    assert max(max(line.get_xdata()) for line in data.lines if line.get_label().startswith("TCP")) \
+        <= END - 2, "samples after the MN left (not a stall) are plotted"
     for ax in (data, rtt):
         marks = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--")
         assert marks == [10.0, 20.0, 30.0]
