@@ -280,47 +280,56 @@ def panel(run: ModeRun, ping_interval: float) -> Panel:
         left=None if run.left_at is None else run.left_at - t0)
 
 
+def _plot_flows(ax, p: Panel) -> None:
+    """Cumulative MB per flow, up to the moment the MN left."""
+    top = 1.0
+    for label, (times, counts) in p.flows.items():
+        kept = [(t, c / 1e6) for t, c in zip(times, counts) if p.left is None or t <= p.left]
+        if kept:
+            ax.plot(*zip(*kept), linewidth=1.6, label=label)
+            top = max(top, kept[-1][1])
+    ax.set_ylim(0, top * 1.25)  # headroom for the move labels
+    ax.set_title(p.title + "  (flat line = flow stalled)", loc="left", fontsize=10)
+    ax.set_ylabel("MB received by the CN")
+    ax.legend(fontsize=8, loc="best")
+
+
+def _mark(data, rtt, t: float, label: str, colour: str, **line) -> None:
+    """A vertical line across both axes, its label at the top of ``data``."""
+    for ax in (data, rtt):
+        ax.axvline(t, color=colour, **line)
+    data.annotate(label, (t, 1), xycoords=("data", "axes fraction"), xytext=(4, -4),
+                  textcoords="offset points", va="top", fontsize=8, color=colour,
+                  bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
 def figure(panels: List[Panel]):
     """The timeline figure: per panel, cumulative bytes per flow (a stall
-    is a flat segment) over the ping's RTT, each move a vertical line
-    labelled with its radio model and measured gap."""
+    is a flat segment) above the ping's RTT (a break: no replies), each
+    move a dashed line labelled with its radio model and measured gap."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2 * len(panels), 1, figsize=(12, 5.6 * len(panels)), sharex=True,
+    fig, axes = plt.subplots(2 * len(panels), 1, figsize=(12, 5.6 * len(panels)),
                              gridspec_kw={"height_ratios": [3, 1.2] * len(panels)},
                              squeeze=False)
     for i, p in enumerate(panels):
         data, rtt = axes[2 * i, 0], axes[2 * i + 1, 0]
-        for label, (times, counts) in p.flows.items():
-            kept = [(t, c / 1e6) for t, c in zip(times, counts) if p.left is None or t <= p.left]
-            if kept:
-                data.plot(*zip(*kept), linewidth=1.6, label=label)
+        rtt.sharex(data)
+        data.tick_params(labelbottom=False)
+        _plot_flows(data, p)
         rtt.plot(*p.rtt, color="black", linewidth=0.8, marker=".", markersize=2)
         for h in p.handovers:
-            for ax in (data, rtt):
-                ax.axvline(h.t, color=RADIO_COLOURS.get(h.radio, "grey"), linestyle="--",
-                           linewidth=1)
-            data.annotate(h.label, (h.t, 1), xycoords=("data", "axes fraction"),
-                          xytext=(4, -4), textcoords="offset points", va="top", fontsize=8,
-                          color=RADIO_COLOURS.get(h.radio, "grey"),
-                          bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
+            _mark(data, rtt, h.t, h.label, RADIO_COLOURS.get(h.radio, "grey"),
+                  linestyle="--", linewidth=1)
         if p.left is not None:
-            for ax in (data, rtt):
-                ax.axvline(p.left, color="dimgrey", linewidth=1.5)
-            data.annotate("MN left the domain ", (p.left, 0.5), xycoords=("data", "axes fraction"),
-                          fontsize=8, color="dimgrey", ha="right")
-        data.set_title(p.title + "  (flat line = flow stalled)", loc="left", fontsize=10)
-        data.set_ylabel("MB received by the CN")
-        data.set_ylim(bottom=0, top=max([c for _, cs in p.flows.values() for c in cs] + [1])
-                      / 1e6 * 1.25)
-        data.legend(fontsize=8, loc="best")
-        data.grid(alpha=0.3)
+            _mark(data, rtt, p.left, "MN left\nthe domain", "dimgrey", linewidth=1.5)
         rtt.set_ylabel("ping RTT (ms)")
         rtt.set_ylim(bottom=0)
-        rtt.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("seconds since the MN attached")
+        rtt.set_xlabel("seconds since the MN attached")
+        for ax in (data, rtt):
+            ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

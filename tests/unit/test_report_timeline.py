@@ -75,7 +75,7 @@ def test_figure_shows_flows_rtt_and_every_move_with_radio_and_gap(run):
     assert rtt.get_xlabel() == "seconds since the MN attached"
     labels = [t.get_text() for t in data.texts]
     assert labels == ["maar1\u2192maar2\nflap, gap 2100 ms", "maar2\u2192maar3\nroam, gap 30 ms",
-                      "maar3\u2192maar1\nroam, gap 40 ms", "MN left the domain "]
+                      "maar3\u2192maar1\nroam, gap 40 ms", "MN left\nthe domain"]
     assert data.texts[-1].xy[0] == pytest.approx(END - 2)
     assert max(max(line.get_xdata()) for line in data.lines if line.get_label().startswith("TCP")) \
         <= END - 2, "samples after the MN left (not a stall) are plotted"
