@@ -311,13 +311,9 @@ def figure(panels: List[Panel]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2 * len(panels), 1, figsize=(12, 5.6 * len(panels)),
-                             gridspec_kw={"height_ratios": [3, 1.2] * len(panels)},
-                             squeeze=False)
-    for i, p in enumerate(panels):
-        data, rtt = axes[2 * i, 0], axes[2 * i + 1, 0]
-        rtt.sharex(data)
-        data.tick_params(labelbottom=False)
+    fig = plt.figure(figsize=(12, 5.6 * len(panels)), layout="constrained")
+    for sub, p in zip(fig.subfigures(len(panels), 1, squeeze=False)[:, 0], panels):
+        data, rtt = sub.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
         _plot_flows(data, p)
         rtt.plot(*p.rtt, color="black", linewidth=0.8, marker=".", markersize=2)
         for h in p.handovers:
@@ -330,7 +326,6 @@ def figure(panels: List[Panel]):
         rtt.set_xlabel("seconds since the MN attached")
         for ax in (data, rtt):
             ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
