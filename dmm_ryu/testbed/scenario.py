@@ -3,7 +3,9 @@
 The MN is an unmodified Linux stack: it gets its addresses from the
 controller's RAs (SLAAC, DAD) and nothing is configured on it.  At each
 MAAR it opens a long-lived TCP flow from the newest prefix; a ping from
-the first prefix runs throughout.  After every move the scenario records
+the first prefix runs throughout.  Each move is a ``roam`` (the MN keeps
+its carrier and notices nothing) or a ``flap`` (its link goes down and
+up); see ``network.move``.  After every move the scenario records
 what an operator would ask: how long the signalling took, how long data
 stopped, whether every flow and every address still works, and where each
 prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
