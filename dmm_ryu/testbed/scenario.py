@@ -48,7 +48,7 @@ class Step:
     dst: str
     moved_at: float
     radio: Optional[str] = None
-    registered_after_s: float = 0.0
+    registered_after_s: Optional[float] = None  # None: never registered at dst
     signalling_ms: Optional[float] = None
     interruption_ms: Optional[float] = None
     prefixes: List[dict] = field(default_factory=list)
@@ -117,11 +117,12 @@ def _registration_ms(log: Path, maar: str, after: int) -> Optional[float]:
 
 
 def _ping_gap_ms(ping_log: Path, start: float, end: float) -> Optional[float]:
-    """Longest silence between replies of the running ping inside [start, end]."""
+    """Longest silence between replies of the running ping inside [start, end]
+    (from the second before the move); None if no reply came after the move."""
     stamps = [float(m) for m in re.findall(r"^\[([0-9.]+)\] \d+ bytes from",
                                             ping_log.read_text(), re.M)]
     window = [t for t in stamps if start - 1 <= t <= end]
-    if len(window) < 2:
+    if len(window) < 2 or window[-1] <= start:
         return None
     return max(b - a for a, b in zip(window, window[1:])) * 1000
 
