@@ -7,6 +7,8 @@
             ┌───────────────┬───────┴───────┬───────────────┐
           maar1           maar2           maar3    ...  (OpenFlow 1.3, netdev)
             │ access ports 2..
+         radio1 (the MN's radio link: an L2 element whose uplink moves)
+            │
            mn1 (moves between MAARs' access ports)
 
 Every MAAR and the fabric are Open vSwitch bridges in the user-space datapath
@@ -14,6 +16,11 @@ Every MAAR and the fabric are Open vSwitch bridges in the user-space datapath
 port 1 faces the transport fabric, ports 2.. are access ports (one per MN so
 any MN can attach anywhere).  The router routes each MAAR's prefix pool to
 that MAAR's transport address, as the draft's "Internet" does.
+
+Each MN reaches its MAAR through its own ``Radio``: a two-port bridge whose
+uplink is what moves between MAAR access ports, so a handover can keep the
+MN's carrier up (an 802.11 reassociation) or drop it (a link flap); see
+``dmm_ryu.testbed.network.move``.
 
 Use from Python (``DmmTopo``, ``domain_yaml``) or from the command line::
 
@@ -23,7 +30,7 @@ Use from Python (``DmmTopo``, ``domain_yaml``) or from the command line::
 """
 from __future__ import annotations
 
-from mininet.node import OVSSwitch
+from mininet.node import Node, OVSSwitch
 from mininet.topo import Topo
 
 TRANSPORT_NET = "2001:db8:ffff::"
@@ -68,6 +75,38 @@ def mn_mac(k: int) -> str:
     return "0a:00:00:00:%02x:%02x" % (k >> 8, k & 255)
 
 
+def radio_name(k: int) -> str:
+    """The radio node of MN number ``k``."""
+    return f"radio{k}"
+
+
+class Radio(Node):
+    """An MN's radio link as an L2 element of its own: a two-port Linux
+    bridge, in its own namespace, between the MN (``radio<k>-eth0``) and a
+    MAAR access port (the uplink).  Re-plugging the uplink while the MN's
+    side stays up is what an 802.11 reassociation inside one ESS looks like
+    to a host: its carrier never drops.  The element is transparent: no
+    addresses, IPv6 off before any interface exists (so it never sends a
+    frame of its own into a MAAR), no learning, no STP, no MLD snooping."""
+
+    BRIDGE = "air"
+
+    def __init__(self, name, **params):
+        super().__init__(name, **params)
+        self.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+                 "net.ipv6.conf.default.disable_ipv6=1")
+
+    def config(self, **params):
+        result = super().config(**params)
+        self.cmd(f"ip link add {self.BRIDGE} type bridge stp_state 0 forward_delay 0 "
+                 "ageing_time 0 mcast_snooping 0")
+        for intf in self.intfList():
+            if str(intf) != "lo":
+                self.cmd(f"ip link set {intf} master {self.BRIDGE} up")
+        self.cmd(f"ip link set {self.BRIDGE} up")
+        return result
+
+
 class DmmTopo(Topo):
     """``maars`` MAAR switches on one transport fabric, ``mns`` MNs on maar1."""
 
@@ -89,7 +128,9 @@ class DmmTopo(Topo):
             self.addLink(self.addHost(f"cn{j}", ip=None), router)
         for k in range(1, mns + 1):
             mn = self.addHost(f"mn{k}", ip=None, mac=mn_mac(k))
-            self.addLink(mn, "maar1", port2=access_port(k))
+            radio = self.addHost(radio_name(k), cls=Radio, ip=None)
+            self.addLink(mn, radio)
+            self.addLink(radio, "maar1", port2=access_port(k))
 
 
 def domain_yaml(maars: int, mns: int, mode: str = "proxy", lifetime: int = 60) -> str:

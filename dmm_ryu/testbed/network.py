@@ -1,5 +1,6 @@
 """The Mininet side of the testbed: start the topology, address the router
-and CNs, move MNs between MAARs like a radio handover, and always clean up.
+and CNs, move MNs between MAARs as a radio roam or a link flap, and always
+clean up.
 
 MNs are left alone: an unmodified Linux stack that autoconfigures from the
 controller's Router Advertisements.  Only the router and the CNs, which are
@@ -16,7 +17,7 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
 from mininet_topos.dmm import (ROUTER_TRANSPORT, TRANSPORT_PORT, DmmTopo, access_port,
-                               cn_address, maar_address, maar_pool)
+                               cn_address, maar_address, maar_pool, radio_name)
 
 
 def _configure_router(net: Mininet, maars: int, cns: int) -> None:
@@ -99,29 +100,68 @@ def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **
         subprocess.run(["mn", "-c"], capture_output=True)
 
 
+#: How a handover looks to the MN (see ``move``).
+RADIO_MODELS = ("roam", "flap")
+
+
+def _uplink(net: Mininet, mn_index: int):
+    """The radio's uplink: (its own end, the end plugged into a MAAR's
+    access port)."""
+    mn = net.get(f"mn{mn_index}")
+    for intf in net.get(radio_name(mn_index)).intfList():
+        far = intf.link and (intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1)
+        if far and far.node is not mn:
+            return intf, far
+    raise LookupError(f"{radio_name(mn_index)} has no uplink")
+
+
 def attach(net: Mininet, mn_index: int) -> None:
-    """The MN's radio link comes up at the MAAR it is plugged into."""
+    """The MN's radio link comes up at the MAAR its radio is plugged into."""
     mn = net.get(f"mn{mn_index}")
     mn.cmd(f"ip link set {mn.defaultIntf()} up")
 
 
-def move(net: Mininet, mn_index: int, src: str, dst: str) -> None:
-    """Radio handover: the MN's link goes down at ``src`` and up at ``dst``.
+def _set(intfs, state: str) -> None:
+    """Administrative state of each interface, in its own namespace."""
+    for intf in intfs:
+        intf.node.cmd(f"ip link set {intf} {state}")
 
-    The switch side of the MN's veth is re-plugged into ``dst`` on the same
-    access port number; the MN's own interface goes down and up so its kernel
-    sends a fresh Router Solicitation, as after a real re-association.
+
+def move(net: Mininet, mn_index: int, src: str, dst: str, radio: str = "flap") -> None:
+    """Handover of MN ``mn_index`` from MAAR ``src`` to MAAR ``dst``.
+
+    Either way the switch side is re-plugged: the radio's uplink loses its
+    link at ``src``'s access port (OVS: link down, port deleted) and comes
+    up on the same port number at ``dst`` (port added, link up).  What the
+    MN sees is the radio model:
+
+    * ``roam``: an 802.11 reassociation inside one ESS.  The MN's own
+      interface keeps its carrier throughout: its kernel notices nothing
+      (no DAD rerun, no RS); only its frames now enter ``dst``.
+    * ``flap``: an inter-technology move.  The MN's interface goes down and
+      up too, so its kernel reruns DAD and sends a fresh RS.
+
+    The radio is off (nothing passes) for the time the re-plug takes, some
+    70-130 ms of ``ovs-vsctl`` here.
     """
-    mn = net.get(f"mn{mn_index}")
-    intf = mn.defaultIntf()
-    peer = intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1
-    mn.cmd(f"ip link set {intf} down")
-    net.get(src).cmd(f"ovs-vsctl del-port {src} {peer}")
+    if radio not in RADIO_MODELS:
+        raise ValueError(f"radio model {radio!r} is not one of {', '.join(RADIO_MODELS)}")
+    uplink, plug = _uplink(net, mn_index)
+    lost = [uplink] + ([net.get(f"mn{mn_index}").defaultIntf()] if radio == "flap" else [])
+    _set(reversed(lost), "down")
+    net.get(src).cmd(f"ovs-vsctl del-port {src} {plug}")
     net.get(dst).cmd(
-        f"ovs-vsctl add-port {dst} {peer} -- set interface {peer} "
+        f"ovs-vsctl add-port {dst} {plug} -- set interface {plug} "
         f"ofport_request={access_port(mn_index)}"
     )
-    mn.cmd(f"ip link set {intf} up")
+    _set(lost, "up")
 
 
-__all__ = ["testbed", "attach", "move", "TRANSPORT_PORT"]
+def leave(net: Mininet, mn_index: int) -> None:
+    """The MN leaves radio range: its link and its radio's uplink go down
+    (the MAAR sees its access link down)."""
+    uplink, _ = _uplink(net, mn_index)
+    _set([net.get(f"mn{mn_index}").defaultIntf(), uplink], "down")
+
+
+__all__ = ["testbed", "attach", "move", "leave", "RADIO_MODELS", "TRANSPORT_PORT"]

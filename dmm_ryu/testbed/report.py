@@ -1,5 +1,5 @@
 """Judging and presenting a scenario run: expectations, tables, report.json,
-timeline.png.
+timeline.png (cumulative bytes per flow, ping RTT, each move with its gap).
 
 Every expectation is checked from what the run observed on the live
 testbed (REST answers, host pings, the CN's flow log, the fabric capture);
@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import subprocess
+from collections import Counter
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from dmm_ryu.wire.mh import MHDecodeError, ProxyBindingAck, decode_packet
 from dmm_ryu.of.labels import transport_mac
-from dmm_ryu.testbed.scenario import ModeRun, Step
+from dmm_ryu.testbed.scenario import PING_INTERVAL, ModeRun, Step
 from mininet_topos.dmm import CMD_ADDRESS, CMD_DPID, ROUTER_MAC, maar_address
 
 REPORT_SCHEMA = 1
@@ -167,16 +169,17 @@ def _fmt(value, unit="", digits=1) -> str:
 
 
 def table(run: ModeRun) -> str:
-    """The per-handover table the demo prints."""
-    head = (f"{'mode':8} {'handover':16} {'signalling':>10} {'ready':>7} {'gap':>8} "
-            f"{'flows':>6}  prefixes (anchor)")
+    """The per-handover table the demo prints; ``radio`` says how the move
+    looked to the MN (roam: carrier kept; flap: link down and up)."""
+    head = (f"{'mode':8} {'handover':16} {'radio':5} {'signalling':>10} {'ready':>7} "
+            f"{'gap':>8} {'flows':>6}  prefixes (anchor)")
     rows = [head, "-" * len(head)]
     for step in run.steps:
         alive = sum(step.flows_alive.values())
         prefixes = ", ".join(f"{p['prefix']}@{p['anchor']}{'*' if p['local'] else ''}"
                              for p in step.prefixes)
         rows.append(
-            f"{run.mode:8} {(step.src or 'attach') + '->' + step.dst:16} "
+            f"{run.mode:8} {(step.src or 'attach') + '->' + step.dst:16} {step.radio or '-':5} "
             f"{_fmt(step.signalling_ms, ' ms'):>10} {_fmt(step.registered_after_s, ' s', 2):>7} "
             f"{_fmt(step.interruption_ms, ' ms', 0):>8} {alive}/{len(step.flows_alive):<4}  "
             f"{prefixes}")
@@ -196,52 +199,142 @@ def write(runs: List[ModeRun], out: Path) -> dict:
     return report
 
 
-def _throughput(flows_log: Path) -> Dict[str, tuple]:
+# --- timeline.png ---------------------------------------------------------------
+
+#: Colours of the handover markers, by radio model.
+RADIO_COLOURS = {"roam": "tab:purple", "flap": "tab:red"}
+
+
+@dataclasses.dataclass
+class Handover:
+    """One move on the timeline: when (s since attachment) and what was measured."""
+
+    t: float
+    src: str
+    dst: str
+    radio: str
+    gap_ms: Optional[float]
+
+    @property
+    def label(self) -> str:
+        return f"{self.src}\u2192{self.dst}\n{self.radio}, gap {_fmt(self.gap_ms, ' ms', 0)}"
+
+
+@dataclasses.dataclass
+class Panel:
+    """Everything one mode's timeline shows, times in s since attachment:
+    cumulative bytes per flow (by legend label), the ping's RTT, the moves."""
+
+    title: str
+    flows: Dict[str, Tuple[List[float], List[int]]]
+    rtt: Tuple[List[float], List[float]]
+    handovers: List[Handover]
+    left: Optional[float] = None  # when the MN left the domain (its flows stop there)
+
+
+def flow_bytes(flows_log: Path, t0: float, anchors: Dict[str, str]) -> Dict[str, tuple]:
+    """Cumulative bytes the CN received per TCP connection, labelled with its
+    source prefix and that prefix's anchor MAAR (``anchors``: prefix -> MAAR)."""
     rows = [json.loads(x) for x in flows_log.read_text().splitlines() if x]
-    series: Dict[str, tuple] = {}
-    for peer in sorted({r["peer"] for r in rows}):
-        mine = [r for r in rows if r["peer"] == peer]
-        times = [b["t"] for b in mine[1:]]
-        rates = [(b["bytes"] - a["bytes"]) * 8 / (b["t"] - a["t"]) / 1e3
-                 for a, b in zip(mine, mine[1:])]
-        series[str(IPv6Network(peer + "/64", strict=False))] = (times, rates)
+    conns = sorted({(r["peer"], r["conn"]) for r in rows}, key=lambda pc: pc[1])
+    per_prefix = Counter(str(IPv6Network(peer + "/64", strict=False)) for peer, _ in conns)
+    series = {}
+    for peer, conn in conns:
+        prefix = str(IPv6Network(peer + "/64", strict=False))
+        label = f"TCP from {prefix}, anchor {anchors.get(prefix, '?')}"
+        if per_prefix[prefix] > 1:
+            label += f" (connection {conn})"
+        mine = [r for r in rows if r["conn"] == conn]
+        series[label] = ([r["t"] - t0 for r in mine], [r["bytes"] for r in mine])
     return series
 
 
-def timeline(runs: List[ModeRun], out: Path) -> Path:
-    """Throughput of each flow and the ping RTT over time, moves marked."""
+def ping_rtt(ping_log: Path, t0: float, interval: float) -> Tuple[List[float], List[float]]:
+    """The ping's replies (s since attachment, RTT ms); a NaN marks every
+    silence longer than three intervals so the plotted line breaks there."""
+    times, rtts = [], []
+    for stamp, rtt in re.findall(r"^\[([0-9.]+)\] .*time=([0-9.]+) ms", ping_log.read_text(),
+                                 re.M):
+        t = float(stamp) - t0
+        if times and t - times[-1] > 3 * interval:
+            times.append(times[-1] + interval)
+            rtts.append(math.nan)
+        times.append(t)
+        rtts.append(float(rtt))
+    return times, rtts
+
+
+def panel(run: ModeRun, ping_interval: float) -> Panel:
+    """A mode's run as a timeline panel (from its flow and ping logs)."""
+    t0 = run.steps[0].moved_at
+    anchors = {p["prefix"]: p["anchor"] for step in run.steps for p in step.prefixes}
+    ping = run.out / "ping.log"
+    flows = run.out / "flows.jsonl"
+    return Panel(
+        title=f"{run.mode}: attach at {run.steps[0].dst}, then "
+              + " \u2192 ".join(s.dst for s in run.steps[1:]),
+        flows=flow_bytes(flows, t0, anchors) if flows.exists() else {},
+        rtt=ping_rtt(ping, t0, ping_interval) if ping.exists() else ([], []),
+        handovers=[Handover(s.moved_at - t0, s.src, s.dst, s.radio or "flap", s.interruption_ms)
+                   for s in run.steps[1:]],
+        left=None if run.left_at is None else run.left_at - t0)
+
+
+def _plot_flows(ax, p: Panel) -> None:
+    """Cumulative MB per flow, up to the moment the MN left."""
+    top = 1.0
+    for label, (times, counts) in p.flows.items():
+        kept = [(t, c / 1e6) for t, c in zip(times, counts) if p.left is None or t <= p.left]
+        if kept:
+            ax.plot(*zip(*kept), linewidth=1.6, label=label)
+            top = max(top, kept[-1][1])
+    ax.set_ylim(0, top * 1.25)  # headroom for the move labels
+    ax.set_title(p.title + "  (flat line = flow stalled)", loc="left", fontsize=10)
+    ax.set_ylabel("MB received by the CN")
+    ax.legend(fontsize=8, loc="best")
+
+
+def _mark(data, rtt, t: float, label: str, colour: str, **line) -> None:
+    """A vertical line across both axes, its label at the top of ``data``."""
+    for ax in (data, rtt):
+        ax.axvline(t, color=colour, **line)
+    data.annotate(label, (t, 1), xycoords=("data", "axes fraction"), xytext=(4, -4),
+                  textcoords="offset points", va="top", fontsize=8, color=colour,
+                  bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
+def figure(panels: List[Panel]):
+    """The timeline figure: per panel, cumulative bytes per flow (a stall
+    is a flat segment) above the ping's RTT (a break: no replies), each
+    move a dashed line labelled with its radio model and measured gap."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(11, 3.2 * len(runs)), squeeze=False)
-    for ax, run in zip(axes[:, 0], runs):
-        t0 = run.steps[0].moved_at
-        for prefix, (times, rates) in _throughput(run.out / "flows.jsonl").items():
-            ax.plot([t - t0 for t in times], rates, label=f"TCP from {prefix}")
-        for step in run.steps[1:]:
-            ax.axvline(step.moved_at - t0, color="grey", linestyle="--")
-            ax.text(step.moved_at - t0, ax.get_ylim()[1] * 0.95, f" {step.src}->{step.dst}",
-                    fontsize=7, va="top")
-        ax.set_title(f"{run.mode}: throughput per flow (kbit/s), handovers dashed")
-        ax.set_xlabel("s since attachment")
-        ax.set_ylabel("kbit/s")
-        ax.legend(fontsize=7, loc="lower left")
-        _plot_rtt(ax, run, t0)
-    fig.tight_layout()
+    fig = plt.figure(figsize=(12, 5.6 * len(panels)), layout="constrained")
+    for sub, p in zip(fig.subfigures(len(panels), 1, squeeze=False)[:, 0], panels):
+        data, rtt = sub.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
+        _plot_flows(data, p)
+        rtt.plot(*p.rtt, color="black", linewidth=0.8, marker=".", markersize=2)
+        for h in p.handovers:
+            _mark(data, rtt, h.t, h.label, RADIO_COLOURS.get(h.radio, "grey"),
+                  linestyle="--", linewidth=1)
+        if p.left is not None:
+            _mark(data, rtt, p.left, "MN left\nthe domain", "dimgrey", linewidth=1.5)
+        rtt.set_ylabel("ping RTT (ms)")
+        rtt.set_ylim(bottom=0)
+        rtt.set_xlabel("seconds since the MN attached")
+        for ax in (data, rtt):
+            ax.grid(alpha=0.3)
+    return fig
+
+
+def timeline(runs: List[ModeRun], out: Path, ping_interval: float = PING_INTERVAL) -> Path:
+    """``timeline.png``: one panel per mode (see ``figure``)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure([panel(run, ping_interval) for run in runs])
     path = out / "timeline.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
-
-
-def _plot_rtt(ax, run: ModeRun, t0: float) -> None:
-    ping = run.out / "ping.log"
-    if not ping.exists():
-        return
-    pts = [(float(a) - t0, float(b)) for a, b in re.findall(
-        r"^\[([0-9.]+)\] .*time=([0-9.]+) ms", ping.read_text(), re.M)]
-    if pts:
-        rtt = ax.twinx()
-        rtt.plot(*zip(*pts), color="black", linewidth=0.5, alpha=0.5, label="ping RTT (ms)")
-        rtt.set_ylabel("RTT ms")

@@ -3,7 +3,9 @@
 The MN is an unmodified Linux stack: it gets its addresses from the
 controller's RAs (SLAAC, DAD) and nothing is configured on it.  At each
 MAAR it opens a long-lived TCP flow from the newest prefix; a ping from
-the first prefix runs throughout.  After every move the scenario records
+the first prefix runs throughout.  Each move is a ``roam`` (the MN keeps
+its carrier and notices nothing) or a ``flap`` (its link goes down and
+up); see ``network.move``.  After every move the scenario records
 what an operator would ask: how long the signalling took, how long data
 stopped, whether every flow and every address still works, and where each
 prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
@@ -11,6 +13,7 @@ prefix is anchored.  Checks only observe; ``report.py`` judges and prints.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import subprocess
@@ -24,7 +27,7 @@ from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.capture import Captures
 from dmm_ryu.testbed.controller import all_joined, free_port, running_manager
-from dmm_ryu.testbed.network import attach, move, testbed
+from dmm_ryu.testbed.network import attach, leave, move, testbed
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
 
@@ -32,17 +35,20 @@ FLOW_PORT = 5001
 PING_INTERVAL = 0.05
 REGISTRATION_TIMEOUT = 15.0
 FLOW_PATIENCE = 12.0
+FLOWING_WINDOW = 1.0
 
 
 @dataclass
 class Step:
-    """What was observed after the MN arrived at ``dst``."""
+    """What was observed after the MN arrived at ``dst`` (``radio``: how the
+    move looked to the MN, ``network.RADIO_MODELS``; None at attachment)."""
 
     mode: str
     src: Optional[str]
     dst: str
     moved_at: float
-    registered_after_s: float = 0.0
+    radio: Optional[str] = None
+    registered_after_s: Optional[float] = None  # None: never registered at dst
     signalling_ms: Optional[float] = None
     interruption_ms: Optional[float] = None
     prefixes: List[dict] = field(default_factory=list)
@@ -62,6 +68,7 @@ class ModeRun:
     flows_started: Dict[str, float] = field(default_factory=dict)
     left_clean: Optional[dict] = None
     out: Optional[Path] = None
+    left_at: Optional[float] = None
 
 
 def mn_id(k: int = 1) -> str:
@@ -110,25 +117,29 @@ def _registration_ms(log: Path, maar: str, after: int) -> Optional[float]:
 
 
 def _ping_gap_ms(ping_log: Path, start: float, end: float) -> Optional[float]:
-    """Longest silence between replies of the running ping inside [start, end]."""
+    """Longest silence between replies of the running ping inside [start, end]
+    (from the second before the move); None if no reply came after the move."""
     stamps = [float(m) for m in re.findall(r"^\[([0-9.]+)\] \d+ bytes from",
                                             ping_log.read_text(), re.M)]
     window = [t for t in stamps if start - 1 <= t <= end]
-    if len(window) < 2:
+    if len(window) < 2 or window[-1] <= start:
         return None
     return max(b - a for a, b in zip(window, window[1:])) * 1000
 
 
 def _flows_alive(flows_log: Path, since: float, started: Dict[str, float]) -> Dict[str, bool]:
-    """Each flow (by source prefix) kept receiving bytes after ``since`` on
-    its first and only connection; one opened before ``since`` must also
-    have been carrying data before it (so it crossed the move)."""
+    """Each flow (by source prefix) is carrying data again after ``since``:
+    its byte count grew during the last ``FLOWING_WINDOW`` seconds logged
+    (one retransmitted segment that got through is not a flow that
+    resumed), on its first and only connection; one opened before ``since``
+    must also have been carrying data before it (so it crossed the move)."""
     rows = [json.loads(line) for line in flows_log.read_text().splitlines() if line]
+    recent = max(since, rows[-1]["t"] - FLOWING_WINDOW) if rows else since
     alive = {}
     for prefix, opened in started.items():
         net = IPv6Network(prefix)
         mine = [r for r in rows if IPv6Address(r["peer"]) in net]
-        after = [r["bytes"] for r in mine if r["t"] >= since]
+        after = [r["bytes"] for r in mine if r["t"] >= recent]
         carried = len(after) > 1 and after[-1] > after[0]
         crossed = opened > since or any(r["t"] < since and r["bytes"] for r in mine)
         alive[prefix] = carried and crossed and len({r["conn"] for r in mine}) == 1
@@ -208,8 +219,9 @@ class Scenario:
         time.sleep(1.0)
         self.observe(step)
 
-    def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int) -> Step:
-        step = Step(self.mode, src, dst, moved_at)
+    def _arrived(self, src: Optional[str], dst: str, moved_at: float, log_offset: int,
+                 radio: Optional[str] = None) -> Step:
+        step = Step(self.mode, src, dst, moved_at, radio)
         if self._wait_serving(dst):
             step.registered_after_s = time.time() - moved_at
         local = self._local_prefix(dst)
@@ -238,12 +250,13 @@ class Scenario:
                                   source, cn_address(1)], self.ping_log)
         self.run.flows_started[str(prefix)] = time.time()
 
-    def handover(self, src: str, dst: str, settle: float = 1.0) -> Step:
-        """Move the MN and observe the domain once it settled at ``dst``."""
+    def handover(self, src: str, dst: str, radio: str = "flap", settle: float = 1.0) -> Step:
+        """Move the MN (radio model ``radio``) and observe the domain once it
+        settled at ``dst``."""
         offset = len(self.log.read_text())
         moved_at = time.time()
-        move(self.net, 1, src, dst)
-        step = self._arrived(src, dst, moved_at, offset)
+        move(self.net, 1, src, dst, radio=radio)
+        step = self._arrived(src, dst, moved_at, offset, radio)
         time.sleep(settle)
         self.observe(step)
         return step
@@ -275,12 +288,12 @@ class Scenario:
             step.interruption_ms = _ping_gap_ms(self.ping_log, step.moved_at, time.time())
 
     def leave(self, lifetime_wait: float) -> dict:
-        """The MN leaves the domain: flows stop, its link goes away.  After
+        """The MN leaves the domain: flows stop, it leaves radio range.  After
         the guard and the signalling, nothing of it may remain anywhere."""
+        self.run.left_at = time.time()
         for proc in self._procs[1:]:
             proc.kill()
-        intf = self.mn.defaultIntf()
-        self.mn.cmd(f"ip link set {intf} down")
+        leave(self.net, 1)
         bindings_gone = wait_for(lambda: rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
                                  is None, timeout=lifetime_wait, interval=0.2)
         maars = rest_get(self.rest_port, "/maars")["maars"]
@@ -296,11 +309,12 @@ class Scenario:
 
 
 def run_mode(mode: str, out: Path, manager: str = "ryu-manager",
-             path=("maar1", "maar2", "maar3", "maar1")) -> ModeRun:
-    """The whole scenario for one mode: attach, move along ``path``, leave."""
+             path=("maar1", "maar2", "maar3", "maar1"), radios=("flap",)) -> ModeRun:
+    """The whole scenario for one mode: attach, move along ``path``, leave.
+    The moves take the radio models in ``radios`` in turn (cycling)."""
     with Scenario(mode, out, manager=manager, maars=len(set(path))) as sc:
         sc.start()
-        for src, dst in zip(path, path[1:]):
-            sc.handover(src, dst)
+        for (src, dst), radio in zip(zip(path, path[1:]), itertools.cycle(radios)):
+            sc.handover(src, dst, radio=radio)
         sc.leave(lifetime_wait=30)
     return sc.run

@@ -3,12 +3,16 @@
 For each mode (relay, locator, proxy; ``--baseline`` adds legacy PMIPv6) a
 fresh Mininet testbed and controller: the MN attaches to maar1, opens a TCP
 flow and a ping to the CN from its first prefix, moves along the path
-opening a new flow from each new prefix, then leaves the domain.  Prints a
-table per mode and writes, into one output directory:
+opening a new flow from each new prefix, then leaves the domain.  The
+moves take the ``--radio`` models in turn: ``roam`` (an 802.11
+reassociation: the MN's carrier stays up, it notices nothing) and ``flap``
+(its link goes down and up).  Prints a table per mode (its ``radio``
+column says which) and writes, into one output directory:
 
 * ``report.json``: the same facts, machine-readable (schema in README.rst);
 * ``signalling.pcap``: every Mobility Header message on the transport;
-* ``timeline.png``: throughput of each flow and the ping RTT, moves marked;
+* ``timeline.png``: cumulative bytes of each flow and the ping RTT, each move
+  marked with its radio model and measured gap;
 * per mode, a folder with the controller log, the domain file and captures.
 
 Exits non-zero if any expectation failed.
@@ -23,6 +27,7 @@ from pathlib import Path
 from dmm_ryu.testbed import report
 from dmm_ryu.testbed.capture import merge_pcaps
 from dmm_ryu.testbed.controller import MANAGERS
+from dmm_ryu.testbed.network import RADIO_MODELS
 from dmm_ryu.testbed.scenario import run_mode
 
 MODES = ("relay", "locator", "proxy")
@@ -35,6 +40,9 @@ def parse_args(argv):
     parser.add_argument("--baseline", action="store_true",
                         help="also run legacy PMIPv6 (every prefix anchored at maar1, the LMA)")
     parser.add_argument("--manager", choices=MANAGERS, default="ryu-manager")
+    parser.add_argument("--radio", nargs="+", choices=RADIO_MODELS, default=list(RADIO_MODELS),
+                        help="radio models the moves take in turn (default: roam flap; "
+                             "'--radio flap' for link flaps only)")
     parser.add_argument("--output", type=Path, default=None,
                         help="output directory (default: output/demo-<timestamp>)")
     return parser.parse_args(argv)
@@ -55,8 +63,9 @@ def main(argv=None) -> int:
     print(f"dmm demo: {', '.join(modes)} with {args.manager}; output in {out}", flush=True)
     runs = []
     for mode in modes:
-        print(f"\n== {mode}: attach at maar1, then {' -> '.join(PATH)}, then leave", flush=True)
-        run = run_mode(mode, out / mode, manager=args.manager, path=PATH)
+        print(f"\n== {mode}: attach at maar1, then {' -> '.join(PATH)} "
+              f"({'/'.join(args.radio)}), then leave", flush=True)
+        run = run_mode(mode, out / mode, manager=args.manager, path=PATH, radios=args.radio)
         runs.append(run)
         print(report.table(run), flush=True)
     _merge_signalling(runs, out)

@@ -1,6 +1,7 @@
 """README command 1 (``./dmm demo``) end to end, here for one mode under
 os-ken's manager (the e2e handover tests cover every mode under Ryu's):
-exit status, the printed table and the three output files."""
+exit status, the printed table and the three output files, once per radio
+model."""
 import json
 import subprocess
 import sys
@@ -11,22 +12,30 @@ from dmm_ryu.testbed.report import signalling
 
 pytestmark = pytest.mark.e2e
 
+#: Issue #14: until the controller detects an MN from its first frame, a
+#: roam (carrier kept, so no RS) goes unnoticed and the session dies.
+ROAM_NOT_DETECTED_YET = pytest.mark.xfail(
+    strict=True, reason="issue #14: roam detection (first frame) not built yet; "
+                        "drop this mark once it is")
 
-def test_demo_writes_report_pcap_and_timeline(tmp_path):
+
+@pytest.mark.parametrize("radio", ["flap", pytest.param("roam", marks=ROAM_NOT_DETECTED_YET)])
+def test_demo_writes_report_pcap_and_timeline(tmp_path, radio):
     result = subprocess.run(
         [sys.executable, "-m", "dmm_ryu.tools.demo", "--modes", "proxy", "--manager", "osken-manager",
-         "--output", str(tmp_path)],
+         "--radio", radio, "--output", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "proxy    maar1->maar2" in result.stdout
+    assert f"proxy    maar1->maar2     {radio}" in result.stdout
     assert "every expectation met" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["schema"] == 1
     (mode,) = report["modes"]
     assert mode["mode"] == "proxy" and mode["problems"] == []
-    assert [(s["src"], s["dst"]) for s in mode["steps"]] == [
-        (None, "maar1"), ("maar1", "maar2"), ("maar2", "maar3"), ("maar3", "maar1")]
+    assert [(s["src"], s["dst"], s["radio"]) for s in mode["steps"]] == [
+        (None, "maar1", None), ("maar1", "maar2", radio), ("maar2", "maar3", radio),
+        ("maar3", "maar1", radio)]
     kinds = {(m["from"], m["to"], m["type"]) for m in signalling(tmp_path / "signalling.pcap")}
     assert ("maar2", "cmd", "PBU") in kinds and ("cmd", "maar2", "PBA") in kinds
     assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,127 @@
+"""The testbed's radio models on real OVS + Mininet, without a controller:
+what the MN's kernel sees and what the MAARs see when ``move()`` roams or
+flaps.  (Whether the controller notices a roam is the handover tests' job.)
+"""
+import re
+import subprocess
+import time
+
+import pytest
+
+from dmm_ryu.testbed.controller import free_port
+from dmm_ryu.testbed import network as tb
+from dmm_ryu.testbed.network import attach, move
+from dmm_ryu.testbed.ovs import wait_for
+from mininet_topos.dmm import access_port
+
+pytestmark = pytest.mark.e2e
+
+PORT = access_port(1)
+
+
+@pytest.fixture(scope="module")
+def net():
+    with tb.testbed(free_port(), maars=3) as net:  # no controller: nothing answers
+        attach(net, 1)
+        mn = net.get("mn1")
+        assert wait_for(lambda: "tentative" not in mn.cmd("ip -6 -o addr show dev mn1-eth0"),
+                        timeout=10), "the MN's link-local address never left DAD"
+        yield net
+
+
+def carrier(net) -> tuple:
+    """(carrier now, carrier transitions so far) of the MN's interface, read
+    inside its namespace."""
+    mn = net.get("mn1")
+    now, changes = mn.cmd("cat /sys/class/net/mn1-eth0/carrier "
+                          "/sys/class/net/mn1-eth0/carrier_changes").split()
+    return now, int(changes)
+
+
+def rx_packets(bridge: str) -> int:
+    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", bridge, str(PORT)],
+                         capture_output=True, text=True).stdout
+    found = re.search(r"rx pkts=(\d+)", out)
+    return int(found.group(1)) if found else -1
+
+
+def port_status(text: str) -> list:
+    """(reason, port, state) of each OFPT_PORT_STATUS ``ovs-ofctl monitor`` received."""
+    found = []
+    for chunk in text.split("received: OFPT_PORT_STATUS")[1:]:
+        head = re.search(r"\): (ADD|DEL|MOD): (\d+)\(", chunk)
+        state = re.search(r"state:\s+(\S+)", chunk)
+        found.append((head.group(1), int(head.group(2)), state.group(1)))
+    return found
+
+
+class Watch:
+    """What a move shows: the OpenFlow port-status messages of two MAARs
+    (as a controller receives them) and the ICMPv6 the MN's kernel sends,
+    recorded from a second before the move to ``SECONDS`` after it began."""
+
+    SECONDS = 4
+
+    def __init__(self, net, src: str, dst: str):
+        # What ovs-ofctl prints on stdout is lost when --timeout ends it;
+        # its (unbuffered) debug log of each message received is not.
+        self.monitors = {b: subprocess.Popen(
+            ["ovs-ofctl", "-vvconn:console:dbg", "-O", "OpenFlow13",
+             f"--timeout={self.SECONDS}", "monitor", b, "65535"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for b in (src, dst)}
+        self.sniff = net.get("mn1").popen(
+            ["tcpdump", "-l", "-n", "-Q", "out", "-i", "mn1-eth0", "icmp6"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(1.0)
+
+    def stop(self) -> dict:
+        seen = {b: port_status(p.communicate(timeout=self.SECONDS + 5)[1])
+                for b, p in self.monitors.items()}
+        self.sniff.terminate()
+        seen["mn"] = self.sniff.communicate()[0]
+        return seen
+
+
+def sends_from_mn(net, count: int = 5) -> None:
+    """The MN's traffic (all-routers pings), as any application would send."""
+    net.get("mn1").cmd(f"ping -6 -c {count} -i 0.1 -W 0.2 -I mn1-eth0 ff02::2")
+
+
+def test_roam_keeps_the_mn_carrier_and_replugs_the_maar_port(net):
+    before = carrier(net)
+    watch = Watch(net, "maar1", "maar2")
+    move(net, 1, "maar1", "maar2", radio="roam")
+    seen = watch.stop()
+    assert carrier(net) == before and before[0] == "1", "the MN's carrier changed in a roam"
+    old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar1", "maar2"))
+    assert ("MOD", "LINK_DOWN") in old and old[-1][0] == "DEL", seen  # link down, port removed
+    assert new[0][0] == "ADD" and new[-1] == ("MOD", "LIVE"), seen  # port added, link up
+    # (an RS may still be a retransmission of the one sent at attachment:
+    # nobody answers here; DAD runs only after a link change.)
+    assert "IP6 :: > " not in seen["mn"], "the MN reran DAD: " + seen["mn"]
+    rx = rx_packets("maar2")
+    sends_from_mn(net)
+    assert rx_packets("maar2") >= rx + 5, "the MN's frames did not enter maar2's access port"
+    assert rx_packets("maar1") == -1, "the port is still on maar1"
+
+
+def test_flap_drops_the_mn_carrier_and_reruns_its_attachment(net):
+    before = carrier(net)
+    watch = Watch(net, "maar2", "maar3")
+    move(net, 1, "maar2", "maar3", radio="flap")
+    seen = watch.stop()
+    now = carrier(net)
+    assert now[0] == "1" and now[1] >= before[1] + 2, (before, now)
+    old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar2", "maar3"))
+    assert ("MOD", "LINK_DOWN") in old and old[-1][0] == "DEL", seen
+    assert new[0][0] == "ADD" and new[-1] == ("MOD", "LIVE"), seen
+    assert "IP6 :: > ff02::1:ff00:1: ICMP6, neighbor solicitation" in seen["mn"], seen["mn"]
+    rx = rx_packets("maar3")
+    sends_from_mn(net)
+    assert rx_packets("maar3") >= rx + 5
+
+
+def test_unknown_radio_model_is_refused(net):
+    with pytest.raises(ValueError, match="roam, flap"):
+        move(net, 1, "maar3", "maar1", radio="teleport")
