@@ -6,6 +6,7 @@ Faucet does) and the adapter binds them when it sends.  Public API::
     base_flows(ctx, parser) -> [FlowMod]         pipeline, punts, table-miss
     flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
     rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
+    dst_rule(prefix), tunnel_rules(ctx, prefix, role) -> the Rules (for of/packed.py)
     delete_ours(parser) -> FlowMod               every flow with our cookie
     cmd_switch_flows(cmd, parser) -> [FlowMod]   a switch of the CMD's own
 
@@ -240,7 +241,8 @@ def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
 # --- local routes -----------------------------------------------------------
 
 @lru_cache(maxsize=65536)
-def _dst_rule(prefix: IPv6Network) -> Rule:
+def dst_rule(prefix: IPv6Network) -> Rule:
+    """The ROUTE rule for traffic to ``prefix`` (local route, anchor entry)."""
     return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=_net(prefix))
 
 
@@ -250,21 +252,22 @@ def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
 
 def install_local_route(action: core.InstallLocalRoute, ctx: MaarDataplane, parser) -> list:
     actions = [parser.OFPActionDecNwTtl(), *_deliver(parser, ctx, action.mac, action.port)]
-    return [_add(parser, _local_cookie(ctx, action.prefix), _dst_rule(action.prefix),
+    return [_add(parser, _local_cookie(ctx, action.prefix), dst_rule(action.prefix),
                  _apply(parser, actions))]
 
 
 def remove_local_route(action: core.RemoveLocalRoute, ctx: MaarDataplane, parser) -> list:
-    return _removals(parser, _local_cookie(ctx, action.prefix), [_dst_rule(action.prefix)])
+    return _removals(parser, _local_cookie(ctx, action.prefix), [dst_rule(action.prefix)])
 
 
 # --- tunnels ----------------------------------------------------------------
 
-def _tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rule]:
+def tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rule]:
     """The entry rule (by destination at the anchor, by source at the
-    serving MAAR) then the exit rule (by label)."""
+    serving MAAR) then the exit rule (by label); of/packed.py packs these
+    same rules, so a change here reaches both encoders."""
     if role == core.ANCHOR:
-        entry = _dst_rule(prefix)
+        entry = dst_rule(prefix)
     elif role == core.SERVING:
         entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=_net(prefix))
     else:
@@ -279,7 +282,7 @@ def _tunnel_cookie(ctx: MaarDataplane, action) -> int:
 
 
 def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
-    """Instructions for the entry and exit rules, in _tunnel_rules order."""
+    """Instructions for the entry and exit rules, in tunnel_rules order."""
     into = _into_tunnel(parser, ctx, ctx.label(action.prefix), ctx.peer(action.peer).transport_mac)
     pop = parser.OFPActionPopMpls(pl.ETH_TYPE_IPV6)
     if action.role == core.ANCHOR:
@@ -292,14 +295,14 @@ def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser)
 
 
 def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
-    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    rules = tunnel_rules(ctx, action.prefix, action.role)
     owner = _tunnel_cookie(ctx, action)
     return [_add(parser, owner, rule, instructions) for rule, instructions
             in zip(rules, _tunnel_instructions(action, ctx, parser))]
 
 
 def remove_tunnel(action: core.RemoveTunnel, ctx: MaarDataplane, parser) -> list:
-    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    rules = tunnel_rules(ctx, action.prefix, action.role)
     return _removals(parser, _tunnel_cookie(ctx, action), rules)
 
 
