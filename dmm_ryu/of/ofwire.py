@@ -29,6 +29,8 @@ PACKET_OUT = struct.Struct(OFP.OFP_HEADER_PACK_STR + OFP.OFP_PACKET_OUT_PACK_STR
 EXPERIMENTER = struct.Struct(OFP.OFP_HEADER_PACK_STR + OFP.OFP_EXPERIMENTER_HEADER_PACK_STR[1:])
 BUNDLE_CTRL = struct.Struct(EXPERIMENTER.format + OFP.ONF_BUNDLE_CTRL_PACK_STR[1:])
 BUNDLE_ADD = struct.Struct(EXPERIMENTER.format + OFP.ONF_BUNDLE_ADD_MSG_PACK_STR[1:])
+#: The ONF extension's experimenter id (bundles), as the parser knows it.
+ONF_EXPERIMENTER_ID = compat.ofproto_v1_3_parser.ofproto_common.ONF_EXPERIMENTER_ID
 XID = struct.Struct("!I")
 XID_MASK = OFP.MAX_XID
 
@@ -100,8 +102,9 @@ def oxm(name: str, value: Any) -> bytes:
     ANDed with the mask as the framework's OFPMatch normalises it."""
     number, encode = _field_of(name)
     if isinstance(value, tuple):
-        raw, mask = encode(value[0]), encode(value[1])
-        raw = bytes(a & b for a, b in zip(raw, mask))
+        mask = encode(value[1])
+        raw = (int.from_bytes(encode(value[0]), "big") & int.from_bytes(mask, "big")
+               ).to_bytes(len(mask), "big")
         return _OXM_HEADER.pack(number << 9 | 1 << 8 | 2 * len(raw)) + raw + mask
     raw = encode(value)
     return _OXM_HEADER.pack(number << 9 | len(raw)) + raw

@@ -15,10 +15,11 @@ Public API::
 The rules (table, priority, match) are flows.py's own (``dst_rule``,
 ``tunnel_rules``), so the two encoders cannot disagree about where a flow
 sits; only the instructions are restated here, in ofwire's terms.  A
-prefix's template (its label and its rules' match bytes, packed once) is
-kept in an LRU of ``PREFIX_CACHE`` prefixes per MAAR: a handover touches a
-prefix two or three times within milliseconds, then rarely again, so the
-bound caps memory (about 0.7 KB a prefix) without costing hits.
+prefix's template in one role (its label and its rules' match bytes,
+packed once) is kept in an LRU of ``PREFIX_CACHE`` (prefix, role) pairs per
+MAAR: a handover touches a prefix two or three times within milliseconds,
+then rarely again, so the bound caps memory (about 0.5 KB a pair, 2 MB a
+MAAR) without costing hits.
 """
 from __future__ import annotations
 
@@ -58,13 +59,16 @@ class PackedRule(NamedTuple):
         return cls(rule.table.table_id, rule.priority, w.match(rule.match))
 
 
-class PrefixTemplate(NamedTuple):
-    """All a MAAR packs for one prefix, whatever the action."""
+#: The "role" of a local route's template, beside core.ANCHOR and core.SERVING.
+LOCAL = "local"
+
+
+class Template(NamedTuple):
+    """What a MAAR packs for one prefix in one role."""
 
     label: int
-    local: PackedRule
-    tunnel: Dict[str, Tuple[PackedRule, PackedRule]]  # role -> (entry, exit)
-    push_label: bytes  # push MPLS, set the prefix's label
+    rules: Tuple[PackedRule, ...]  # local: (route,); tunnel: (entry, exit)
+    push_label: bytes  # push MPLS, set the prefix's label (tunnels only)
 
 
 class MaarPacker:
@@ -76,7 +80,7 @@ class MaarPacker:
         self._from_gateway = w.set_field("eth_src", ctx.gateway_mac)
         self._peers = {m.address: (m.ordinal, self._to_neighbour(m.transport_mac))
                        for m in ctx.plan.maars}
-        self.prefix: Callable[[IPv6Network], PrefixTemplate] = (
+        self.template: Callable[[IPv6Network, str], Template] = (
             lru_cache(maxsize=PREFIX_CACHE)(self._compile))
         self._translators = {
             core.InstallLocalRoute: self._install_local_route,
@@ -98,14 +102,15 @@ class MaarPacker:
 
     # --- templates ---------------------------------------------------------
 
-    def _compile(self, prefix: IPv6Network) -> PrefixTemplate:
-        """Raises DataplaneError (from labels.py) for a prefix with no label."""
+    def _compile(self, prefix: IPv6Network, role: str) -> Template:
+        """Raises DataplaneError (from flows.py and labels.py) for a prefix
+        with no label or an unknown role; failures are not cached."""
         ctx = self.ctx
         label = ctx.label(prefix)
-        tunnel = {role: tuple(PackedRule.of(r) for r in flows.tunnel_rules(ctx, prefix, role))
-                  for role in (core.ANCHOR, core.SERVING)}
-        return PrefixTemplate(label, PackedRule.of(flows.dst_rule(prefix)), tunnel,
-                              _PUSH + w.set_field("mpls_label", label))
+        if role == LOCAL:
+            return Template(label, (PackedRule.of(flows.dst_rule(prefix)),), b"")
+        return Template(label, tuple(map(PackedRule.of, flows.tunnel_rules(ctx, prefix, role))),
+                        _PUSH + w.set_field("mpls_label", label))
 
     def _to_neighbour(self, mac: str) -> bytes:
         """flows._to_neighbour: out of the fabric port, in_port cleared."""
@@ -123,29 +128,22 @@ class MaarPacker:
             self.ctx.peer(address)  # raises the plan's DataplaneError
         return found
 
-    def _roles(self, template: PrefixTemplate, prefix: IPv6Network, role: str):
-        rules = template.tunnel.get(role)
-        if rules is None:
-            flows.tunnel_rules(self.ctx, prefix, role)  # raises: unknown role
-        return rules
-
     # --- translators -------------------------------------------------------
 
     def _install_local_route(self, action: core.InstallLocalRoute, xid: int) -> List[bytes]:
-        template = self.prefix(action.prefix)
+        label, (rule,), _ = self.template(action.prefix, LOCAL)
         actions = w.DEC_NW_TTL + self._deliver(action.mac, action.port)
-        return [w.flow_mod(xid, pl.cookie(pl.Kind.LOCAL, template.label), 0, _ADD,
-                           *template.local, w.apply_actions(actions))]
+        return [w.flow_mod(xid, pl.cookie(pl.Kind.LOCAL, label), 0, _ADD, *rule,
+                           w.apply_actions(actions))]
 
     def _remove_local_route(self, action: core.RemoveLocalRoute, xid: int) -> List[bytes]:
-        template = self.prefix(action.prefix)
-        return _removals(xid, pl.cookie(pl.Kind.LOCAL, template.label), [template.local])
+        label, rules, _ = self.template(action.prefix, LOCAL)
+        return _removals(xid, pl.cookie(pl.Kind.LOCAL, label), rules)
 
     def _install_tunnel(self, action: core.InstallTunnel, xid: int) -> List[bytes]:
-        template = self.prefix(action.prefix)
-        entry, exit_ = self._roles(template, action.prefix, action.role)
+        label, rules, push_label = self.template(action.prefix, action.role)
         ordinal, to_peer = self._peer(action.peer)
-        into = template.push_label + to_peer
+        into = push_label + to_peer
         if action.role == core.ANCHOR:
             instructions = (w.apply_actions(w.DEC_NW_TTL + into),
                             w.apply_actions(_POP) + _MARK_UPLINK + _GOTO_ROUTE)
@@ -154,15 +152,14 @@ class MaarPacker:
         else:
             instructions = (w.apply_actions(into),
                             w.apply_actions(_POP + self._deliver(action.mac, action.port)))
-        owner = pl.cookie(pl.Kind.TUNNEL, template.label, ordinal)
+        owner = pl.cookie(pl.Kind.TUNNEL, label, ordinal)
         return [w.flow_mod(xid + i, owner, 0, _ADD, *rule, inst)
-                for i, (rule, inst) in enumerate(zip((entry, exit_), instructions))]
+                for i, (rule, inst) in enumerate(zip(rules, instructions))]
 
     def _remove_tunnel(self, action: core.RemoveTunnel, xid: int) -> List[bytes]:
-        template = self.prefix(action.prefix)
-        rules = self._roles(template, action.prefix, action.role)
+        label, rules, _ = self.template(action.prefix, action.role)
         ordinal, _ = self._peer(action.peer)
-        return _removals(xid, pl.cookie(pl.Kind.TUNNEL, template.label, ordinal), rules)
+        return _removals(xid, pl.cookie(pl.Kind.TUNNEL, label, ordinal), rules)
 
 
 def _removals(xid: int, owner: int, rules) -> List[bytes]:
@@ -197,7 +194,7 @@ def flows_for(action, ctx: MaarDataplane, xid: int = 0) -> List[bytes]:
 
 def _bundle_control(kind: int, bundle_id: int, xid: int, flags: int) -> bytes:
     return w.BUNDLE_CTRL.pack(OFP.OFP_VERSION, OFP.OFPT_EXPERIMENTER, w.BUNDLE_CTRL.size,
-                              xid & w.XID_MASK, OFP.ONF_EXPERIMENTER_ID,
+                              xid & w.XID_MASK, w.ONF_EXPERIMENTER_ID,
                               OFP.ONF_ET_BUNDLE_CONTROL, bundle_id, kind, flags)
 
 
@@ -210,7 +207,7 @@ def bundle(msgs: List[bytes], bundle_id: int, xid_start: int,
     for i, msg in enumerate(msgs, start=1):
         xid = (xid_start + i) & w.XID_MASK
         out.append(w.BUNDLE_ADD.pack(OFP.OFP_VERSION, OFP.OFPT_EXPERIMENTER,
-                                     w.BUNDLE_ADD.size + len(msg), xid, OFP.ONF_EXPERIMENTER_ID,
+                                     w.BUNDLE_ADD.size + len(msg), xid, w.ONF_EXPERIMENTER_ID,
                                      OFP.ONF_ET_BUNDLE_ADD_MESSAGE, bundle_id, flags)
                    + w.with_xid(msg, xid))
     out.append(_bundle_control(OFP.ONF_BCT_COMMIT_REQUEST, bundle_id,
