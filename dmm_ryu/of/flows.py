@@ -51,7 +51,10 @@ HAIRPIN_IN_PORT = 0
 
 @dataclass(frozen=True)
 class Rule:
-    """Where a flow sits and what it matches: its identity in the switch."""
+    """Where a flow sits and what it matches: its identity in the switch.
+    A prefix-valued field holds the IPv6Network itself (masked match):
+    the framework gets it as text, of/packed.py as bytes, each converting
+    once per rule."""
 
     table: pl.Table
     priority: int
@@ -62,9 +65,11 @@ def _rule(table: pl.Table, priority: int, **match: Any) -> Rule:
     return Rule(table, priority, tuple(match.items()))
 
 
-@lru_cache(maxsize=65536)
-def _net(prefix: IPv6Network) -> Tuple[str, str]:
-    return str(prefix.network_address), str(prefix.netmask)
+def _user_value(value: Any) -> Any:
+    """A match value as the framework takes it: a prefix as (address, mask) text."""
+    if isinstance(value, IPv6Network):
+        return str(value.network_address), str(value.netmask)
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -72,7 +77,7 @@ def _match(parser, rule: Rule):
     """One OFPMatch per rule, shared by its install and its removal: the
     framework's match constructor converts every field and dominates the
     cost of a handover's FlowMods; serialising a match does not change it."""
-    return parser.OFPMatch(**dict(rule.match))
+    return parser.OFPMatch(**{name: _user_value(value) for name, value in rule.match})
 
 
 def _flow_mod(parser, rule: Rule, **fields: Any):
@@ -192,7 +197,7 @@ def _filter_rules(ctx: MaarDataplane) -> List[Rule]:
     """A router never forwards link-local traffic (RFC 4291 2.5.6); and an
     MN never speaks Mobility Header in network-based mobility, so none from
     an access port reaches a MAAR or the CMD, even via the upstream router."""
-    net = _net(pl.LINK_LOCAL)
+    net = pl.LINK_LOCAL
     return ([_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_src=net),
              _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_dst=net)]
             + [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, in_port=p, ip_proto=pl.IPPROTO_MH)
@@ -243,7 +248,7 @@ def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
 @lru_cache(maxsize=65536)
 def dst_rule(prefix: IPv6Network) -> Rule:
     """The ROUTE rule for traffic to ``prefix`` (local route, anchor entry)."""
-    return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=_net(prefix))
+    return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=prefix)
 
 
 def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
@@ -269,7 +274,7 @@ def tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rul
     if role == core.ANCHOR:
         entry = dst_rule(prefix)
     elif role == core.SERVING:
-        entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=_net(prefix))
+        entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=prefix)
     else:
         raise DataplaneError(f"tunnel for {prefix}: unknown role {role!r}")
     exit_ = _rule(pl.TUNNEL_IN, pl.PRIORITY_LABEL, eth_type=pl.ETH_TYPE_MPLS,

@@ -7,13 +7,15 @@ netaddr each time it serialises (about 30 us a FlowMod); these functions
 write the same bytes directly (about 1 us).  Layouts, field numbers and
 sizes come from the framework's own ``ofproto_v1_3`` tables, so nothing
 here restates the protocol; ``tests/unit/test_of_packed.py`` proves the
-bytes equal.  Values are given as the framework takes them: ints, MAC text,
-IPv6 text, or ``(value, mask)`` for a masked match field.
+bytes equal.  Values are given as the framework takes them (ints, MAC text, IPv6
+text, ``(value, mask)`` for a masked match field) or as IPv6Address /
+IPv6Network objects, as flows.Rule holds prefixes.
 """
 from __future__ import annotations
 
 import socket
 import struct
+from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Callable, Dict, Iterable, Tuple
 
 from dmm_ryu.of import compat
@@ -58,7 +60,9 @@ def _mac(text: str) -> bytes:
     return raw
 
 
-def _ipv6(text: str) -> bytes:
+def _ipv6(text) -> bytes:
+    if isinstance(text, IPv6Address):
+        return text.packed
     try:
         return socket.inet_pton(socket.AF_INET6, text)
     except (OSError, TypeError) as exc:
@@ -98,9 +102,12 @@ def _field_of(name: str) -> Tuple[int, Callable[[Any], bytes]]:
 
 
 def oxm(name: str, value: Any) -> bytes:
-    """One OXM TLV; a ``(value, mask)`` pair is sent masked, the value
-    ANDed with the mask as the framework's OFPMatch normalises it."""
+    """One OXM TLV; a ``(value, mask)`` pair (or an IPv6Network) is sent
+    masked, the value ANDed with the mask as the framework's OFPMatch
+    normalises it."""
     number, encode = _field_of(name)
+    if isinstance(value, IPv6Network):
+        value = value.network_address, value.netmask
     if isinstance(value, tuple):
         mask = encode(value[1])
         raw = (int.from_bytes(encode(value[0]), "big") & int.from_bytes(mask, "big")
