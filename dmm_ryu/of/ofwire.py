@@ -80,21 +80,25 @@ def _encoder(field_type) -> Callable[[Any], bytes]:
     return lambda value: int(value).to_bytes(size, "big")
 
 
-def _field(name: str) -> Tuple[int, Callable[[Any], bytes]]:
-    """(OXM type number, value encoder) from the framework's field table."""
+Field = Tuple[int, Callable[[Any], bytes], int]
+
+
+def _field(name: str) -> Field:
+    """(OXM type number, value encoder, value size) from the framework's
+    field table."""
     try:
         number, field_type = OFP.oxm_get_field_info_by_name(name)
     except KeyError as exc:
         raise DataplaneError(f"unknown OXM field {name!r}") from exc
     if not isinstance(number, int) or not hasattr(field_type, "size"):
         raise DataplaneError(f"OXM field {name!r} cannot be packed (experimenter class)")
-    return number, _encoder(field_type)
+    return number, _encoder(field_type), field_type.size
 
 
-_FIELDS: Dict[str, Tuple[int, Callable[[Any], bytes]]] = {}
+_FIELDS: Dict[str, Field] = {}
 
 
-def _field_of(name: str) -> Tuple[int, Callable[[Any], bytes]]:
+def _field_of(name: str) -> Field:
     found = _FIELDS.get(name)
     if found is None:
         found = _FIELDS[name] = _field(name)
@@ -105,7 +109,7 @@ def oxm(name: str, value: Any) -> bytes:
     """One OXM TLV; a ``(value, mask)`` pair (or an IPv6Network) is sent
     masked, the value ANDed with the mask as the framework's OFPMatch
     normalises it."""
-    number, encode = _field_of(name)
+    number, encode, _ = _field_of(name)
     if isinstance(value, IPv6Network):
         value = value.network_address, value.netmask
     if isinstance(value, tuple):
@@ -128,10 +132,25 @@ def match(fields: Iterable[Tuple[str, Any]]) -> bytes:
 
 # --- actions and instructions ---------------------------------------------------
 
+def _setter(name: str) -> Callable[[Any], bytes]:
+    number, encode, size = _field_of(name)
+    length = _TYPE_LEN.size + _OXM_HEADER.size + size
+    head = (_TYPE_LEN.pack(OFP.OFPAT_SET_FIELD, length + -length % 8)
+            + _OXM_HEADER.pack(number << 9 | size))
+    pad = _pad8(length)
+    return lambda value: head + encode(value) + pad
+
+
+_SETTERS: Dict[str, Callable[[Any], bytes]] = {}
+
+
 def set_field(name: str, value: Any) -> bytes:
-    tlv = oxm(name, value)
-    length = 4 + len(tlv)
-    return _TYPE_LEN.pack(OFP.OFPAT_SET_FIELD, length + -length % 8) + tlv + _pad8(length)
+    """A set_field action (unmasked); its head is packed once per field,
+    so a per-MN value (MAC, label) costs one encode and a join."""
+    setter = _SETTERS.get(name)
+    if setter is None:
+        setter = _SETTERS[name] = _setter(name)
+    return setter(value)
 
 
 def output(port: int, max_len: int = OFP.OFPCML_MAX) -> bytes:
