@@ -12,6 +12,12 @@ Public API::
     packet_out(port, frame, in_port=None, xid=0) -> bytes
     reserve_xids(datapath, count) -> first xid, as Datapath.send_msg numbers
 
+Sending: ``datapath.send(b"".join(msgs))`` - Ryu's and os-ken's
+``Datapath.send(buf)`` queue the bytes for one ``socket.sendall`` (what
+``send_msg`` does after ``serialize``), so a switch's whole handover is one
+write.  Numbering with ``reserve_xids`` keeps packed and ``send_msg``
+messages from sharing an xid.
+
 The rules (table, priority, match) are flows.py's own (``dst_rule``,
 ``tunnel_rules``), so the two encoders cannot disagree about where a flow
 sits; only the instructions are restated here, in ofwire's terms.  A
@@ -73,7 +79,8 @@ class Template(NamedTuple):
 
 class MaarPacker:
     """One MAAR's constants (its MACs, ports, peers) packed once, and its
-    prefix templates; ``flows_for`` mirrors flows.flows_for."""
+    prefix templates; ``flows_for`` mirrors flows.flows_for.  It holds its
+    context weakly: whoever uses it keeps the context alive."""
 
     def __init__(self, ctx: MaarDataplane) -> None:
         self._ctx = weakref.ref(ctx)  # _PACKERS must not keep contexts alive
