@@ -119,7 +119,10 @@ def report(seconds: float, count: int) -> List[str]:
     lines = [f"{'us per FlowMod (action -> bytes)':34} {'framework':>10} {'packed':>8} "
              f"{'speed-up':>8}   (cold / warm)"]
     for kind in KINDS:
-        flowmods = sum(len(flows.flows_for(a, CTX)) for a in KINDS[kind](next(prefixes(1))))
+        sample, bundled = KINDS[kind](next(prefixes(1))), kind.startswith("handover")
+        if packed_wire(sample, bundled) != framework_wire(sample, bundled):
+            raise SystemExit(f"{kind}: packed bytes differ from the framework's")
+        flowmods = sum(len(flows.flows_for(a, CTX)) for a in sample)
         per = 1 if kind.startswith("handover") else flowmods
         cells = []
         for cold in (True, False):

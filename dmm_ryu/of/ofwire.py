@@ -110,8 +110,9 @@ def oxm(name: str, value: Any) -> bytes:
     masked, the value ANDed with the mask as the framework's OFPMatch
     normalises it."""
     number, encode, _ = _field_of(name)
-    if isinstance(value, IPv6Network):
-        value = value.network_address, value.netmask
+    if isinstance(value, IPv6Network):  # its address is masked already
+        raw, mask = value.network_address.packed, value.netmask.packed
+        return _OXM_HEADER.pack(number << 9 | 1 << 8 | 2 * len(raw)) + raw + mask
     if isinstance(value, tuple):
         mask = encode(value[1])
         raw = (int.from_bytes(encode(value[0]), "big") & int.from_bytes(mask, "big")
