@@ -6,6 +6,9 @@ core's actions to FlowMods, never sending anything (the adapter does).
 * :mod:`context` - :class:`~dmm_ryu.of.context.MaarDataplane`, one MAAR's view.
 * :mod:`flows` - ``base_flows``, ``flows_for``, ``rebuild_flows``, ``delete_ours``.
 * :mod:`bundle` - wrap FlowMods in an atomic, ordered OVS bundle.
+* :mod:`packed` - the hot path as bytes: route/tunnel FlowMods, bundles and
+  packet-outs from per-prefix templates, identical to the framework's.
+* :mod:`ofwire` - the struct packers ``packed`` is built from.
 * :mod:`render` - ``format_flows``: ovs-ofctl text for golden files.
 
 The design and its reasons: ``openflow_rules/README.md``.

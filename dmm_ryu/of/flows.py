@@ -6,6 +6,7 @@ Faucet does) and the adapter binds them when it sends.  Public API::
     base_flows(ctx, parser) -> [FlowMod]         pipeline, punts, table-miss
     flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
     rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
+    dst_rule(prefix), tunnel_rules(ctx, prefix, role) -> the Rules (for of/packed.py)
     delete_ours(parser) -> FlowMod               every flow with our cookie
     cmd_switch_flows(cmd, parser) -> [FlowMod]   a switch of the CMD's own
 
@@ -50,7 +51,10 @@ HAIRPIN_IN_PORT = 0
 
 @dataclass(frozen=True)
 class Rule:
-    """Where a flow sits and what it matches: its identity in the switch."""
+    """Where a flow sits and what it matches: its identity in the switch.
+    A prefix-valued field holds the IPv6Network itself (masked match):
+    the framework gets it as text, of/packed.py as bytes, each converting
+    once per rule."""
 
     table: pl.Table
     priority: int
@@ -61,9 +65,11 @@ def _rule(table: pl.Table, priority: int, **match: Any) -> Rule:
     return Rule(table, priority, tuple(match.items()))
 
 
-@lru_cache(maxsize=65536)
-def _net(prefix: IPv6Network) -> Tuple[str, str]:
-    return str(prefix.network_address), str(prefix.netmask)
+def _user_value(value: Any) -> Any:
+    """A match value as the framework takes it: a prefix as (address, mask) text."""
+    if isinstance(value, IPv6Network):
+        return str(value.network_address), str(value.netmask)
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -71,7 +77,7 @@ def _match(parser, rule: Rule):
     """One OFPMatch per rule, shared by its install and its removal: the
     framework's match constructor converts every field and dominates the
     cost of a handover's FlowMods; serialising a match does not change it."""
-    return parser.OFPMatch(**dict(rule.match))
+    return parser.OFPMatch(**{name: _user_value(value) for name, value in rule.match})
 
 
 def _flow_mod(parser, rule: Rule, **fields: Any):
@@ -191,7 +197,7 @@ def _filter_rules(ctx: MaarDataplane) -> List[Rule]:
     """A router never forwards link-local traffic (RFC 4291 2.5.6); and an
     MN never speaks Mobility Header in network-based mobility, so none from
     an access port reaches a MAAR or the CMD, even via the upstream router."""
-    net = _net(pl.LINK_LOCAL)
+    net = pl.LINK_LOCAL
     return ([_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_src=net),
              _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, ipv6_dst=net)]
             + [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_FILTER, in_port=p, ip_proto=pl.IPPROTO_MH)
@@ -240,8 +246,9 @@ def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
 # --- local routes -----------------------------------------------------------
 
 @lru_cache(maxsize=65536)
-def _dst_rule(prefix: IPv6Network) -> Rule:
-    return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=_net(prefix))
+def dst_rule(prefix: IPv6Network) -> Rule:
+    """The ROUTE rule for traffic to ``prefix`` (local route, anchor entry)."""
+    return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=prefix)
 
 
 def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
@@ -250,23 +257,24 @@ def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
 
 def install_local_route(action: core.InstallLocalRoute, ctx: MaarDataplane, parser) -> list:
     actions = [parser.OFPActionDecNwTtl(), *_deliver(parser, ctx, action.mac, action.port)]
-    return [_add(parser, _local_cookie(ctx, action.prefix), _dst_rule(action.prefix),
+    return [_add(parser, _local_cookie(ctx, action.prefix), dst_rule(action.prefix),
                  _apply(parser, actions))]
 
 
 def remove_local_route(action: core.RemoveLocalRoute, ctx: MaarDataplane, parser) -> list:
-    return _removals(parser, _local_cookie(ctx, action.prefix), [_dst_rule(action.prefix)])
+    return _removals(parser, _local_cookie(ctx, action.prefix), [dst_rule(action.prefix)])
 
 
 # --- tunnels ----------------------------------------------------------------
 
-def _tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rule]:
+def tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rule]:
     """The entry rule (by destination at the anchor, by source at the
-    serving MAAR) then the exit rule (by label)."""
+    serving MAAR) then the exit rule (by label); of/packed.py packs these
+    same rules, so a change here reaches both encoders."""
     if role == core.ANCHOR:
-        entry = _dst_rule(prefix)
+        entry = dst_rule(prefix)
     elif role == core.SERVING:
-        entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=_net(prefix))
+        entry = _ipv6_rule(pl.UPLINK, pl.prefix_priority(prefix), ipv6_src=prefix)
     else:
         raise DataplaneError(f"tunnel for {prefix}: unknown role {role!r}")
     exit_ = _rule(pl.TUNNEL_IN, pl.PRIORITY_LABEL, eth_type=pl.ETH_TYPE_MPLS,
@@ -279,7 +287,7 @@ def _tunnel_cookie(ctx: MaarDataplane, action) -> int:
 
 
 def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
-    """Instructions for the entry and exit rules, in _tunnel_rules order."""
+    """Instructions for the entry and exit rules, in tunnel_rules order."""
     into = _into_tunnel(parser, ctx, ctx.label(action.prefix), ctx.peer(action.peer).transport_mac)
     pop = parser.OFPActionPopMpls(pl.ETH_TYPE_IPV6)
     if action.role == core.ANCHOR:
@@ -292,14 +300,14 @@ def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser)
 
 
 def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
-    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    rules = tunnel_rules(ctx, action.prefix, action.role)
     owner = _tunnel_cookie(ctx, action)
     return [_add(parser, owner, rule, instructions) for rule, instructions
             in zip(rules, _tunnel_instructions(action, ctx, parser))]
 
 
 def remove_tunnel(action: core.RemoveTunnel, ctx: MaarDataplane, parser) -> list:
-    rules = _tunnel_rules(ctx, action.prefix, action.role)
+    rules = tunnel_rules(ctx, action.prefix, action.role)
     return _removals(parser, _tunnel_cookie(ctx, action), rules)
 
 

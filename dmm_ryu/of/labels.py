@@ -17,6 +17,7 @@ is refused with :class:`DataplaneError` rather than given a clashing label.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv6Address, IPv6Network
 from typing import Mapping, Tuple
 
@@ -24,6 +25,9 @@ from dmm_ryu.config.domainfile import MaarSection
 from dmm_ryu.of.pipeline import LABEL_BITS
 
 MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
+#: Labels remembered per plan (LRU): a handover asks for a prefix's label
+#: several times (cookie, match, action) within milliseconds.
+LABEL_CACHE = 4096
 
 
 class DataplaneError(ValueError):
@@ -61,6 +65,12 @@ class LabelPlan:
     maars: Tuple[PlannedMaar, ...]
     index_bits: int
 
+    def __post_init__(self) -> None:
+        # Memoised per instance (a frozen plan is a pure function of the
+        # config); hashing the plan itself for a shared cache would cost
+        # more than the lookup it saves.
+        object.__setattr__(self, "label", lru_cache(maxsize=LABEL_CACHE)(self._label))
+
     @classmethod
     def from_maars(cls, maars: Mapping[str, MaarSection]) -> "LabelPlan":
         index_bits = LABEL_BITS - len(maars).bit_length()
@@ -86,8 +96,9 @@ class LabelPlan:
             raise DataplaneError(f"{prefix}: {owner.name} hands out /{owner.prefix_length} prefixes")
         return owner
 
-    def label(self, prefix: IPv6Network) -> int:
-        """The MPLS label of ``prefix``; DataplaneError when it does not fit."""
+    def _label(self, prefix: IPv6Network) -> int:
+        """The MPLS label of ``prefix`` (``label``, memoised); DataplaneError
+        when it does not fit."""
         owner = self.anchor_of(prefix)
         index = owner.index_of(prefix)
         if index >= 1 << self.index_bits:
