@@ -1,25 +1,31 @@
 """The Ryu / os-ken application: ``ryu-manager dmm_ryu.app``.
 
-A thin shell around :class:`dmm_ryu.runtime.controller.DmmController`: it reads the
-domain file named by ``[dmm] domain_file`` in the manager's ``--config-file``,
-forwards switch connections and packet-ins to the controller, sends what it
-returns (flow changes as OVS bundles) and runs one green thread for the
-protocol timers.  No protocol decision is taken here.
+A thin shell around :class:`dmm_ryu.runtime.controller.DmmController`: it
+reads the domain file named by ``[dmm] domain_file`` in the manager's
+``--config-file``, forwards switch events to the runtime on the domain
+clock, and sends what it returns (:mod:`dmm_ryu.shell`).  Every handler
+and the timer thread are guarded: an exception is logged and counted, and
+the controller keeps serving.  No protocol decision is taken here.
 """
 from __future__ import annotations
 
-import itertools
-import time
+import logging
 
-from dmm_ryu.of import compat
 from dmm_ryu.config.domainfile import InvalidConfigError, load
-from dmm_ryu.runtime.controller import DmmController
-from dmm_ryu.ops.runtime_view import ControllerView
-from dmm_ryu.of.bundle import bundle
+from dmm_ryu.of import compat
 from dmm_ryu.ops.rest import RestApp, RestConfig
+from dmm_ryu.ops.runtime_view import ControllerView
+from dmm_ryu.ops.server import serve
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.shell.clock import DomainClock
+from dmm_ryu.shell.guard import guarded
+from dmm_ryu.shell.ofevents import error_summary, is_link_down
+from dmm_ryu.shell.sender import Sender
+from dmm_ryu.shell.timers import run_timers
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
-TIMER_TICK = 0.005  # s: the longest a due protocol timer waits (relay aggregation)
+#: Seconds between two resyncs of one switch after OpenFlow errors.
+RESYNC_HOLDOFF = 5.0
 
 _cfg = compat.cfg
 _cfg.CONF.register_opts(
@@ -34,6 +40,8 @@ _cfg.CONF.register_opts(
                      help="allow DELETE /dmm/v1/cmd/bindings/{mn_id} (needs rest_token)"),
         _cfg.StrOpt("rest_token", default=None, secret=True,
                     help="bearer token required by forced de-registration"),
+        _cfg.BoolOpt("log_signalling", default=False,
+                     help="log every PBU/PBA sent and received (one line each, at INFO)"),
     ],
     group="dmm",
 )
@@ -47,9 +55,8 @@ class DmmApp(compat.RyuApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         conf = compat.cfg.CONF.dmm
-        path = conf.domain_file
         try:
-            self.dmm = DmmController(load(path))
+            self.dmm = DmmController(load(conf.domain_file))
             rest = RestConfig(conf.rest_host, conf.rest_port or 1, conf.rest_dereg_enabled,
                               conf.rest_token)
         except InvalidConfigError as err:
@@ -58,88 +65,92 @@ class DmmApp(compat.RyuApp):
         except ValueError as err:
             self.logger.error("dmm: invalid [dmm] REST options: %s", err)
             raise
+        logging.getLogger("dmm.signalling").setLevel(
+            logging.INFO if conf.log_signalling else logging.WARNING)
         for note in self.dmm.notes:
             self.logger.warning("dmm: %s", note)
-        self.datapaths = {}
-        self._bundle_ids = itertools.count(1)
-        self.logger.info(
-            "dmm: %s loaded (%s mode, %d MAARs, framework %s)",
-            path, self.dmm.domain.mode, len(self.dmm.maar_nodes), compat.FRAMEWORK,
-        )
-        self._timer_thread = compat.hub.spawn(self._timer_loop)
-        if conf.rest_port:
-            self._serve_rest(rest)
+        self.clock = DomainClock()
+        self.sender = Sender(self.dmm.stats)
+        self._resynced = {}
+        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s)", conf.domain_file,
+                         self.dmm.domain.mode, len(self.dmm.maar_nodes), compat.FRAMEWORK)
+        self._timer_thread = compat.hub.spawn(run_timers, self.dmm, self.sender.send,
+                                              self.clock.now, compat.hub.sleep)
+        self.rest = self._serve_rest(rest) if conf.rest_port else None
 
-    def _serve_rest(self, rest: RestConfig) -> None:
-        """REST API and /metrics in a green thread of the manager."""
-        app = RestApp(ControllerView(self.dmm, self._send), rest)
-        server = compat.hub.WSGIServer((rest.host, rest.port), app)
-        self._rest_thread = compat.hub.spawn(server.serve_forever)
+    def _serve_rest(self, rest: RestConfig):
+        """REST API and /metrics, on a server with timeouts and a connection bound."""
+        view = ControllerView(self.dmm, self.sender.send, self.clock.now)
+        server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.hub.spawn,
+                       count=self.dmm.stats.error)
         self.logger.info("dmm: REST API on http://%s:%d/dmm/v1/", rest.host, rest.port)
+        return server
 
-    def _send(self, outputs) -> None:
-        for out in outputs:
-            datapath = self.datapaths.get(out.dpid)
-            if datapath is None:
-                self.dmm.stats.error("tx_switch_down")
-                continue
-            msgs = out.msgs
-            if out.atomic and len(msgs) > 1:
-                msgs = bundle(msgs, datapath, next(self._bundle_ids) & 0xFFFFFFFF)
-            for msg in msgs:
-                msg.datapath = datapath
-                datapath.send_msg(msg)
-
-    def _timer_loop(self):
-        while True:
-            self._send(self.dmm.expire(time.time()))
-            compat.hub.sleep(TIMER_TICK)
+    def _run(self, name: str, function, *args) -> None:
+        """Call the runtime under the guard and send what it returns."""
+        guarded(name, self.dmm.stats.error)(lambda: self.sender.send(function(*args)))()
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPSwitchFeatures, compat.CONFIG_DISPATCHER)
     def switch_features(self, ev):
-        """A MAAR (re)connects: rebuild its whole rule set from state."""
+        """A switch (re)connects: its nodes rebuild its rule set from state."""
         datapath = ev.msg.datapath
         if self.dmm.switch_name(datapath.id) is None:
-            self.logger.warning("dmm: datapath %#x is not a configured MAAR or CMD switch; "
+            self.logger.warning("dmm: datapath %#x is not a MAAR or CMD switch served here; "
                                 "ignored", datapath.id)
             return
-        self.datapaths[datapath.id] = datapath
-        self._send(self.dmm.switch_connected(datapath.id))
+        self.sender.datapaths[datapath.id] = datapath
+        self._run("switch_features", self.dmm.switch_connected, datapath.id)
 
     @compat.set_ev_cls(
         compat.ofp_event.EventOFPStateChange, [compat.MAIN_DISPATCHER, compat.DEAD_DISPATCHER]
     )
     def state_change(self, ev):
-        """Log MAAR joins and leaves by their configured name."""
+        """Log switch joins and leaves by their configured name."""
         datapath = ev.datapath
         if datapath.id is None:
             return
         name = self.dmm.switch_name(datapath.id) or "unconfigured"
+        joined = ev.state == compat.MAIN_DISPATCHER
         kind = "MAAR" if self.dmm.is_maar(datapath.id) else "switch"
-        if ev.state == compat.MAIN_DISPATCHER:
-            self.logger.info("dmm: %s %s (dpid %#x) joined", kind, name, datapath.id)
-            return
-        self.logger.info("dmm: %s %s (dpid %#x) left", kind, name, datapath.id)
-        if self.datapaths.get(datapath.id) is datapath:
-            del self.datapaths[datapath.id]
+        self.logger.info("dmm: %s %s (dpid %#x) %s", kind, name, datapath.id,
+                         "joined" if joined else "left")
+        if not joined and self.sender.datapaths.get(datapath.id) is datapath:
+            del self.sender.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPortStatus, compat.MAIN_DISPATCHER)
     def port_status(self, ev):
         """An access link going down may be an MN leaving (after a guard)."""
         msg = ev.msg
-        ofp = msg.datapath.ofproto
-        down = msg.reason == ofp.OFPPR_DELETE or msg.desc.state & ofp.OFPPS_LINK_DOWN
-        if down:
-            self._send(self.dmm.port_down(msg.datapath.id, msg.desc.port_no, time.time()))
+        if is_link_down(msg):
+            self._run("port_status", self.dmm.port_down, msg.datapath.id, msg.desc.port_no,
+                      self.clock.now())
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):
-        """Punted signalling; packets whose hop limit expired in a MAAR are
-        counted and dropped (no ICMPv6 Time Exceeded is generated)."""
+        """Punted signalling and ND; packets whose hop limit expired in a MAAR
+        are counted and dropped (no ICMPv6 Time Exceeded is generated)."""
         msg = ev.msg
         if msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL:
             self.dmm.stats.error("hop_limit_expired")
             return
-        self._send(self.dmm.packet_in(msg.datapath.id, msg.match["in_port"], msg.data,
-                                      time.time()))
+        self._run("packet_in", self.dmm.packet_in, msg.datapath.id, msg.match["in_port"],
+                  msg.data, self.clock.now())
+
+    @compat.set_ev_cls(compat.ofp_event.EventOFPErrorMsg,
+                       [compat.CONFIG_DISPATCHER, compat.MAIN_DISPATCHER])
+    def error(self, ev):
+        """A switch refused something we sent: count it by type and code,
+        log what it was, and resync that switch from state (at most once per
+        RESYNC_HOLDOFF seconds, so a refused rebuild cannot loop)."""
+        msg = ev.msg
+        reason, text = error_summary(msg)
+        self.dmm.stats.error(reason)
+        dpid = msg.datapath.id
+        self.logger.error("dmm: switch %s refused a message: %s", self.dmm.switch_name(dpid), text)
+        now = self.clock.now()
+        if dpid in self.sender.datapaths and now - self._resynced.get(dpid, -RESYNC_HOLDOFF) \
+                >= RESYNC_HOLDOFF:
+            self._resynced[dpid] = now
+            self.dmm.stats.error("of_resync")
+            self._run("resync", self.dmm.switch_connected, dpid)

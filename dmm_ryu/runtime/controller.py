@@ -33,7 +33,7 @@ from dmm_ryu.runtime.cmd_node import CmdNode
 from dmm_ryu.runtime.directory import CMD, Directory
 from dmm_ryu.runtime.frames import MIN_FRAME, is_mobility_header
 from dmm_ryu.runtime.maar_node import MaarNode
-from dmm_ryu.runtime.node import Described, Node, NodeEnv, Output, message_kind
+from dmm_ryu.runtime.node import SIGNALLING, Described, Node, NodeEnv, Output, message_kind
 from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
@@ -163,7 +163,7 @@ class DmmController:
             LOG.warning("dmm: Mobility Header %s -> %s dropped: %s", src, dst, reason)
             return []
         self.stats.count("rx", *message_kind(message))
-        LOG.debug("dmm: %s rx %s", addressee.name, Described(src, dst, message))
+        SIGNALLING.info("dmm: %s rx %s", addressee.name, Described(src, dst, message))
         return self.nodes[addressee.name].handle(MessageReceived(src, dst, message), now)
 
     def _refusal(self, dpid, in_port, frame, sender, addressee) -> Optional[str]:

@@ -23,6 +23,8 @@ from dmm_ryu.wire.mh import codec
 from dmm_ryu.wire.mh.model import ProxyBindingAck
 
 LOG = logging.getLogger("dmm")
+#: One line per PBU/PBA sent or received; off unless ``[dmm] log_signalling``.
+SIGNALLING = logging.getLogger("dmm.signalling")
 
 
 @dataclass
@@ -87,7 +89,7 @@ class Node:
         uplink, and is punted from there.
         """
         self.env.stats.count("tx", *message_kind(action.message))
-        LOG.debug("dmm: %s tx %s", self.name, Described(action.src, action.dst, action.message))
+        SIGNALLING.info("dmm: %s tx %s", self.name, Described(action.src, action.dst, action.message))
         dst = self.env.directory.at(action.dst)
         if dst is None:
             self.env.stats.error("tx_unknown_destination")

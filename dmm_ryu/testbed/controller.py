@@ -42,7 +42,8 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
     ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
     """
     conf = workdir / "dmm.conf"
-    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n{extra_conf}")
+    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
+                    f"log_signalling = true\n{extra_conf}")
     log = workdir / f"{manager}.log"
     exe = Path(sys.executable).parent / manager
     with open(log, "w") as out:
