@@ -28,6 +28,11 @@ class Backoff:
         self._pending[key] = (1, delay)
         return StartTimer(key, now + delay)
 
+    def resume(self, key: Hashable) -> None:
+        """A request restored after a restart: its retries count from the
+        start again (its timer comes back from the persisted deadline)."""
+        self._pending.setdefault(key, (1, self._timers.retransmit_initial))
+
     def retry(self, key: Hashable, now: float) -> Optional[StartTimer]:
         """The timer fired: the next timer, or None when the limit is reached
         (the request is then forgotten: the caller gives up)."""

@@ -44,6 +44,14 @@ class PrefixPool:
         if self._owner.pop(prefix, None) is not None:
             self._free.append((int(prefix.network_address) - self._base) // self._step)
 
+    def restore(self, allocations: Dict[IPv6Network, str]) -> None:
+        """Exactly ``allocations`` are handed out (a warm restart): the
+        prefixes below the highest one that nobody holds are free again."""
+        indexes = {(int(p.network_address) - self._base) // self._step for p in allocations}
+        self._owner = dict(allocations)
+        self._next = max(indexes, default=-1) + 1
+        self._free = deque(i for i in range(self._next) if i not in indexes)
+
     def owner(self, prefix: IPv6Network) -> Optional[str]:
         return self._owner.get(prefix)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from dmm_ryu.config.domainfile import DomainFile
 from dmm_ryu.core.cmd import Cmd
@@ -36,6 +36,7 @@ from dmm_ryu.runtime.maar_node import MaarNode
 from dmm_ryu.runtime.node import SIGNALLING, Described, Node, NodeEnv, Output, message_kind
 from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
+from dmm_ryu.store.base import KvStore
 from dmm_ryu.wire import inet, ndp
 from dmm_ryu.wire.mh import codec
 from dmm_ryu.wire.mh.errors import MHDecodeError
@@ -78,6 +79,15 @@ class DmmController:
         self._on_dpid: Dict[int, List[Node]] = {}
         for node in self.nodes.values():  # MAARs first: they own their switch's rules
             self._on_dpid.setdefault(node.info.dpid, []).append(node)
+
+    @_serialised
+    def attach_stores(self, store_of: Callable[[str], KvStore], now: float) -> int:
+        """Give every node its store (``store_of(name)``), restoring what each
+        holds; returns how many MN records were restored."""
+        restored = sum(node.attach_store(store_of(node.name), now) for node in self.nodes.values())
+        if restored:
+            LOG.info("dmm: restored the state of %d MN records", restored)
+        return restored
 
     # -- who is here -----------------------------------------------------------
 

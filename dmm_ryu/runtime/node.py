@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from dmm_ryu.core import actions as act
+from dmm_ryu.store.base import KvStore, StoreError
 from dmm_ryu.runtime.directory import Directory, NodeInfo
+from dmm_ryu.runtime.persistence import NodeState, touched
 from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
@@ -55,14 +57,43 @@ class Node:
     def __init__(self, info: NodeInfo, core, env: NodeEnv) -> None:
         self.info, self.core, self.env = info, core, env
         self.connected = False
+        self.state: Optional[NodeState] = None
 
     @property
     def name(self) -> str:
         return self.info.name
 
+    def attach_store(self, store: KvStore, now: float) -> int:
+        """Persist this node in ``store`` from now on, after restoring what
+        it holds (a warm restart); returns how many MNs were restored."""
+        self.state = NodeState(store, self.core)
+        for timer in self.state.load(now):
+            self.env.timers.start(self.name, timer.key, timer.at)
+        return len(self.state.deadlines)
+
     def handle(self, event, now: float) -> List[Output]:
-        """Feed one event to the core and carry out what it decides."""
-        return self.execute(self.core.handle(event, now), now)
+        """Feed one event to the core, store what changed, then carry out
+        what it decides (nothing leaves before its state is stored)."""
+        actions = self.core.handle(event, now)
+        if self.state is not None and not self._stored(event, actions):
+            return []
+        return self.execute(actions, now)
+
+    def _stored(self, event, actions: list) -> bool:
+        mn_ids = touched(event, actions)
+        self.state.track(event, actions)
+        try:
+            self.state.save(mn_ids)
+            return True
+        except StoreError as err:
+            self.env.stats.error("store_failed")
+            LOG.error("dmm: %s could not store its state (%s); event undone, nothing sent",
+                      self.name, err)
+            self.state.roll_back(mn_ids)
+            for mn_id in mn_ids:
+                for key, at in self.state.deadlines.get(mn_id, {}).items():
+                    self.env.timers.start(self.name, key, at)
+            return False
 
     def execute(self, actions: list, now: float) -> List[Output]:
         out: List[Output] = []

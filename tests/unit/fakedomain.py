@@ -65,9 +65,10 @@ def switch_wires(dmm: DmmController) -> Dict[int, NodeInfo]:
 class FakeDomain:
     """The runtime plus fake switches; ``now`` is a virtual clock."""
 
-    def __init__(self, text: str) -> None:
-        self.dmm = DmmController(parse(yaml.safe_load(text)))
+    def __init__(self, text: str, store_of=None) -> None:
+        self.text, self.store_of = text, store_of
         self.now = 1_000_000.0
+        self.dmm = self._controller()
         self.fabric = Fabric()
         self.tables: Dict[int, FakeOFTable] = {}
         self.to_mns: List[Tuple[str, int, bytes]] = []
@@ -78,6 +79,19 @@ class FakeDomain:
             self.tables[dpid] = FakeOFTable()
             self.fabric.add_switch(wire.name, self.tables[dpid], wire.mac, wire.signalling_ports)
         self.fabric.add_station("router", ROUTER_MAC)
+        for dpid in self.wires:
+            self.run(self.dmm.switch_connected(dpid))
+
+    def _controller(self) -> DmmController:
+        dmm = DmmController(parse(yaml.safe_load(self.text)))
+        if self.store_of is not None:
+            dmm.attach_stores(self.store_of, self.now)
+        return dmm
+
+    def restart(self) -> None:
+        """A new controller process on the same stores; the switches keep
+        their tables (they forwarded meanwhile) and reconnect."""
+        self.dmm = self._controller()
         for dpid in self.wires:
             self.run(self.dmm.switch_connected(dpid))
 

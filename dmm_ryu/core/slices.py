@@ -1,0 +1,156 @@
+"""Everything a node keeps about one MN, as one value: what the runtime
+persists after each event and gives back after a restart.
+
+A slice holds the core's own objects (BCE, in-flight PBUs, attachment);
+encoding them is the store layer's business.  Taking a slice never changes
+the node; restoring one replaces what the node knew about that MN.  Timer
+deadlines are not in the slice: they live in the runtime's timer queue,
+which persists them beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Optional, Tuple
+
+from dmm_ryu.core.cmd import Cmd
+from dmm_ryu.core.cmd_peers import Aggregation
+from dmm_ryu.core.maar import Maar
+from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.store import CmdBce
+from dmm_ryu.wire.mh.model import ProxyBindingUpdate
+
+Sent = Tuple[IPv6Address, ProxyBindingUpdate]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where the MN is on this MAAR's access links: ``state`` is present,
+    absent (its port went down, the detach guard runs) or held (its last
+    registration failed; ``until`` ends the hold-down)."""
+
+    state: str
+    mac: str
+    port: int
+    until: float = 0.0
+
+
+@dataclass(frozen=True)
+class MaarSlice:
+    mn_id: str
+    bce: Optional[MaarBce]
+    attachment: Optional[Attachment]
+    locating: Tuple[IPv6Network, ...]
+
+
+@dataclass(frozen=True)
+class CmdSlice:
+    mn_id: str
+    bce: Optional[CmdBce]
+    outbox: Tuple[Sent, ...]      # PBUs to P-MAARs awaiting their PBA
+    owed: Tuple[Sent, ...]        # de-registrations owed to silent P-MAARs
+    relay: Optional[Aggregation]  # relay mode: the S-MAAR's PBU awaiting P-MAARs
+    departed: Optional[int]       # timestamp of the MN's departure (157 for late ones)
+
+
+def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
+    """What ``maar`` knows about ``mn_id``; None when nothing."""
+    bce = maar.bces.get(mn_id)
+    attachment = _attachment(maar, mn_id)
+    locating = tuple(sorted(maar._locating.get(mn_id, ()), key=_order))
+    if bce is None and attachment is None and not locating:
+        return None
+    return MaarSlice(mn_id, bce, attachment, locating)
+
+
+def _attachment(maar: Maar, mn_id: str) -> Optional[Attachment]:
+    table = maar.attachments
+    for state, entries in (("present", table.present), ("absent", table.absent)):
+        if mn_id in entries:
+            return Attachment(state, *entries[mn_id])
+    if mn_id in table.held:
+        port, until = table.held[mn_id]
+        return Attachment("held", "", port, until)
+    return None
+
+
+def restore_maar(maar: Maar, piece: MaarSlice) -> None:
+    """Put a slice back (after a restart, or to roll back an event whose
+    state could not be stored).  The pool is restored separately, once for
+    every slice (:func:`restore_pool`)."""
+    mn_id = piece.mn_id
+    forget_maar(maar, mn_id)
+    if piece.bce is not None:
+        maar.bces[mn_id] = piece.bce
+        if piece.bce.pending is not None:
+            maar._backoff.resume(("retx", mn_id))
+    if piece.locating:
+        maar._locating[mn_id] = set(piece.locating)
+    att = piece.attachment
+    if att is not None:
+        table = {"present": maar.attachments.present, "absent": maar.attachments.absent}
+        if att.state == "held":
+            maar.attachments.held[mn_id] = (att.port, att.until)
+        else:
+            table[att.state][mn_id] = (att.mac, att.port)
+
+
+def forget_maar(maar: Maar, mn_id: str) -> None:
+    """Drop every trace of ``mn_id`` at ``maar`` (its prefix stays claimed:
+    the pool is restored on its own)."""
+    maar.bces.pop(mn_id, None)
+    maar._locating.pop(mn_id, None)
+    maar._backoff.stop(("retx", mn_id))
+    for table in (maar.attachments.present, maar.attachments.absent, maar.attachments.held):
+        table.pop(mn_id, None)
+
+
+def restore_pool(maar: Maar) -> None:
+    """The pool hands out again exactly the prefixes no restored BCE holds."""
+    maar.pool.restore({bce.local: bce.mn_id for bce in maar.bces.values()
+                       if bce.local is not None})
+
+
+def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
+    """What the CMD knows about ``mn_id``; None when nothing."""
+    bce = cmd.store.get(mn_id)
+    outbox = tuple(sorted(((k[2], sent[1]) for k, sent in cmd._outbox.items() if k[1] == mn_id),
+                          key=lambda s: int(s[0])))
+    owed = tuple(sorted(((peer, pbu) for (mn, peer), pbu in cmd._owed.items() if mn == mn_id),
+                        key=lambda s: int(s[0])))
+    relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
+    if bce is None and not outbox and not owed and relay is None and departed is None:
+        return None
+    return CmdSlice(mn_id, bce, outbox, owed, relay, departed)
+
+
+def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
+    mn_id = piece.mn_id
+    forget_cmd(cmd, mn_id)
+    if piece.bce is not None:
+        cmd.store.put(piece.bce)
+    for peer, pbu in piece.outbox:
+        key = ("retx", mn_id, peer)
+        cmd._outbox[key] = (peer, pbu)
+        cmd._backoff.resume(key)
+    for peer, pbu in piece.owed:
+        cmd._owed[(mn_id, peer)] = pbu
+    if piece.relay is not None:
+        cmd._relays[mn_id] = piece.relay
+    if piece.departed is not None:
+        cmd._departed[mn_id] = piece.departed
+
+
+def forget_cmd(cmd: Cmd, mn_id: str) -> None:
+    cmd.store.delete(mn_id)
+    for key in [k for k in cmd._outbox if k[1] == mn_id]:
+        del cmd._outbox[key]
+        cmd._backoff.stop(key)
+    for key in [k for k in cmd._owed if k[0] == mn_id]:
+        del cmd._owed[key]
+    cmd._relays.pop(mn_id, None)
+    cmd._departed.pop(mn_id, None)
+
+
+def _order(prefix: IPv6Network) -> tuple:
+    return int(prefix.network_address), prefix.prefixlen

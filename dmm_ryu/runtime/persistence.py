@@ -1,0 +1,201 @@
+"""A node's durable state: one record per MN, written before any message
+that depends on it leaves.
+
+After each event the node hands over the MNs the event touched (the event's
+MN and every MN named by the actions); their slices (core state) and timer
+deadlines are committed in one atomic write.  If the write fails the event
+is rolled back to what the store holds and nothing is sent: a PBA never
+acknowledges what a crash could forget, and a CMD that cannot store a
+registration refuses it by silence (the MAAR retransmits).
+
+After a restart every record is loaded back, the pool is rebuilt from the
+BCEs, and each timer is re-armed at its deadline; one that fell due while
+the controller was down fires ``grace`` seconds after the restart (twice
+that for the CMD's session expiry, so an S-MAAR's overdue refresh is heard
+before its session would end).
+"""
+from __future__ import annotations
+
+import json
+from ipaddress import IPv6Address, IPv6Network
+from typing import Dict, Hashable, Iterable, List, Optional, Set
+
+from dmm_ryu.core import actions as act
+from dmm_ryu.core import slices
+from dmm_ryu.core.cmd import Cmd
+from dmm_ryu.core.cmd_peers import Aggregation
+from dmm_ryu.core.events import MessageReceived, TimerFired
+from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.store import CmdBce
+from dmm_ryu.store import records
+from dmm_ryu.store.base import KvStore
+from dmm_ryu.wire.mh.model import ProxyBindingUpdate
+
+PREFIX = "mn/"
+#: Seconds after a restart at which timers that fell due meanwhile fire.
+RESTART_GRACE = 2.0
+
+_MAAR_BCE = records.object_codec(MaarBce, {"installed": records.INSTALLED})
+_CMD_BCE = records.object_codec(CmdBce)
+_ATTACHMENT = records.object_codec(slices.Attachment)
+_pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
+
+
+def touched(event, actions: Iterable) -> Set[str]:
+    """The MN-IDs an event and its actions concern: whose records to write."""
+    ids: Set[str] = set()
+    mn_id = getattr(event, "mn_id", None)
+    if mn_id is not None:
+        ids.add(mn_id)
+    if isinstance(event, MessageReceived):
+        ids.add(event.message.options.mn_id)
+    if isinstance(event, TimerFired):
+        ids.add(event.key[1])
+    for action in actions:
+        if isinstance(action, act.SendMessage):
+            ids.add(action.message.options.mn_id)
+        elif isinstance(action, (act.StartTimer, act.CancelTimer)):
+            ids.add(action.key[1])
+        else:
+            ids.add(action.mn_id)
+    return ids
+
+
+class NodeState:
+    """The durable state of one node's core in one :class:`KvStore`."""
+
+    def __init__(self, store: KvStore, core) -> None:
+        self.store, self.core = store, core
+        self._is_cmd = isinstance(core, Cmd)
+        self.deadlines: Dict[str, Dict[Hashable, float]] = {}
+
+    # -- after each event -------------------------------------------------------
+
+    def track(self, event, actions: Iterable) -> None:
+        """Follow the timers the core starts, cancels and consumes."""
+        if isinstance(event, TimerFired):
+            self.deadlines.get(event.key[1], {}).pop(event.key, None)
+        for action in actions:
+            if isinstance(action, act.StartTimer):
+                self.deadlines.setdefault(action.key[1], {})[action.key] = action.at
+            elif isinstance(action, act.CancelTimer):
+                self.deadlines.get(action.key[1], {}).pop(action.key, None)
+
+    def save(self, mn_ids: Iterable[str]) -> None:
+        """Commit the records of ``mn_ids`` in one write; StoreError if not."""
+        writes = {PREFIX + mn_id: self._encode(mn_id) for mn_id in mn_ids}
+        if writes:
+            self.store.commit(writes)
+
+    def roll_back(self, mn_ids: Iterable[str]) -> None:
+        """Make the core and the deadlines what the store holds for ``mn_ids``."""
+        for mn_id in mn_ids:
+            record = self.store.get(PREFIX + mn_id)
+            self.deadlines.pop(mn_id, None)
+            if record is None:
+                self._forget(mn_id)
+            else:
+                self._restore(json.loads(record.value))
+        if not self._is_cmd:
+            slices.restore_pool(self.core)
+
+    # -- after a restart -----------------------------------------------------------
+
+    def load(self, now: float, grace: float = RESTART_GRACE) -> List[act.StartTimer]:
+        """Restore every record; the timers to arm, at their deadlines or
+        ``grace`` after ``now`` for those already due."""
+        timers: List[act.StartTimer] = []
+        for record in self.store.load(PREFIX):
+            body = json.loads(record.value)
+            self._restore(body)
+            for key, at in self.deadlines.get(body["mn_id"], {}).items():
+                late = grace * (2 if self._is_cmd and key[0] == "expire" else 1)
+                timers.append(act.StartTimer(key, max(at, now + late)))
+        if not self._is_cmd:
+            slices.restore_pool(self.core)
+        return timers
+
+    # -- encoding ---------------------------------------------------------------------
+
+    def _encode(self, mn_id: str) -> Optional[bytes]:
+        piece = (slices.cmd_slice if self._is_cmd else slices.maar_slice)(self.core, mn_id)
+        deadlines = self.deadlines.get(mn_id)
+        if piece is None and not deadlines:
+            self.deadlines.pop(mn_id, None)
+            return None
+        body = {"v": 1, "mn_id": mn_id, "timers": _timers_out(deadlines or {})}
+        if piece is not None:
+            body.update(_cmd_out(piece) if self._is_cmd else _maar_out(piece))
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def _restore(self, body: dict) -> None:
+        mn_id = body["mn_id"]
+        self.deadlines[mn_id] = _timers_in(body["timers"])
+        if "bce" not in body:
+            self._forget(mn_id)
+        elif self._is_cmd:
+            slices.restore_cmd(self.core, _cmd_in(mn_id, body))
+        else:
+            slices.restore_maar(self.core, _maar_in(mn_id, body))
+
+    def _forget(self, mn_id: str) -> None:
+        (slices.forget_cmd if self._is_cmd else slices.forget_maar)(self.core, mn_id)
+
+
+def _maar_out(piece: slices.MaarSlice) -> dict:
+    return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
+            "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
+            "locating": [str(p) for p in piece.locating]}
+
+
+def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
+    bce = None if body["bce"] is None else _MAAR_BCE[1](body["bce"])
+    attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
+    return slices.MaarSlice(mn_id, bce, attachment,
+                            tuple(IPv6Network(p) for p in body["locating"]))
+
+
+def _cmd_out(piece: slices.CmdSlice) -> dict:
+    relay = piece.relay
+    return {"bce": None if piece.bce is None else _CMD_BCE[0](piece.bce),
+            "outbox": [_sent_out(s) for s in piece.outbox],
+            "owed": [_sent_out(s) for s in piece.owed],
+            "relay": None if relay is None else {
+                "pbu": _pbu_out(relay.pbu), "answered": relay.answered,
+                "waiting": sorted(str(a) for a in relay.waiting)},
+            "departed": piece.departed}
+
+
+def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
+    bce = None if body["bce"] is None else _CMD_BCE[1](body["bce"])
+    relay = body["relay"]
+    aggregation = None if relay is None else Aggregation(
+        _pbu_in(relay["pbu"]), {IPv6Address(a) for a in relay["waiting"]}, relay["answered"])
+    return slices.CmdSlice(mn_id, bce, tuple(_sent_in(s) for s in body["outbox"]),
+                           tuple(_sent_in(s) for s in body["owed"]), aggregation,
+                           body["departed"])
+
+
+def _sent_out(sent) -> list:
+    return [str(sent[0]), _pbu_out(sent[1])]
+
+
+def _sent_in(item) -> tuple:
+    return IPv6Address(item[0]), _pbu_in(item[1])
+
+
+def _timers_out(deadlines: Dict[Hashable, float]) -> list:
+    return [[[_part_out(p) for p in key], at] for key, at in deadlines.items()]
+
+
+def _timers_in(items) -> Dict[Hashable, float]:
+    return {tuple(_part_in(p) for p in key): at for key, at in items}
+
+
+def _part_out(part):
+    return {"a": str(part)} if isinstance(part, IPv6Address) else part
+
+
+def _part_in(part):
+    return IPv6Address(part["a"]) if isinstance(part, dict) else part
+

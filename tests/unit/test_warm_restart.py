@@ -1,0 +1,107 @@
+"""Durable state: every node's state survives a controller restart, the
+switches keep forwarding and reconnect to the same rules, and the domain
+carries on (the next move works); a store that cannot write stops the
+node from acknowledging."""
+from ipaddress import IPv6Address
+
+import pytest
+
+from dmm_ryu.of.labels import transport_mac
+from dmm_ryu.store.base import MemoryStore, StoreUnavailable
+from dmm_ryu.store.sqlite import SqliteStore
+from tests.unit.fakedomain import FakeDomain, domain_text
+from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
+
+MODES = ["relay", "locator", "proxy", "pmipv6"]
+
+
+def sqlite_stores(tmp_path):
+    stores = {}
+
+    def store_of(name):
+        stores.setdefault(name, SqliteStore(tmp_path / f"{name}.sqlite"))
+        return stores[name]
+    return store_of, stores
+
+
+def reopen(stores, tmp_path):
+    """The processes died: close the files, open them again."""
+    for store in stores.values():
+        store.close()
+    stores.clear()
+
+
+def delivery(dom, maar, prefix):
+    i = int(maar[-1])
+    return where(dom.forward(maar, 1, {**downlink(prefix), "eth_dst": transport_mac(i)}))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(mode), store_of)
+    attach(dom, "maar1")
+    attach(dom, "maar2")
+    before = {dpid: t.snapshot() for dpid, t in dom.tables.items()}
+    binding = dom.dmm.cmd_node.binding(MN_ID)
+    reopen(stores, tmp_path)
+    dom.restart()
+    assert dom.dmm.cmd_node.binding(MN_ID) == binding
+    assert {dpid: t.snapshot() for dpid, t in dom.tables.items()} == before
+    anchored = "2001:db8:1::5"
+    assert delivery(dom, "maar1", anchored) == [("maar2", 2, MN_MAC, ())]
+    attach(dom, "maar3")
+    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::3")
+    assert delivery(dom, "maar1", anchored) == [("maar3", 2, MN_MAC, ())]
+
+
+def test_restored_pool_does_not_hand_out_a_live_prefix(tmp_path):
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(), store_of)
+    attach(dom, "maar1")
+    reopen(stores, tmp_path)
+    dom.restart()
+    attach(dom, "maar1", port=3, mac="0a:00:00:00:00:02")
+    second = dom.dmm.cmd_node.binding("0a0000000002@dmm.example")
+    assert [str(p) for p, _ in second.anchors] == ["2001:db8:1:1::/64"]
+
+
+def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path):
+    """The MN left (its port went down) and the controller was down past
+    the detach guard: after the restart the guard fires and the session
+    ends everywhere."""
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(), store_of)
+    attach(dom, "maar1")
+    dom.run(dom.dmm.port_down(1, 2, dom.now))
+    reopen(stores, tmp_path)
+    dom.now += 60
+    dom.restart()
+    assert dom.dmm.cmd_node.count() == 1
+    for _ in range(10):
+        dom.advance(0.5)
+    assert dom.dmm.nodes["maar1"].core.counters["left_domain"] == 1
+    assert dom.dmm.cmd_node.count() == 0
+
+
+class FailingStore(MemoryStore):
+    """A store that refuses to write once ``broken`` (disk full, quorum lost)."""
+
+    broken = False
+
+    def commit(self, writes, expect={}):
+        if self.broken:
+            raise StoreUnavailable("the disk is full")
+        return super().commit(writes, expect)
+
+
+def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
+    stores = {}
+    dom = FakeDomain(domain_text(), lambda name: stores.setdefault(name, FailingStore()))
+    stores["cmd"].broken = True
+    attach(dom, "maar1")
+    assert dom.dmm.cmd_node.count() == 0 and dom.dmm.stats.errors()["store_failed"] >= 1
+    assert not any(t[2][54] == 134 for t in dom.to_mns), "no RA: the MN is not registered"
+    stores["cmd"].broken = False
+    dom.advance(1.5)  # the MAAR retransmits its PBU
+    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
