@@ -18,9 +18,11 @@ from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.ops.server import serve
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.shell.clock import DomainClock
+from dmm_ryu.store.base import StoreError
 from dmm_ryu.shell.guard import guarded
-from dmm_ryu.shell.ofevents import error_summary, is_link_down
+from dmm_ryu.shell.ofevents import error_summary, is_link_down, live_ports
 from dmm_ryu.shell.sender import Sender
+from dmm_ryu.shell.state import DEFAULT_STATE_DIR, store_factory
 from dmm_ryu.shell.timers import run_timers
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
@@ -40,6 +42,9 @@ _cfg.CONF.register_opts(
                      help="allow DELETE /dmm/v1/cmd/bindings/{mn_id} (needs rest_token)"),
         _cfg.StrOpt("rest_token", default=None, secret=True,
                     help="bearer token required by forced de-registration"),
+        _cfg.StrOpt("state_dir", default=DEFAULT_STATE_DIR,
+                    help="directory of the nodes' durable state (one SQLite file per node); "
+                         "'none' keeps it in memory only"),
         _cfg.BoolOpt("log_signalling", default=False,
                      help="log every PBU/PBA sent and received (one line each, at INFO)"),
     ],
@@ -55,12 +60,17 @@ class DmmApp(compat.RyuApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         conf = compat.cfg.CONF.dmm
+        self.clock = DomainClock()
         try:
             self.dmm = DmmController(load(conf.domain_file))
+            self.dmm.attach_stores(store_factory(conf.state_dir), self.clock.now())
             rest = RestConfig(conf.rest_host, conf.rest_port or 1, conf.rest_dereg_enabled,
                               conf.rest_token)
         except InvalidConfigError as err:
             self.logger.error("dmm: invalid domain file: %s", err)
+            raise
+        except StoreError as err:
+            self.logger.error("dmm: cannot open the state in %s: %s", conf.state_dir, err)
             raise
         except ValueError as err:
             self.logger.error("dmm: invalid [dmm] REST options: %s", err)
@@ -69,7 +79,6 @@ class DmmApp(compat.RyuApp):
             logging.INFO if conf.log_signalling else logging.WARNING)
         for note in self.dmm.notes:
             self.logger.warning("dmm: %s", note)
-        self.clock = DomainClock()
         self.sender = Sender(self.dmm.stats)
         self._resynced = {}
         self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s)", conf.domain_file,
@@ -100,6 +109,15 @@ class DmmApp(compat.RyuApp):
             return
         self.sender.datapaths[datapath.id] = datapath
         self._run("switch_features", self.dmm.switch_connected, datapath.id)
+        datapath.send_msg(datapath.ofproto_parser.OFPPortDescStatsRequest(datapath, 0))
+
+    @compat.set_ev_cls(compat.ofp_event.EventOFPPortDescStatsReply, compat.MAIN_DISPATCHER)
+    def port_description(self, ev):
+        """Ports that went down while the controller was away count as link
+        down now (the MNs on them get their detach guard)."""
+        msg = ev.msg
+        self._run("port_description", self.dmm.ports_seen, msg.datapath.id,
+                  live_ports(msg.body, msg.datapath.ofproto), self.clock.now())
 
     @compat.set_ev_cls(
         compat.ofp_event.EventOFPStateChange, [compat.MAIN_DISPATCHER, compat.DEAD_DISPATCHER]

@@ -136,6 +136,18 @@ class DmmController:
         maar = self._maar_on(dpid)
         return [] if maar is None else maar.link_down(port, now)
 
+    @_serialised
+    def ports_seen(self, dpid: int, live: Iterable[int], now: float) -> List[Output]:
+        """The switch's port description after it (re)connected: an access
+        port that went down while we were away starts the detach guard of
+        the MNs on it, as if its link-down had been seen."""
+        maar = self._maar_on(dpid)
+        if maar is None:
+            return []
+        live = set(live)
+        return [out for port in maar.access_ports if port not in live
+                for out in maar.link_down(port, now)]
+
     # -- packet-in ---------------------------------------------------------------
 
     @_serialised

@@ -14,6 +14,11 @@ def is_link_down(msg) -> bool:
     return msg.reason == ofp.OFPPR_DELETE or bool(msg.desc.state & ofp.OFPPS_LINK_DOWN)
 
 
+def live_ports(ports, ofp) -> list:
+    """The port numbers of a port description whose link is up."""
+    return [p.port_no for p in ports if not p.state & ofp.OFPPS_LINK_DOWN]
+
+
 def error_summary(msg) -> Tuple[str, str]:
     """The counter reason and the log text of an OpenFlow error message:
     its type, code, xid and the kind of message it refuses (the switch

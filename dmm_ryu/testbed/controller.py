@@ -40,10 +40,12 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
 
     The manager comes from this interpreter's environment (the venv).
     ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
+    The nodes' state lives in ``workdir/state``: a manager started again on
+    the same ``workdir`` restarts warm.
     """
     conf = workdir / "dmm.conf"
     conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
-                    f"log_signalling = true\n{extra_conf}")
+                    f"state_dir = {workdir / 'state'}\nlog_signalling = true\n{extra_conf}")
     log = workdir / f"{manager}.log"
     exe = Path(sys.executable).parent / manager
     with open(log, "w") as out:

@@ -105,3 +105,15 @@ def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
     stores["cmd"].broken = False
     dom.advance(1.5)  # the MAAR retransmits its PBU
     assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
+
+
+def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(), store_of)
+    attach(dom, "maar1")
+    reopen(stores, tmp_path)
+    dom.restart()
+    dom.run(dom.dmm.ports_seen(1, [1, 3], dom.now))  # access port 2 is down now
+    for _ in range(8):
+        dom.advance(0.5)
+    assert dom.dmm.cmd_node.count() == 0
