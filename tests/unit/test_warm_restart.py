@@ -25,10 +25,20 @@ def sqlite_stores(tmp_path):
 
 
 def reopen(stores, tmp_path):
-    """The processes died: close the files, open them again."""
+    """The process died: close its files (the restart opens them again)."""
     for store in stores.values():
         store.close()
     stores.clear()
+
+
+def attached_then_restarted(tmp_path) -> FakeDomain:
+    """An MN registered at maar1, then the controller restarted."""
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(), store_of)
+    attach(dom, "maar1")
+    reopen(stores, tmp_path)
+    dom.restart()
+    return dom
 
 
 def delivery(dom, maar, prefix):
@@ -56,11 +66,7 @@ def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
 
 
 def test_restored_pool_does_not_hand_out_a_live_prefix(tmp_path):
-    store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
-    attach(dom, "maar1")
-    reopen(stores, tmp_path)
-    dom.restart()
+    dom = attached_then_restarted(tmp_path)
     attach(dom, "maar1", port=3, mac="0a:00:00:00:00:02")
     second = dom.dmm.cmd_node.binding("0a0000000002@dmm.example")
     assert [str(p) for p, _ in second.anchors] == ["2001:db8:1:1::/64"]
@@ -108,11 +114,7 @@ def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
 
 
 def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
-    store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
-    attach(dom, "maar1")
-    reopen(stores, tmp_path)
-    dom.restart()
+    dom = attached_then_restarted(tmp_path)
     dom.run(dom.dmm.ports_seen(1, [1, 3], dom.now))  # access port 2 is down now
     for _ in range(8):
         dom.advance(0.5)
