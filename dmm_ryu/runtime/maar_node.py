@@ -75,11 +75,23 @@ class MaarNode(Node):
             LOG.warning("dmm: MN %s on %s port %d is not authorised; no prefix",
                         mac, self.name, port)
             return []
+        refused = self.core.counters["refused_pool_exhausted"]
         out = self.handle(MnAttached(mn_id, mac, port), now)
+        if self.core.counters["refused_pool_exhausted"] > refused:
+            self._pool_exhausted(mn_id)
         if self.core.registering(mn_id) and mn_id not in self._attach_time:
             self._attach_time[mn_id] = now
             LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)
         return out
+
+    def _pool_exhausted(self, mn_id: str) -> None:
+        """Counted, and logged on the first refusal and every 1000th after."""
+        self.env.stats.error("pool_exhausted")
+        refusals = self.core.counters["refused_pool_exhausted"]
+        if refusals % 1000 == 1:
+            LOG.warning("dmm: %s has no free prefix for MN %s (%d refused so far; %d of %d "
+                        "prefixes in use)", self.name, mn_id, refusals, self.core.pool.used,
+                        self.core.pool.size)
 
     # -- core actions only a MAAR has -----------------------------------------
 

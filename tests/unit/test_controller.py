@@ -225,6 +225,7 @@ def test_mn_refused_for_an_exhausted_pool_gets_a_prefix_once_one_is_free():
     other = "0a:00:00:00:00:02"
     attach(dom, "maar1", port=3, mac=other)
     assert dom.dmm.nodes["maar1"].core.counters["refused_pool_exhausted"] == 1
+    assert dom.dmm.stats.errors()["pool_exhausted"] == 1
     attach(dom, "maar1", port=3, mac=other)  # within the hold-down: ignored
     assert dom.dmm.nodes["maar1"].core.counters["attach_held_down"] == 1
     dom.run(dom.dmm.port_down(1, 2, dom.now))
