@@ -65,7 +65,8 @@ class DmmController:
         self.directory = Directory.from_domain(domain)
         self.stats, self.timers = Stats(), TimerQueue()
         self.lock = threading.RLock()
-        self.env = NodeEnv(self.directory, self.timers, self.stats, domain.mode, parser, ofproto)
+        self.env = NodeEnv(self.directory, self.timers, self.stats, domain.mode, parser, ofproto,
+                           domain.option_types)
         served = set(nodes) if nodes is not None else {n.name for n in self.directory}
         self.nodes: Dict[str, Node] = {}
         for name in sorted(served - {CMD}):
@@ -173,7 +174,7 @@ class DmmController:
         from a configured node, entering the addressee's switch on one of
         its signalling ports, from the sender's transport MAC."""
         try:
-            src, dst, message = codec.decode_packet(frame[14:])
+            src, dst, message = codec.decode_packet(frame[14:], self.env.option_types)
         except MHDecodeError as err:
             self.stats.error(f"mh_malformed_{err.reason.value}")
             LOG.warning("dmm: malformed Mobility Header at dpid %#x: %s", dpid, err)

@@ -22,6 +22,7 @@ from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
 from dmm_ryu.wire.mh import codec
+from dmm_ryu.wire.mh.options import DEFAULT_OPTION_TYPES, OptionTypes
 from dmm_ryu.wire.mh.model import ProxyBindingAck
 
 LOG = logging.getLogger("dmm")
@@ -49,6 +50,7 @@ class NodeEnv:
     mode: str
     parser: Any
     ofproto: Any
+    option_types: OptionTypes = DEFAULT_OPTION_TYPES
 
 
 class Node:
@@ -126,7 +128,8 @@ class Node:
             self.env.stats.error("tx_unknown_destination")
             return Output(self.info.dpid, [])
         frame = inet.ethernet(dst.mac, self.info.mac,
-                              codec.encode_packet(action.message, action.src, action.dst))
+                              codec.encode_packet(action.message, action.src, action.dst,
+                                                  option_types=self.env.option_types))
         if dst.dpid == self.info.dpid:
             return Output(self.info.dpid, [self.packet_out(self.env.ofproto.OFPP_TABLE, frame,
                                                            self.info.uplink)])
