@@ -96,9 +96,21 @@ def _shared(domain: DomainFile) -> core.DomainConfig:
     )
 
 
+def _implemented(domain: DomainFile) -> None:
+    """Keys the file format knows but this controller cannot honour yet are
+    refused, never silently ignored."""
+    if domain.gateway != "shared":
+        raise InvalidConfigError(f"gateway: {domain.gateway!r} is not implemented yet; "
+                                 "use 'shared'")
+    if domain.timers.get("prefix_idle"):
+        raise InvalidConfigError("timers.prefix_idle: prefix garbage collection is not "
+                                 "implemented yet; leave it 0")
+
+
 def build(domain: DomainFile) -> CoreConfigs:
     """The core configuration of ``domain``, consistency-checked.  The CMD's
     binding cache holds at most what all MAARs together may serve."""
+    _implemented(domain)
     plan = _plan(domain)
     notes: List[str] = list(domain.notes)
     try:
