@@ -50,13 +50,16 @@ class Domain:
 def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVING_ONLY,
           timers: Timers = Timers(), seed: int = 0, link: Link = Link(),
           pool_len: int = 48, prefix_len: int = 64, lma: Optional[int] = None,
-          max_bindings: Optional[int] = None) -> Domain:
+          max_bindings: Optional[int] = None,
+          maar_max_bindings: Optional[int] = None) -> Domain:
     """N MAARs with pools 2001:db8:<i+1>::/``pool_len``; in pmipv6 mode MAAR
-    ``lma`` (default 0) is the LMA."""
+    ``lma`` (default 0) is the LMA.  ``max_bindings`` bounds the CMD's
+    binding cache, ``maar_max_bindings`` each MAAR's."""
     lma_address = maar_address(lma or 0) if mode is Mode.PMIPV6 else None
     domain = DomainConfig(CMD_ADDRESS, mode, dereg, timers, lma_address)
     maars = [Maar(MaarConfig(f"maar{i + 1}", maar_address(i),
-                             IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), domain, prefix_len))
+                             IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), domain, prefix_len,
+                             maar_max_bindings))
              for i in range(n_maars)]
     cmd = Cmd(CmdConfig(domain, frozenset(m.address for m in maars), max_bindings))
     net = Network(seed, link)
