@@ -62,6 +62,10 @@ class PeerSignalling:
         if sent is None or sent[1].sequence != pba.sequence:
             self.counters["stale_pba"] += 1
             return []
+        if pba.status == Status.ACCEPTED and not self._claimable(pba.options.mn_id, src,
+                                                                 pba.options.hnps):
+            self.counters["dropped_pba_prefix"] += 1
+            return []
         del self._outbox[key]
         actions: List[Action] = [self._backoff.stop(key)]
         bce = self.store.get(pba.options.mn_id)
@@ -84,6 +88,7 @@ class PeerSignalling:
                 del bce.anchors[prefix]
         for prefix in hnps:
             bce.anchors.setdefault(prefix, peer)
+        self._owners.record(bce.mn_id, hnps)
         self.store.put(bce)
         return self._collected(bce, peer)
 

@@ -28,12 +28,13 @@ from dmm_ryu.core.actions import (
     StartTimer,
 )
 from dmm_ryu.core.backoff import Backoff
-from dmm_ryu.core.config import MaarConfig
+from dmm_ryu.core.config import MaarConfig, Mode
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar_anchor import AnchorSide
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.trust import in_pools, previous_ok
 from dmm_ryu.wire.mh.model import (
     timestamp_from_unix,
     HandoffIndicator,
@@ -55,6 +56,7 @@ class Maar(AnchorSide):
         self.config = config
         self.address: IPv6Address = config.address
         self.pool = PrefixPool(config.pool, config.prefix_len)
+        self.pools = config.pools
         self.bces: Dict[str, MaarBce] = {}
         self.counters: Counter = Counter()
         self._domain = config.domain
@@ -120,7 +122,12 @@ class Maar(AnchorSide):
     def _new_bce(self, mn_id: str, anchor: bool) -> Optional[MaarBce]:
         """A temporal BCE, with a prefix from the pool if we ``anchor`` (not
         as a PMIPv6 MAG); None (and a counter) when the pool is exhausted:
-        the MN gets no prefix and no registration."""
+        the MN gets no prefix and no registration; likewise (without touching
+        the pool) once ``max_bindings`` BCEs are here."""
+        limit = self.config.max_bindings
+        if limit is not None and len(self.bces) >= limit:
+            self.counters["refused_max_bindings"] += 1
+            return None
         local = None
         if anchor:
             local = self.pool.allocate(mn_id)
@@ -185,12 +192,21 @@ class Maar(AnchorSide):
         message = event.message
         if isinstance(message, ProxyBindingUpdate):
             return self._pbu(event.src, message, now)
-        bce = self.bces.get(message.options.mn_id)
-        if bce is None:
-            return []
         if event.src != self._domain.cmd:
-            return self._located(bce, event.src, message)
+            return self._direct(event.src, message)
+        opts = message.options
+        if not (in_pools(opts.hnps, self.pools)
+                and previous_ok(opts.previous_maars, self.pools, self.address)):
+            return self._dropped("pba_prefix")
+        bce = self.bces.get(opts.mn_id)
+        if bce is None:
+            return self._dropped("stale_pba")
         return self._pba(bce, message, now)
+
+    def _dropped(self, reason: str) -> List[Action]:
+        """An input not acted on: nothing changes, one reason is counted."""
+        self.counters[reason if reason.startswith("stale") else f"dropped_{reason}"] += 1
+        return []
 
     def _pba(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
         pending = bce.pending
@@ -258,15 +274,32 @@ class Maar(AnchorSide):
             return []
         return self._more_anchors(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
 
-    def _located(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
+    def _direct(self, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
         """Locator mode (draft 3.3): a P-MAAR answered us directly; its
-        address is the source, its prefix the HNP option.  The timestamp
-        echoes the registration it answers: one older than our attachment
-        belongs to a session that is over."""
+        address is the source, its prefix the HNP option.  Only another
+        MAAR, only in locator mode, only for an MN served here, only
+        prefixes of the sender's pool, and once the CMD told us the session
+        (final BCE) only the session's prefixes still awaited from it; an
+        early one is checked against the CMD's PBA when it comes (see
+        ``_accepted``).  The timestamp echoes the registration it answers:
+        one older than our attachment belongs to a session that is over."""
+        if self._domain.mode is not Mode.LOCATOR or src == self.address or src not in self.pools:
+            return self._dropped("direct_pba")
+        bce = self.bces.get(pba.options.mn_id)
         stamp = pba.options.timestamp
-        if not bce.is_serving or pba.status != Status.ACCEPTED or (stamp or 0) < bce.ts:
-            return []
-        return self._more_anchors(bce, ((prefix, src) for prefix in pba.options.hnps))
+        if (bce is None or not bce.is_serving or pba.status != Status.ACCEPTED
+                or (stamp or 0) < bce.ts):
+            return self._dropped("stale_pba")
+        hnps = pba.options.hnps
+        if not all(self.pools[src].holds(p) for p in hnps) or not self._expected(bce, src, hnps):
+            return self._dropped("direct_pba_prefix")
+        return self._more_anchors(bce, ((prefix, src) for prefix in hnps))
+
+    def _expected(self, bce: MaarBce, src: IPv6Address, hnps) -> bool:
+        if not bce.final:
+            return True
+        awaited = self._locating.get(bce.mn_id, set())
+        return all(p in awaited or bce.p_maars.get(p) == src for p in hnps)
 
     def _more_anchors(self, bce: MaarBce, pairs) -> List[Action]:
         """New P-MAARs after the registration: tunnel to them (once the BCE

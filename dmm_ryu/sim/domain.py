@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.cmd import Cmd
-from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Timers
+from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Pool, Timers
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.sim.network import Link, Network
 
@@ -57,11 +57,12 @@ def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVIN
     binding cache, ``maar_max_bindings`` each MAAR's."""
     lma_address = maar_address(lma or 0) if mode is Mode.PMIPV6 else None
     domain = DomainConfig(CMD_ADDRESS, mode, dereg, timers, lma_address)
-    maars = [Maar(MaarConfig(f"maar{i + 1}", maar_address(i),
-                             IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), domain, prefix_len,
-                             maar_max_bindings))
-             for i in range(n_maars)]
-    cmd = Cmd(CmdConfig(domain, frozenset(m.address for m in maars), max_bindings))
+    pools = {maar_address(i): Pool(IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), prefix_len)
+             for i in range(n_maars)}
+    maars = [Maar(MaarConfig(f"maar{i + 1}", address, pool.network, domain, prefix_len,
+                             maar_max_bindings, peers=pools))
+             for i, (address, pool) in enumerate(pools.items())]
+    cmd = Cmd(CmdConfig(domain, frozenset(pools), max_bindings, pools))
     net = Network(seed, link)
     net.add(cmd, *maars)
     return Domain(net, cmd, maars)

@@ -32,8 +32,8 @@ def domain():
     return build(3)
 
 
-def status_of(domain, message, src=None):
-    (pba,) = answers(domain.cmd, src or domain.maars[0].address, message)
+def status_of(domain, message, src=None, now=0.0):
+    (pba,) = answers(domain.cmd, src or domain.maars[0].address, message, now)
     return pba.status
 
 
@@ -83,9 +83,10 @@ def test_maar_resynchronises_after_135():
 def test_older_attachment_is_refused_157(domain):
     maar1, maar2 = domain.maars[0].address, domain.maars[1].address
     later = timestamp_from_unix(2.0)
-    assert status_of(domain, pbu(stamp=later), maar2) == Status.ACCEPTED
+    assert status_of(domain, pbu(stamp=later, hnps=(IPv6Network("2001:db8:2::/64"),)),
+                     maar2, now=2.0) == Status.ACCEPTED
     older = pbu(stamp=timestamp_from_unix(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),))
-    assert status_of(domain, older, maar1) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    assert status_of(domain, older, maar1, now=2.0) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert domain.cmd.store.get("mn").proxy_coa == maar2
 
 
