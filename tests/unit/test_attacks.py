@@ -234,3 +234,46 @@ def test_attack7_max_bindings_refuses_new_mns_and_holds_them_down():
     domain.net.chatter()
     assert domain.net.settle() and violations(domain, attached_served=True) == []
     assert set(maar.bces) == {"b", "c"}
+
+
+# -- 5 and 6 through the runtime: once they raised out of packet_in ---------
+
+def runtime_forgery(message, mode="proxy"):
+    """An MN registered at MAAR1 of a fake domain, then ``message`` "from"
+    the CMD reaches MAAR1 as a frame on its transport port: returns the
+    domain, MAAR1's core and whether MAAR1's switch rules stayed as they were."""
+    from dmm_ryu.of.labels import transport_mac
+    from dmm_ryu.wire.inet import ethernet
+    from dmm_ryu.wire.mh import encode_packet
+    from tests.unit.fakedomain import FakeDomain, domain_text
+    from tests.unit.test_controller import attach
+
+    dom = FakeDomain(domain_text(mode))
+    attach(dom, "maar1")
+    core = dom.dmm.nodes["maar1"].core
+    before = dom.tables[1].snapshot()
+    frame = ethernet(transport_mac(1), transport_mac(256),
+                     encode_packet(message(core), "2001:db8:ffff::100", "2001:db8:ffff::1"))
+    dom.inject("maar1", 1, frame)
+    return dom, core, dom.tables[1].snapshot() == before
+
+
+def test_attack5_runtime_pba_with_a_prefix_in_no_pool_changes_no_rule():
+    def forged(core):
+        (mn_id, bce), = core.bces.items()
+        registration = pbu(mn_id, (bce.local,), seq=bce.seq, stamp=bce.ts)
+        return answer(registration, hnps=(bce.local, IPv6Network("2001:db8:ee::/64")),
+                      previous_maars=(PreviousMaar(IPv6Address("2001:db8:ffff::2"),
+                                                   IPv6Network("2001:db8:2::/56")),))
+    _, core, unchanged_rules = runtime_forgery(forged)
+    assert unchanged_rules and core.counters["dropped_pba_prefix"] == 1
+
+
+def test_attack6_runtime_pbu_naming_the_cmd_as_serving_maar_changes_no_rule():
+    def forged(core):
+        (mn_id, bce), = core.bces.items()
+        return pbu(mn_id, (bce.local,), stamp=bce.ts, handoff=HandoffIndicator.BETWEEN_MAGS,
+                   serving_maar=IPv6Address("2001:db8:ffff::100"))
+    dom, core, unchanged_rules = runtime_forgery(forged)
+    assert unchanged_rules and core.counters["refused_serving_maar"] == 1
+    assert next(iter(core.bces.values())).serving is None
