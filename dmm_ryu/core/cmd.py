@@ -75,7 +75,7 @@ class Cmd(PeerSignalling):
         self.counters["pbu_received"] += 1
         if src not in self.config.maars:
             return self._refuse(src, pbu, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
-        problem = pbu_problem(pbu, now, self._timers.timestamp_window)
+        problem = pbu_problem(pbu, now, self._timers, self._domain.mode)
         if problem is not None:
             return self._refuse(src, pbu, problem)
         if not self._claimable(pbu.options.mn_id, src, pbu.options.hnps):

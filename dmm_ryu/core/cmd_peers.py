@@ -14,8 +14,9 @@ from ipaddress import IPv6Address
 from typing import List, Optional, Set
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
-from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
+from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.store import CmdBce
+from dmm_ryu.core.trust import pba_believed
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
@@ -49,7 +50,8 @@ class PeerSignalling:
         opts = options(mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
                        self._domain.access_tech, timestamp, serving_maar=serving)
         self._seq = next_seq(self._seq)
-        return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts)
+        return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts,
+                                  flags=pbu_flags(self._domain.mode))
 
     def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
         key = ("retx", pbu.options.mn_id, target)
@@ -57,6 +59,9 @@ class PeerSignalling:
         return [SendMessage(self.address, target, pbu), self._backoff.start(key, now)]
 
     def _pba(self, src: IPv6Address, pba, now: float) -> List[Action]:
+        if not pba_believed(pba, self._domain.mode):
+            self.counters["dropped_no_d_flag"] += 1
+            return []
         key = ("retx", pba.options.mn_id, src)
         sent = self._outbox.get(key)
         if sent is None or sent[1].sequence != pba.sequence:

@@ -32,10 +32,10 @@ from dmm_ryu.core.config import MaarConfig
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar_anchor import AnchorSide
 from dmm_ryu.core.maar_peers import PeerLearning
-from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
+from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
-from dmm_ryu.core.trust import in_pools, previous_ok
+from dmm_ryu.core.trust import in_pools, pba_believed, previous_ok
 from dmm_ryu.wire.mh.model import (
     timestamp_from_unix,
     HandoffIndicator,
@@ -157,7 +157,7 @@ class Maar(AnchorSide, PeerLearning):
 
     def _send_pbu(self, bce: MaarBce, lifetime: int, handoff: int,
                   now: float) -> List[Action]:
-        """PBU (A, H, P flags) carrying MN-ID, HNP, HI, ATT and timestamp.
+        """PBU (A, H, P flags; D in DMM modes) carrying MN-ID, HNP, HI, ATT and timestamp.
 
         A PMIPv6 MAG has no local prefix and asks with the all-zero HNP.
         Retransmissions keep the timestamp: it dates the attachment, not
@@ -167,7 +167,7 @@ class Maar(AnchorSide, PeerLearning):
         timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else timestamp_from_unix(now)
         bce.seq = next_seq(bce.seq)
         bce.pending = ProxyBindingUpdate(
-            sequence=bce.seq, lifetime=lifetime,
+            sequence=bce.seq, lifetime=lifetime, flags=pbu_flags(self._domain.mode),
             options=options(bce.mn_id, (hnp,), handoff, self._domain.access_tech, timestamp))
         self.counters["pbu_sent"] += 1
         return [self._to_cmd(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
@@ -193,6 +193,8 @@ class Maar(AnchorSide, PeerLearning):
         message = event.message
         if isinstance(message, ProxyBindingUpdate):
             return self._pbu(event.src, message, now)
+        if not pba_believed(message, self._domain.mode):
+            return self._dropped("no_d_flag")
         if event.src != self._domain.cmd:
             return self._direct(event.src, message)
         opts = message.options

@@ -49,7 +49,7 @@ class AnchorSide:
         another MAAR (128); None when it may be processed."""
         if src != self._domain.cmd:
             return int(Status.ADMINISTRATIVELY_PROHIBITED), Status.ADMINISTRATIVELY_PROHIBITED
-        problem = pbu_problem(pbu, now, self._timers.timestamp_window, from_cmd=True)
+        problem = pbu_problem(pbu, now, self._timers, self._domain.mode, from_cmd=True)
         if problem is not None:
             return int(problem), problem
         if not in_pools(pbu.options.hnps, self.pools):

@@ -24,9 +24,10 @@ from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Iterable, Mapping, Optional
 
-from dmm_ryu.core.config import Pool
+from dmm_ryu.core.config import Mode, Pool, Timers
 from dmm_ryu.core.messages import REQUEST_PREFIX
 from dmm_ryu.wire.mh.model import (
+    BUFlags,
     PreviousMaar,
     ProxyBindingUpdate,
     Status,
@@ -35,22 +36,33 @@ from dmm_ryu.wire.mh.model import (
 )
 
 
-def pbu_problem(pbu: ProxyBindingUpdate, now: float, window: float,
+def pbu_problem(pbu: ProxyBindingUpdate, now: float, timers: Timers, mode: Mode,
                 from_cmd: bool = False) -> Optional[Status]:
-    """The refusal status for a PBU missing an option or dated too far
-    ahead (the Timestamp option is mandatory here: RFC 5213 5.5 orders by
-    timestamps); None when it may be processed.  A PBU ``from_cmd`` names
-    the prefixes anchored at its receiver, so it may carry no HNP (a
-    PMIPv6 MAG, or a MAAR whose prefix left the session, anchors none)."""
+    """The refusal status for a PBU without the P flag (152), without the
+    D flag in a DMM mode (129, RFC 8885 4.1), missing an option, or dated
+    too far ahead (the Timestamp option is mandatory here: RFC 5213 5.5
+    orders by timestamps); None when it may be processed.  A PBU
+    ``from_cmd`` names the prefixes anchored at its receiver, so it may
+    carry no HNP (a PMIPv6 MAG, or a MAAR whose prefix left the session,
+    anchors none)."""
+    if not pbu.flags & BUFlags.P:
+        return Status.PROXY_REG_NOT_ENABLED
+    if mode is not Mode.PMIPV6 and not pbu.is_dmm:
+        return Status.ADMINISTRATIVELY_PROHIBITED
     if from_cmd and not pbu.options.hnps:
         pbu = replace(pbu, options=replace(pbu.options, hnps=(REQUEST_PREFIX,)))
     missing = missing_mandatory(pbu)
     if missing is not None:
         return missing
     stamp = pbu.options.timestamp
-    if stamp is None or stamp > timestamp_from_unix(now + window):
+    if stamp is None or stamp > timestamp_from_unix(now + timers.timestamp_window):
         return Status.TIMESTAMP_MISMATCH
     return None
+
+
+def pba_believed(pba, mode: Mode) -> bool:
+    """A PBA of DMM signalling carries the D flag (RFC 8885 4.2)."""
+    return mode is Mode.PMIPV6 or pba.is_dmm
 
 
 def in_pools(prefixes: Iterable[IPv6Network], pools: Mapping[IPv6Address, Pool]) -> bool:

@@ -16,6 +16,7 @@ from dmm_ryu.core.events import MessageReceived, MnAttached
 from dmm_ryu.core.messages import answer, options
 from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
 from dmm_ryu.wire.mh.model import (
+    DMM_PBU_FLAGS,
     HandoffIndicator,
     PreviousMaar,
     ProxyBindingUpdate,
@@ -60,7 +61,7 @@ def now_stamp(domain, ahead=0.0):
 def pbu(mn_id, hnps, seq=1000, lifetime=40, stamp=0, handoff=HandoffIndicator.UNKNOWN,
         **extra):
     opts = replace(options(mn_id, hnps, handoff, 4, stamp), **extra)
-    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts)
+    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts, flags=DMM_PBU_FLAGS)
 
 
 def unchanged(domain, before):

@@ -11,14 +11,14 @@ from dmm_ryu.core.events import MessageReceived, MnAttached
 from dmm_ryu.core.messages import answer, options
 from dmm_ryu.wire.mh.model import timestamp_from_unix
 from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
-from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
+from dmm_ryu.wire.mh.model import DMM_PBU_FLAGS, HandoffIndicator, ProxyBindingUpdate, Status
 
 PREF = IPv6Network("2001:db8:1::/64")
 
 
 def pbu(seq=1, lifetime=400, stamp=0, handoff=HandoffIndicator.UNKNOWN, **changes):
     opts = replace(options("mn", (PREF,), handoff, 4, stamp), **changes)
-    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts)
+    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts, flags=DMM_PBU_FLAGS)
 
 
 def answers(node, src, message, now=0.0):
