@@ -42,7 +42,7 @@ class Cmd(PeerSignalling):
         self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
         self._departed: Dict[str, int] = {}
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
-        self._seq = 0
+        self._seqs: Dict[Tuple[str, IPv6Address], int] = {}
         self._owners = PrefixOwners(self.store)
 
     @property

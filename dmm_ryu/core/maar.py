@@ -64,6 +64,7 @@ class Maar(AnchorSide, PeerLearning):
         self._timers = config.domain.timers
         self._backoff = Backoff(self._timers)
         self._locating: Dict[str, Set[IPv6Network]] = {}
+        self._cmd_seqs: Dict[str, int] = {}
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
@@ -333,4 +334,5 @@ class Maar(AnchorSide, PeerLearning):
         if bce.local is not None:
             self.pool.release(bce.local)
         self.bces.pop(bce.mn_id, None)
+        self._cmd_seqs.pop(bce.mn_id, None)
         return actions + self.attachments.gone(bce.mn_id)

@@ -70,3 +70,45 @@ def test_pba_without_the_d_flag_is_dropped_in_a_dmm_mode():
     assert forge(domain, CMD_ADDRESS, maar.address, forged) == []
     assert maar.counters["dropped_no_d_flag"] == 1
     unchanged(domain, before)
+
+
+# -- sequence numbers per (MN, P-MAAR), checked by the P-MAAR (RFC 6275 9.5.1) --
+
+def cmd_pbus(domain, dst):
+    return [(s.message.options.mn_id, s.message.sequence) for s in domain.net.log
+            if s.src == CMD_ADDRESS and s.dst == dst and isinstance(s.message, ProxyBindingUpdate)]
+
+
+def test_cmd_numbers_its_pbus_per_mn_and_p_maar():
+    domain = settled()
+    domain.move("mn1", 2)
+    domain.move("mn2", 2)
+    assert domain.net.settle() and violations(domain) == []
+    assert cmd_pbus(domain, domain.maars[0].address) == [("mn1", 1)]
+    assert cmd_pbus(domain, domain.maars[1].address) == [("mn2", 1)]
+
+
+def test_p_maar_refuses_an_old_cmd_sequence_135():
+    domain = settled()
+    domain.move("mn1", 1)
+    assert domain.net.settle()
+    before = state(domain)
+    forged = pbu("mn1", (P1,), seq=1, stamp=now_stamp(domain),
+                 serving_maar=domain.maars[2].address)
+    replies = forge(domain, CMD_ADDRESS, domain.maars[0].address, forged)
+    assert [(m.status, m.sequence) for m in replies] == [(Status.SEQUENCE_OUT_OF_WINDOW, 1)]
+    assert domain.maars[0].counters["refused_135"] == 1
+    unchanged(domain, before)
+
+
+def test_cmd_resynchronises_after_135_from_a_p_maar():
+    """The CMD lost its counters (a restart): the P-MAAR's 135 reports the
+    last number it accepted and the CMD's PBU goes again after it."""
+    domain = settled()
+    domain.move("mn1", 1)
+    assert domain.net.settle()
+    domain.cmd._seqs.clear()
+    domain.move("mn1", 2)
+    assert domain.net.settle() and violations(domain) == []
+    assert domain.cmd.counters["resynced"] == 1
+    assert cmd_pbus(domain, domain.maars[0].address)[-2:] == [("mn1", 1), ("mn1", 2)]
