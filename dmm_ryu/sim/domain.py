@@ -132,14 +132,17 @@ def _session_problems(domain: Domain) -> List[str]:
 
 
 def _pool_problems(domain: Domain) -> List[str]:
-    """Pools hand each prefix to one MN and keep no prefix outside a session."""
+    """Pools hand each prefix to one MN and keep no prefix outside a session;
+    every session prefix lies in its anchor's pool, at the pool's length."""
     problems = []
     owners: Dict[IPv6Network, str] = {}
     for bce in domain.cmd.store:
-        for prefix in bce.anchors:
+        for prefix, anchor in bce.anchors.items():
             if prefix in owners:
                 problems.append(f"{prefix} held by {owners[prefix]} and {bce.mn_id}")
             owners[prefix] = bce.mn_id
+            if not domain.cmd.config.pools[anchor].holds(prefix):
+                problems.append(f"{bce.mn_id}: {prefix} is not of {anchor}'s pool")
     for maar in domain.maars:
         for prefix, mn_id in maar.pool.allocated().items():
             if owners.get(prefix) != mn_id:

@@ -278,3 +278,19 @@ def test_attack6_runtime_pbu_naming_the_cmd_as_serving_maar_changes_no_rule():
     dom, core, unchanged_rules = runtime_forgery(forged)
     assert unchanged_rules and core.counters["refused_serving_maar"] == 1
     assert next(iter(core.bces.values())).serving is None
+
+
+def test_attack1_pba_from_a_p_maar_claiming_another_maars_prefix_is_dropped():
+    """The CMD awaits MAAR1's PBA (mn1 moved to MAAR2; MAAR1 is cut off):
+    a PBA "from" MAAR1 with the right sequence number but MAAR2's prefix
+    of mn2 is not believed."""
+    from dmm_ryu.sim.network import Link
+    domain = settled()
+    domain.net.set_link(CMD_ADDRESS, addr(domain, 0), Link(loss=1.0))
+    domain.move("mn1", 1)
+    domain.net.run_for(0.1)
+    (sent,) = [s.message for s in domain.net.log if s.dst == addr(domain, 0) and s.lost][-1:]
+    before = state(domain)
+    assert forge(domain, addr(domain, 0), CMD_ADDRESS, answer(sent, hnps=(P2,))) == []
+    assert domain.cmd.counters["dropped_pba_prefix"] == 1
+    assert state(domain) == before
