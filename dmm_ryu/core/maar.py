@@ -195,21 +195,21 @@ class Maar(AnchorSide, PeerLearning):
         if isinstance(message, ProxyBindingUpdate):
             return self._pbu(event.src, message, now)
         if not pba_believed(message, self._domain.mode):
-            return self._dropped("no_d_flag")
+            return self._dropped("dropped_no_d_flag")
         if event.src != self._domain.cmd:
             return self._direct(event.src, message)
         opts = message.options
         if not (in_pools(opts.hnps, self.pools)
                 and previous_ok(opts.previous_maars, self.pools, self.address)):
-            return self._dropped("pba_prefix")
+            return self._dropped("dropped_pba_prefix")
         bce = self.bces.get(opts.mn_id)
         if bce is None:
             return self._dropped("stale_pba")
         return self._pba(bce, message, now)
 
-    def _dropped(self, reason: str) -> List[Action]:
+    def _dropped(self, counter: str) -> List[Action]:
         """An input not acted on: nothing changes, one reason is counted."""
-        self.counters[reason if reason.startswith("stale") else f"dropped_{reason}"] += 1
+        self.counters[counter] += 1
         return []
 
     def _pba(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:

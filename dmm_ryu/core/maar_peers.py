@@ -53,7 +53,7 @@ class PeerLearning:
         ``_accepted``).  The timestamp echoes the registration it answers:
         one older than our attachment belongs to a session that is over."""
         if self._domain.mode is not Mode.LOCATOR or src == self.address or src not in self.pools:
-            return self._dropped("direct_pba")
+            return self._dropped("dropped_direct_pba")
         bce = self.bces.get(pba.options.mn_id)
         stamp = pba.options.timestamp
         if (bce is None or not bce.is_serving or pba.status != Status.ACCEPTED
@@ -61,7 +61,7 @@ class PeerLearning:
             return self._dropped("stale_pba")
         hnps = pba.options.hnps
         if not all(self.pools[src].holds(p) for p in hnps) or not self._expected(bce, src, hnps):
-            return self._dropped("direct_pba_prefix")
+            return self._dropped("dropped_direct_pba_prefix")
         return self._more_anchors(bce, ((prefix, src) for prefix in hnps))
 
     def _expected(self, bce: MaarBce, src: IPv6Address, hnps) -> bool:
