@@ -145,14 +145,14 @@ class NodeState:
 def _maar_out(piece: slices.MaarSlice) -> dict:
     return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
-            "locating": [str(p) for p in piece.locating]}
+            "locating": [str(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
     bce = None if body["bce"] is None else _MAAR_BCE[1](body["bce"])
     attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
     return slices.MaarSlice(mn_id, bce, attachment,
-                            tuple(IPv6Network(p) for p in body["locating"]))
+                            tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"])
 
 
 def _cmd_out(piece: slices.CmdSlice) -> dict:
@@ -163,7 +163,8 @@ def _cmd_out(piece: slices.CmdSlice) -> dict:
             "relay": None if relay is None else {
                 "pbu": _pbu_out(relay.pbu), "answered": relay.answered,
                 "waiting": sorted(str(a) for a in relay.waiting)},
-            "departed": piece.departed}
+            "departed": piece.departed,
+            "seqs": [[str(peer), n] for peer, n in piece.seqs]}
 
 
 def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
@@ -173,7 +174,7 @@ def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
         _pbu_in(relay["pbu"]), {IPv6Address(a) for a in relay["waiting"]}, relay["answered"])
     return slices.CmdSlice(mn_id, bce, tuple(_sent_in(s) for s in body["outbox"]),
                            tuple(_sent_in(s) for s in body["owed"]), aggregation,
-                           body["departed"])
+                           body["departed"], tuple((IPv6Address(a), n) for a, n in body["seqs"]))
 
 
 def _sent_out(sent) -> list:

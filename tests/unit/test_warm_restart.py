@@ -2,7 +2,7 @@
 switches keep forwarding and reconnect to the same rules, and the domain
 carries on (the next move works); a store that cannot write stops the
 node from acknowledging."""
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
@@ -119,3 +119,13 @@ def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
     for _ in range(8):
         dom.advance(0.5)
     assert dom.dmm.cmd_node.count() == 0
+
+
+def test_after_a_restart_a_restored_prefix_cannot_be_claimed_by_another_mn(tmp_path):
+    """The CMD's prefix-owner index comes back with the bindings (attack 1
+    of the trust-boundary issue, after a restart)."""
+    dom = attached_then_restarted(tmp_path)
+    cmd = dom.dmm.cmd_node
+    assert cmd.binding(MN_ID) is not None
+    assert cmd.core._owners.taken(IPv6Network("2001:db8:1::/64"), "thief@dmm.example",
+                                  cmd.core.store)
