@@ -33,6 +33,31 @@ def _wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float
         time.sleep(0.1)
 
 
+class Manager:
+    """One started manager process: its process, log and ports."""
+
+    def __init__(self, manager: str, domain_file: Path, workdir: Path, port: int,
+                 rest_port: int = 0, extra_conf: str = "", name: str = "") -> None:
+        self.port, self.rest_port = port, rest_port
+        stem = f"{manager}{'-' + name if name else ''}"
+        conf = workdir / f"{'dmm-' + name if name else 'dmm'}.conf"
+        conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
+                        f"log_signalling = true\n{extra_conf}")
+        self.log = workdir / f"{stem}.log"
+        exe = Path(sys.executable).parent / manager
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(
+                [str(exe), "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(port),
+                 "--config-file", str(conf), "dmm_ryu.app"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        _wait_listening(port, self.proc, self.log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            stop(self.proc)
+
+
 @contextlib.contextmanager
 def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
                     rest_port: int = 0, extra_conf: str = ""):
@@ -41,22 +66,24 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
     The manager comes from this interpreter's environment (the venv).
     ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
     """
-    conf = workdir / "dmm.conf"
-    conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
-                    f"log_signalling = true\n{extra_conf}")
-    log = workdir / f"{manager}.log"
-    exe = Path(sys.executable).parent / manager
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(exe), "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(port),
-             "--config-file", str(conf), "dmm_ryu.app"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
+    with running_managers(manager, domain_file, workdir, {"": (port, rest_port, extra_conf)}
+                          ) as managers:
+        yield managers[""].log
+
+
+@contextlib.contextmanager
+def running_managers(manager: str, domain_file: Path, workdir: Path, plan: dict):
+    """Several managers on one domain file, ``plan``: {name: (OpenFlow port,
+    REST port, extra ``[dmm]`` lines)}; yields {name: Manager}, each with its
+    own config file and log (``<manager>-<name>.log``), all stopped on exit."""
+    started = {}
     try:
-        _wait_listening(port, proc, log)
-        yield log
+        for name, (port, rest_port, extra) in plan.items():
+            started[name] = Manager(manager, domain_file, workdir, port, rest_port, extra, name)
+        yield started
     finally:
-        stop(proc)
+        for each in started.values():
+            each.stop()
 
 
 def all_joined(log: Path, maars: int, cmd_dpid: int = CMD_DPID) -> bool:
