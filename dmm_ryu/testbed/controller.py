@@ -86,11 +86,18 @@ def running_managers(manager: str, domain_file: Path, workdir: Path, plan: dict)
             each.stop()
 
 
+def joined(log: Path, node: str, cmd_dpid: int = CMD_DPID) -> bool:
+    """The controller logged the join of ``node``'s switch (``maarN`` or ``cmd``)."""
+    text = log.read_text() if log.exists() else ""
+    if node == "cmd":
+        return f"switch cmd (dpid {cmd_dpid:#x}) joined" in text
+    return f"MAAR {node} (dpid {int(node[4:]):#x}) joined" in text
+
+
 def all_joined(log: Path, maars: int, cmd_dpid: int = CMD_DPID) -> bool:
     """The controller logged the join of maar1..maarN and of the CMD's switch."""
-    text = log.read_text() if log.exists() else ""
-    return (all(f"MAAR maar{i} (dpid {i:#x}) joined" in text for i in range(1, maars + 1))
-            and f"switch cmd (dpid {cmd_dpid:#x}) joined" in text)
+    return all(joined(log, f"maar{i}") for i in range(1, maars + 1)) \
+        and joined(log, "cmd", cmd_dpid)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
