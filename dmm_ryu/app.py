@@ -23,12 +23,12 @@ from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import CMD
 from dmm_ryu.shell.clock import DomainClock
 from dmm_ryu.shell.guard import guarded
-from dmm_ryu.shell.ofevents import error_summary, is_link_down
 from dmm_ryu.shell import role as cmd_role
+from dmm_ryu.shell.ofevents import error_summary, is_link_down
 from dmm_ryu.shell.sender import Sender
+from dmm_ryu.shell.timers import run_timers
 from dmm_ryu.store.election import Election
 from dmm_ryu.store.etcd import EtcdStore
-from dmm_ryu.shell.timers import run_timers
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
 #: Seconds between two resyncs of one switch after OpenFlow errors.
@@ -176,7 +176,7 @@ class DmmApp(compat.RyuApp):
                                 "process serves (%s)", datapath.id, self._serving())
             return
         if self.role is not None and datapath.id == self.role.dpid:
-            self.role.connected(datapath)  # MASTER (and the rebuild) only as leader
+            self.role.connected(datapath)  # its thread asks MASTER (and rebuilds) if leading
             return
         self.sender.datapaths[datapath.id] = datapath
         self._run("switch_features", self.dmm.switch_connected, datapath.id)

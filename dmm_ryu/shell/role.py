@@ -67,9 +67,9 @@ class CmdRole:
         return self.role == MASTER and self.election.is_leader
 
     def connected(self, datapath) -> None:
-        """The CMD switch (re)connected: it starts EQUAL, so ask again."""
+        """The CMD switch (re)connected: it starts EQUAL, so the next poll
+        asks again."""
         self.datapath, self.role = datapath, None
-        self.poll()
 
     def disconnected(self, datapath) -> None:
         if datapath is self.datapath:
@@ -77,14 +77,15 @@ class CmdRole:
 
     def poll(self) -> None:
         """Bring the switch's role in line with the election."""
-        if self.datapath is None:
+        datapath = self.datapath
+        if datapath is None:
             return
         if self.election.is_leader:
-            self._lead()
+            self._lead(datapath)
         else:
-            self._follow()
+            self._follow(datapath)
 
-    def _term(self) -> Optional[Tuple[str, int]]:
+    def _read_term(self) -> Optional[Tuple[str, int]]:
         try:
             return self._generation()
         except StoreError as exc:
@@ -92,30 +93,37 @@ class CmdRole:
             LOG.warning("dmm: CMD role: cannot read the election term: %s", exc)
             return None
 
-    def _lead(self) -> None:
+    def _term(self, datapath) -> Optional[Tuple[str, int]]:
+        """The term etcd shows; None too if the switch reconnected while
+        we read (the next poll starts over on the new connection)."""
+        term = self._read_term()
+        return term if datapath is self.datapath else None
+
+    def _lead(self, datapath) -> None:
         if self.role == MASTER:
             return
-        term = self._term()
+        term = self._term(datapath)
         if term is None or term[0] != self.election.instance_id:
             return  # our key is not (yet) readable: ask at the next poll
-        self._request(MASTER, term[1])
+        self._request(datapath, MASTER, term[1])
         self.masters += 1
-        self._on_master(self.datapath)
+        self._on_master(datapath)
 
-    def _follow(self) -> None:
+    def _follow(self, datapath) -> None:
         was_master = self.role == MASTER
-        term = self._term()
+        term = self._term(datapath)
+        if datapath is not self.datapath:
+            return
         generation = term[1] if term is not None else None
         if was_master and (generation is None or term[0] == self.election.instance_id):
             generation = self.generation_id  # our own term ended: step down in it
         if generation is None or (self.role == SLAVE and generation == self.generation_id):
             return
-        self._request(SLAVE, generation)
+        self._request(datapath, SLAVE, generation)
         if was_master:
-            self._on_slave(self.datapath)
+            self._on_slave(datapath)
 
-    def _request(self, role: str, generation: int) -> None:
-        datapath = self.datapath
+    def _request(self, datapath, role: str, generation: int) -> None:
         ofp, parser = datapath.ofproto, datapath.ofproto_parser
         wire = ofp.OFPCR_ROLE_MASTER if role == MASTER else ofp.OFPCR_ROLE_SLAVE
         datapath.send_msg(parser.OFPRoleRequest(datapath, wire, generation))

@@ -7,11 +7,13 @@ reports it) and have programmed the switch, the other SLAVE; after
 ``kill -9`` of the MASTER the other must be MASTER, and have rebuilt the
 switch's rules, within FAILOVER_S.
 """
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -47,9 +49,16 @@ def roles(bridge: str) -> dict:
     return found
 
 
+def leadership(manager) -> dict:
+    """The ``leadership`` of the instance's /dmm/v1/health."""
+    url = f"http://127.0.0.1:{manager.rest_port}/dmm/v1/health"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return json.load(answer)["leadership"]
+
+
 def _plan(endpoint: str) -> dict:
     prefix = f"test/{uuid.uuid4().hex}/"
-    return {name: (free_port(), 0, f"nodes = cmd\netcd_endpoints = {endpoint}\n"
+    return {name: (free_port(), free_port(), f"nodes = cmd\netcd_endpoints = {endpoint}\n"
                    f"etcd_prefix = {prefix}\ninstance_id = {name}\n")
             for name in ("cmd-a", "cmd-b")}
 
@@ -71,6 +80,10 @@ def test_the_leader_is_master_and_a_killed_leader_is_replaced(tmp_path, etcd):
         assert leader, f"no single MASTER: {roles(bridge)}"
         assert wait_for(lambda: "cookie=" in dump_flows(bridge), timeout=5)
         other = next(n for n in target if n != leader)
+        assert leadership(managers[leader])["role"] == "master"
+        assert wait_for(lambda: leadership(managers[other]) | {"generation_id": None} == {
+            "election": "cmd", "instance": other, "leader": leader, "leading": False,
+            "role": "slave", "generation_id": None}, timeout=5), leadership(managers[other])
 
         managers[leader].proc.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
@@ -84,6 +97,9 @@ def test_the_leader_is_master_and_a_killed_leader_is_replaced(tmp_path, etcd):
         assert rebuilt and failover < FAILOVER_S, f"{failover:.2f} s"
         assert wait_for(lambda: roles(bridge).get(target[other]) == "master", timeout=10), \
             roles(bridge)
+        assert leadership(managers[other])["leading"] is True
         log = managers[other].log.read_text()
         assert f"CMD role: {other} asks MASTER on dpid {CMD_DPID:#x}" in log
-        assert "Traceback" not in log
+        for manager in managers.values():  # a SLAVE never tried to program the switch
+            text = manager.log.read_text()
+            assert "Traceback" not in text and "refused a message" not in text

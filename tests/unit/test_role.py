@@ -48,11 +48,17 @@ class Harness:
     def _read(self):
         if isinstance(self.term, Exception):
             raise self.term
-        return self.term
+        return self.term() if callable(self.term) else self.term
 
     def win(self, generation):
         self.election.is_leader, self.election.holder = True, self.election.instance_id
         self.term = (self.election.instance_id, generation)
+
+
+def connect(h):
+    """The switch connects; the keeper's thread polls."""
+    h.role.connected(h.switch)
+    h.role.poll()
 
 
 @pytest.fixture
@@ -62,13 +68,13 @@ def h():
 
 def test_a_follower_asks_slave_in_the_leaders_generation(h):
     h.term = ("b", 7)
-    h.role.connected(h.switch)
+    connect(h)
     assert h.switch.requests == [(SLAVE, 7)]
     assert not h.role.is_master and h.events == []
 
 
 def test_a_follower_with_no_leader_known_sends_nothing_until_one_is(h):
-    h.role.connected(h.switch)
+    connect(h)
     assert h.switch.requests == []
     h.term = ("b", 9)
     h.role.poll()
@@ -77,7 +83,7 @@ def test_a_follower_with_no_leader_known_sends_nothing_until_one_is(h):
 
 
 def test_the_leader_asks_master_in_its_own_term_then_rebuilds(h):
-    h.role.connected(h.switch)
+    connect(h)
     h.win(12)
     h.role.poll()
     h.role.poll()
@@ -86,7 +92,7 @@ def test_the_leader_asks_master_in_its_own_term_then_rebuilds(h):
 
 
 def test_the_leader_waits_until_etcd_shows_its_key(h):
-    h.role.connected(h.switch)
+    connect(h)
     h.election.is_leader = True
     h.term = ("b", 5)  # an old read: the previous term
     h.role.poll()
@@ -94,7 +100,7 @@ def test_the_leader_waits_until_etcd_shows_its_key(h):
 
 
 def test_losing_leadership_steps_down_in_its_own_generation(h):
-    h.role.connected(h.switch)
+    connect(h)
     h.win(12)
     h.role.poll()
     h.election.is_leader = False  # lease lapsed; nobody else holds the key yet
@@ -105,7 +111,7 @@ def test_losing_leadership_steps_down_in_its_own_generation(h):
 
 
 def test_deposed_leader_follows_the_new_term(h):
-    h.role.connected(h.switch)
+    connect(h)
     h.win(12)
     h.role.poll()
     h.election.is_leader, h.term = False, ("b", 20)
@@ -115,18 +121,19 @@ def test_deposed_leader_follows_the_new_term(h):
 
 def test_a_reconnected_switch_is_asked_again(h):
     h.win(3)
-    h.role.connected(h.switch)
+    connect(h)
     h.role.disconnected(h.switch)
     assert h.role.datapath is None and not h.role.is_master
     again = Switch()
     h.role.connected(again)
+    h.role.poll()
     assert again.requests == [(MASTER, 3)]
     assert h.events == [("master", 0x100), ("master", 0x100)]
 
 
 def test_etcd_unreachable_keeps_the_role_and_counts(h):
     h.term = ("b", 4)
-    h.role.connected(h.switch)
+    connect(h)
     h.term = StoreUnavailable("no leader")
     h.role.poll()
     assert h.switch.requests == [(SLAVE, 4)]
@@ -135,15 +142,24 @@ def test_etcd_unreachable_keeps_the_role_and_counts(h):
 
 def test_a_refused_request_is_counted_and_asked_again(h):
     h.term = ("b", 4)
-    h.role.connected(h.switch)
+    connect(h)
     h.role.refused("ROLE_REQUEST_FAILED/STALE")
     h.role.poll()
     assert h.switch.requests == [(SLAVE, 4), (SLAVE, 4)]
     assert h.errors == ["role_request_refused"]
 
 
-def test_leadership_reports_instance_leader_role_and_generation(h):
+def test_a_switch_reconnecting_during_a_read_is_left_to_the_next_poll(h):
+    h.win(5)
     h.role.connected(h.switch)
+    again = Switch()
+    h.term = lambda: (h.role.connected(again), ("a", 5))[1]  # etcd answers after it
+    h.role.poll()
+    assert h.switch.requests == [] and again.requests == [] and h.events == []
+
+
+def test_leadership_reports_instance_leader_role_and_generation(h):
+    connect(h)
     h.win(12)
     h.role.poll()
     assert h.role.leadership() == {"election": "cmd", "instance": "a", "leader": "a",
