@@ -5,7 +5,9 @@ their own ryu-manager; the CMD's bridge connects to both.  The elected one
 must hold the OpenFlow MASTER role (as ``ovs-vsctl list controller``
 reports it) and have programmed the switch, the other SLAVE; after
 ``kill -9`` of the MASTER the other must be MASTER, and have rebuilt the
-switch's rules, within FAILOVER_S.
+switch's rules, within FAILOVER_S.  Also ``[dmm] nodes`` on a live
+manager: a switch of a node not served is refused, an unknown node stops
+the process.
 """
 import json
 import os
@@ -103,3 +105,27 @@ def test_the_leader_is_master_and_a_killed_leader_is_replaced(tmp_path, etcd):
         for manager in managers.values():  # a SLAVE never tried to program the switch
             text = manager.log.read_text()
             assert "Traceback" not in text and "refused a message" not in text
+
+
+def test_a_process_refuses_switches_of_nodes_it_does_not_serve(tmp_path):
+    domain = tmp_path / "dmm.yaml"
+    domain.write_text(domain_yaml(2, 1))
+    port = free_port()
+    plan = {"maar1": (port, 0, "nodes = maar1\n")}
+    with running_managers("ryu-manager", domain, tmp_path, plan) as managers, \
+            netdev_bridge(unique_name("dmmn"), 2, f"tcp:127.0.0.1:{port}") as bridge:
+        refused = "datapath 0x2 refused: not the switch of a node this process serves (maar1)"
+        assert wait_for(lambda: refused in managers["maar1"].log.read_text(), timeout=20)
+        assert "cookie=" not in dump_flows(bridge)
+
+
+def test_an_unknown_node_stops_the_process_with_a_clear_line(tmp_path):
+    domain = tmp_path / "dmm.yaml"
+    domain.write_text(domain_yaml(2, 1))
+    plan = {"bad": (free_port(), 0, "nodes = maar1,maar9\n")}
+    with running_managers("ryu-manager", domain, tmp_path, plan) as managers:
+        proc = managers["bad"].proc
+        assert wait_for(lambda: proc.poll() is not None, timeout=20)
+        assert proc.returncode != 0
+        assert ("[dmm] nodes: maar9 not in the domain (its nodes: cmd, maar1, maar2)"
+                in managers["bad"].log.read_text())
