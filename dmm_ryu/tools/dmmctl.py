@@ -167,6 +167,20 @@ def show_stats(s) -> str:
     ])
 
 
+def show_health(h) -> str:
+    """Status, the nodes served, and with CMD high availability who leads."""
+    pairs = [("status", h["status"]), ("mode", h.get("mode", "?")),
+             ("nodes", ", ".join(h.get("nodes", ())) or "?"),
+             ("MAARs connected", f"{h.get('maars_connected', '?')}/{h.get('maars_total', '?')}"),
+             ("bindings", h.get("bindings", "?"))]
+    lead = h.get("leadership")
+    if lead is not None:
+        pairs += [("CMD instance", f"{lead['instance']} ({lead['role'].upper()}, generation "
+                                   f"{lead['generation_id']})"),
+                  ("CMD leader", lead["leader"] or "none elected")]
+    return fields(pairs)
+
+
 def show_deregistration(body) -> str:
     return f"de-registration of {body['mn_id']} started"
 
@@ -178,6 +192,7 @@ _PLANS: Dict[str, Callable[[argparse.Namespace], Call]] = {
     "maars": lambda a: Call("GET", "/maars", show_maars, paged=True),
     "prefix": lambda a: Call("GET", f"/prefixes/{_segment(a.prefix)}", show_prefix),
     "stats": lambda a: Call("GET", "/stats", show_stats),
+    "health": lambda a: Call("GET", "/health", show_health),
     "deregister": lambda a: Call("DELETE", f"/cmd/bindings/{_segment(a.mn_id)}",
                                  show_deregistration, token=a.token),
 }
@@ -208,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("prefix", parents=[common], help="who holds a prefix or address"
                    ).add_argument("prefix")
     sub.add_parser("stats", parents=[common], help="message, error and latency counters")
+    sub.add_parser("health", parents=[common],
+                   help="status, the nodes served, and which CMD instance leads")
     dereg = sub.add_parser("deregister", parents=[common], help="force an MN's de-registration")
     dereg.add_argument("mn_id")
     dereg.add_argument("--token", default=os.environ.get("DMMCTL_TOKEN"),
