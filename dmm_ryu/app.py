@@ -96,7 +96,9 @@ class DmmApp(compat.RyuApp):
         try:
             domain = load(conf.domain_file)
             self.dmm = DmmController(domain, nodes=served_nodes(conf.nodes, domain))
-            self.dmm.attach_stores(store_factory(conf.state_dir), self.clock.now())
+            self.etcd = EtcdStore(conf.etcd_endpoints, conf.etcd_prefix) \
+                if conf.etcd_endpoints and self.dmm.cmd_node is not None else None
+            self.dmm.attach_stores(self._store_of(conf), self.clock.now())
             rest = RestConfig(conf.rest_host, conf.rest_port or 1, conf.rest_dereg_enabled,
                               conf.rest_token)
         except InvalidConfigError as err:
@@ -122,6 +124,16 @@ class DmmApp(compat.RyuApp):
                                               self.clock.now, compat.hub.sleep)
         self.rest = self._serve_rest(rest) if conf.rest_port else None
 
+    def _store_of(self, conf):
+        """Every node's store: SQLite under state_dir, except the CMD's on
+        etcd when etcd_endpoints are set (shared by the CMD instances; the
+        CMD stays on standby until this instance leads)."""
+        local = store_factory(conf.state_dir)
+        if self.etcd is None:
+            return local
+        self.dmm.deactivate(CMD)
+        return lambda node: self.etcd if node == CMD else local(node)
+
     def _serving(self) -> str:
         return ", ".join(sorted(self.dmm.nodes)) or "no node"
 
@@ -135,7 +147,7 @@ class DmmApp(compat.RyuApp):
         if self.dmm.is_maar(cmd.info.dpid):
             raise InvalidConfigError("[dmm] etcd_endpoints: the CMD's MASTER role would take "
                                      "its MAAR's switch along; give the CMD its own dpid")
-        store = EtcdStore(conf.etcd_endpoints, conf.etcd_prefix)
+        store = self.etcd
         instance = conf.instance_id or f"{socket.gethostname()}-{os.getpid()}"
         election = Election(store, CMD, instance, ttl=conf.election_ttl)
         keeper = cmd_role.CmdRole(
@@ -149,12 +161,16 @@ class DmmApp(compat.RyuApp):
         return keeper
 
     def _took_master(self, datapath) -> None:
-        """Leader and MASTER: send to the CMD's switch and rebuild it."""
+        """Leader and MASTER: serve the bindings etcd holds (written by the
+        previous leader), send to the CMD's switch and rebuild it."""
+        guarded("activate", self.dmm.stats.error)(self.dmm.activate)(CMD, self.clock.now())
         self.sender.datapaths[datapath.id] = datapath
         self._run("switch_features", self.dmm.switch_connected, datapath.id)
 
     def _lost_master(self, datapath) -> None:
-        """SLAVE again: nothing more reaches the switch from here."""
+        """SLAVE again: nothing more reaches the switch from here, and the
+        CMD stands by (it neither answers nor writes)."""
+        self.dmm.deactivate(CMD)
         if self.sender.datapaths.get(datapath.id) is datapath:
             del self.sender.datapaths[datapath.id]
         self.dmm.switch_disconnected(datapath.id)

@@ -90,6 +90,21 @@ class DmmController:
             LOG.info("dmm: restored the state of %d MN records", restored)
         return restored
 
+    @_serialised
+    def activate(self, name: str, now: float) -> int:
+        """``name`` is served by this instance from now on (a standby CMD
+        became leader): reload its state from its shared store."""
+        node = self.nodes[name]
+        restored = node.reload(now) if node.state is not None else 0
+        node.active = True
+        LOG.info("dmm: %s active, %d MN records loaded", name, restored)
+        return restored
+
+    @_serialised
+    def deactivate(self, name: str) -> None:
+        """Another instance serves ``name`` now: ignore its events."""
+        self.nodes[name].active = False
+
     # -- who is here -----------------------------------------------------------
 
     @property

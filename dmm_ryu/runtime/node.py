@@ -60,6 +60,9 @@ class Node:
         self.info, self.core, self.env = info, core, env
         self.connected = False
         self.state: Optional[NodeState] = None
+        #: False while another instance serves this node (a standby CMD):
+        #: events are ignored, and becoming active reloads from the store.
+        self.active = True
 
     @property
     def name(self) -> str:
@@ -69,6 +72,13 @@ class Node:
         """Persist this node in ``store`` from now on, after restoring what
         it holds (a warm restart); returns how many MNs were restored."""
         self.state = NodeState(store, self.core)
+        return self.reload(now)
+
+    def reload(self, now: float) -> int:
+        """Replace the node's state by what its store holds (the store may
+        have been written by another instance meanwhile); returns how many
+        MN records there were."""
+        self.env.timers.cancel_owner(self.name)
         for timer in self.state.load(now):
             self.env.timers.start(self.name, timer.key, timer.at)
         return len(self.state.deadlines)
@@ -76,6 +86,9 @@ class Node:
     def handle(self, event, now: float) -> List[Output]:
         """Feed one event to the core, store what changed, then carry out
         what it decides (nothing leaves before its state is stored)."""
+        if not self.active:
+            self.env.stats.error("event_at_standby_node")
+            return []
         actions = self.core.handle(event, now)
         if self.state is not None and not self._stored(event, actions):
             return []

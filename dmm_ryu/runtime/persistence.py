@@ -68,6 +68,7 @@ class NodeState:
         self.store, self.core = store, core
         self._is_cmd = isinstance(core, Cmd)
         self.deadlines: Dict[str, Dict[Hashable, float]] = {}
+        self.revisions: Dict[str, int] = {}  # of each MN's record as last read or written
 
     # -- after each event -------------------------------------------------------
 
@@ -82,20 +83,34 @@ class NodeState:
                 self.deadlines.get(action.key[1], {}).pop(action.key, None)
 
     def save(self, mn_ids: Iterable[str]) -> None:
-        """Commit the records of ``mn_ids`` in one write; StoreError if not."""
+        """Commit the records of ``mn_ids`` in one write, each on the
+        condition that nobody wrote it since we last did (compare-and-swap
+        on its revision: two CMD instances cannot both accept conflicting
+        registrations); StoreError (StoreConflict) if not."""
+        mn_ids = list(mn_ids)
         writes = {PREFIX + mn_id: self._encode(mn_id) for mn_id in mn_ids}
-        if writes:
-            self.store.commit(writes)
+        if not writes:
+            return
+        expect = {PREFIX + mn_id: self.revisions.get(mn_id, 0) for mn_id in mn_ids}
+        revisions = self.store.commit(writes, expect)
+        for mn_id in mn_ids:
+            revision = revisions.get(PREFIX + mn_id, 0)
+            if revision:
+                self.revisions[mn_id] = revision
+            else:
+                self.revisions.pop(mn_id, None)
 
     def roll_back(self, mn_ids: Iterable[str]) -> None:
         """Make the core and the deadlines what the store holds for ``mn_ids``."""
         for mn_id in mn_ids:
             record = self.store.get(PREFIX + mn_id)
             self.deadlines.pop(mn_id, None)
+            self.revisions.pop(mn_id, None)
             if record is None:
                 self._forget(mn_id)
             else:
                 self._restore(json.loads(record.value))
+                self.revisions[mn_id] = record.revision
         if not self._is_cmd:
             slices.restore_pool(self.core)
 
@@ -105,9 +120,14 @@ class NodeState:
         """Restore every record; the timers to arm, at their deadlines or
         ``grace`` after ``now`` for those already due."""
         timers: List[act.StartTimer] = []
+        for mn_id in list(self.deadlines):
+            self._forget(mn_id)
+        self.deadlines.clear()
+        self.revisions.clear()
         for record in self.store.load(PREFIX):
             body = json.loads(record.value)
             self._restore(body)
+            self.revisions[body["mn_id"]] = record.revision
             for key, at in self.deadlines.get(body["mn_id"], {}).items():
                 late = grace * (2 if self._is_cmd and key[0] == "expire" else 1)
                 timers.append(act.StartTimer(key, max(at, now + late)))

@@ -129,3 +129,36 @@ def test_after_a_restart_a_restored_prefix_cannot_be_claimed_by_another_mn(tmp_p
     assert cmd.binding(MN_ID) is not None
     assert cmd.core._owners.taken(IPv6Network("2001:db8:1::/64"), "thief@dmm.example",
                                   cmd.core.store)
+
+
+def test_two_cmd_instances_on_one_store_cannot_both_write_one_binding():
+    """Compare-and-swap on each record's revision: the instance that wrote
+    last wins; the other's stale write is refused, undone (it reloads what
+    the store holds) and sends nothing."""
+    from dmm_ryu.config.domainfile import load_text
+    from dmm_ryu.runtime.controller import DmmController
+    shared = MemoryStore()
+    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    attach(dom, "maar1")
+    other = DmmController(load_text(domain_text()))
+    other.attach_stores(lambda n: shared if n == "cmd" else MemoryStore(), dom.now)
+    assert other.cmd_node.binding(MN_ID) == dom.dmm.cmd_node.binding(MN_ID)
+    assert other.deregister(MN_ID, dom.now)  # the other instance ends the session
+    assert dom.dmm.deregister(MN_ID, dom.now) == []  # ours is stale: refused, nothing sent
+    assert dom.dmm.stats.errors()["store_failed"] == 1
+    assert dom.dmm.cmd_node.binding(MN_ID) is None  # undone to what the store holds
+
+
+def test_standby_cmd_ignores_events_until_activated_then_serves_from_the_store():
+    from dmm_ryu.config.domainfile import load_text
+    from dmm_ryu.runtime.controller import DmmController
+    shared = MemoryStore()
+    standby = DmmController(load_text(domain_text()), nodes=["cmd"])
+    standby.attach_stores(lambda n: shared, 0.0)
+    standby.deactivate("cmd")
+    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    attach(dom, "maar1")
+    assert standby.cmd_node.binding(MN_ID) is None
+    assert standby.deregister(MN_ID, dom.now) is None
+    assert standby.activate("cmd", dom.now) == 1
+    assert standby.cmd_node.binding(MN_ID) == dom.dmm.cmd_node.binding(MN_ID)
