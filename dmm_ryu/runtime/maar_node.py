@@ -18,7 +18,7 @@ import logging
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from dmm_ryu.core import actions as act
-from dmm_ryu.core.events import LinkDown, MnAttached
+from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
@@ -29,6 +29,12 @@ from dmm_ryu.runtime.snapshot import MaarState, TunnelState
 from dmm_ryu.wire import inet, ndp
 
 LOG = logging.getLogger("dmm")
+#: Seconds between the bundle admitting an MN and the re-injection of its
+#: held frames.  Its own rules are in at once, but in proxy mode the CMD's
+#: PBA to this S-MAAR and its PBU to the P-MAAR leave together, so an
+#: uplink frame tunnelled at once can reach the P-MAAR before its anchor
+#: rules: a few ms let the anchor catch up (the fake domain shows the race).
+REINJECT_DELAY = 0.005
 
 
 class MaarNode(Node):
@@ -87,6 +93,8 @@ class MaarNode(Node):
         """Feed one event to the core; its flow changes, the admission
         changes of the MNs it touched and their held frames go out in that
         order (the frames after the bundle commit, on the same connection)."""
+        if isinstance(event, TimerFired) and event.key[0] == "reinject":
+            return self._reinject(event.key[1], now)
         actions = self.core.handle(event, now)
         touched = {a.mn_id for a in actions if isinstance(a, flows.FLOW_ACTIONS)}
         if isinstance(event, MnAttached):
@@ -137,22 +145,23 @@ class MaarNode(Node):
 
     def _carry_out(self, actions: list, touched: Iterable[str], now: float) -> List[Output]:
         """The core's flow changes of one event and the admission changes
-        of the ``touched`` MNs form one bundle, sent first; then the held
-        frames of the MNs admitted now; then the rest (PBUs, RAs)."""
+        of the ``touched`` MNs form one bundle, sent first; then the rest
+        (PBUs, RAs).  The held frames of an MN admitted now follow after
+        REINJECT_DELAY."""
         changes = [a for a in actions if isinstance(a, flows.FLOW_ACTIONS)]
         out = super().execute([a for a in actions if not isinstance(a, flows.FLOW_ACTIONS)],
                               now)
         parser = self.env.parser
         msgs = [m for a in changes for m in flows.flows_for(a, self.ctx, parser)]
-        frames: List[Output] = []
         for mn_id in sorted(touched):
             before, after = self._admitted.pop(mn_id, set()), self._places(mn_id)
             msgs += flows.admission_flows(self.ctx, before, after, parser)
             if after:
                 self._admitted[mn_id] = after
-                frames += self._reinject(mn_id, now)
+                if self._punted.holds(mn_id):
+                    self.env.timers.start(self.name, ("reinject", mn_id), now + REINJECT_DELAY)
         bundle = [Output(self.info.dpid, msgs, atomic=True)] if msgs else []
-        return bundle + frames + out
+        return bundle + out
 
     def _places(self, mn_id: str) -> Set[Tuple[str, int]]:
         """Where the MN should be admitted: where it is delivered to, unless
@@ -163,7 +172,8 @@ class MaarNode(Node):
         return flows.places(bce.installed)
 
     def _reinject(self, mn_id: str, now: float) -> List[Output]:
-        """The MN's held frames, back into the pipeline from their port."""
+        """The MN's held frames, back into the pipeline from their port
+        (after the bundle that admitted it, on the same connection)."""
         frames, expired = self._punted.take(mn_id, now)
         for _ in range(expired):
             self.env.stats.error("punt_buffer_expired")

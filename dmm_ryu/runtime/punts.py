@@ -66,6 +66,9 @@ class PuntBuffer:
         self._bytes -= _size(held)
         return held.frames, expired
 
+    def holds(self, mn_id: str) -> bool:
+        return mn_id in self._held
+
     def _expire(self, mn_id: str, now: float) -> List[str]:
         held = self._held.get(mn_id)
         if held is None or now - held.since <= MAX_AGE:
