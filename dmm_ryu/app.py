@@ -236,11 +236,11 @@ class DmmApp(compat.RyuApp):
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPortStatus, compat.MAIN_DISPATCHER)
     def port_status(self, ev):
-        """An access link going down may be an MN leaving (after a guard)."""
+        """An access link going down may be an MN leaving (after a guard);
+        one coming up (or added) may be an MN arriving (issue 14)."""
         msg = ev.msg
-        if is_link_down(msg):
-            self._run("port_status", self.dmm.port_down, msg.datapath.id, msg.desc.port_no,
-                      self.clock.now())
+        handler = self.dmm.port_down if is_link_down(msg) else self.dmm.port_up
+        self._run("port_status", handler, msg.datapath.id, msg.desc.port_no, self.clock.now())
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):

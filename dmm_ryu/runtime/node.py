@@ -92,6 +92,11 @@ class Node:
         actions = self.core.handle(event, now)
         if self.state is not None and not self._stored(event, actions):
             return []
+        return self.carry_out(event, actions, now)
+
+    def carry_out(self, event, actions: list, now: float) -> List[Output]:
+        """Turn the stored actions of ``event`` into outputs (MaarNode adds
+        the admission rules of the MNs the event touched)."""
         return self.execute(actions, now)
 
     def _stored(self, event, actions: list) -> bool:

@@ -165,7 +165,7 @@ def test_mn_leaving_the_domain_ends_the_session_everywhere(dom):
     attach(dom, "maar1")
     attach(dom, "maar2")
     base = FakeDomain(domain_text("proxy"))
-    dom.dmm.port_down(2, 2, dom.now)
+    dom.run(dom.dmm.port_down(2, 2, dom.now))
     dom.advance(3)
     assert dom.dmm.cmd_node.count() == 0
     for dpid, table in dom.tables.items():
