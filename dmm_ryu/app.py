@@ -72,16 +72,17 @@ class DmmApp(compat.RyuApp):
         self.clock = DomainClock()
         self.sender = Sender(self.dmm.stats)
         self._resynced = {}
-        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s)", conf.domain_file,
-                         self.dmm.domain.mode, len(self.dmm.maar_nodes), compat.FRAMEWORK)
-        self._timer_thread = compat.hub.spawn(run_timers, self.dmm, self.sender.send,
-                                              self.clock.now, compat.hub.sleep)
+        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s %s, %s hub)",
+                         conf.domain_file, self.dmm.domain.mode, len(self.dmm.maar_nodes),
+                         compat.FRAMEWORK, compat.VERSION, compat.HUB_TYPE)
+        self._timer_thread = compat.spawn(run_timers, self.dmm, self.sender.send,
+                                          self.clock.now, compat.sleep)
         self.rest = self._serve_rest(rest) if conf.rest_port else None
 
     def _serve_rest(self, rest: RestConfig):
         """REST API and /metrics, on a server with timeouts and a connection bound."""
         view = ControllerView(self.dmm, self.sender.send, self.clock.now)
-        server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.hub.spawn,
+        server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.spawn,
                        count=self.dmm.stats.error)
         self.logger.info("dmm: REST API on http://%s:%d/dmm/v1/", rest.host, rest.port)
         return server
