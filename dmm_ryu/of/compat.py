@@ -79,11 +79,15 @@ sleep = hub.sleep
 
 def spawn(function: Callable, *args) -> object:
     """Run ``function(*args)`` in the background: a green thread under
-    eventlet, a daemon thread under native threads (os-ken 4's
+    eventlet (whose KeyboardInterrupt reaches the manager), a daemon thread
+    under native threads (os-ken 4's
     ``hub.spawn`` makes non-daemon threads, which would keep a stopped
     manager alive; nothing of ours needs to outlive it)."""
     if HUB_TYPE == "eventlet":
-        return hub.spawn(function, *args)
+        # Not hub.spawn: it logs and drops every exception, Ctrl-C included,
+        # and a KeyboardInterrupt lands in whichever green thread runs when
+        # the signal arrives; eventlet's own spawn passes it to the manager.
+        return importlib.import_module("eventlet").spawn(function, *args)
     thread = threading.Thread(target=function, args=args, daemon=True,
                               name=getattr(function, "__name__", "dmm"))
     thread.start()
