@@ -10,6 +10,8 @@ fires timers and de-registers MNs, with a switch interval short enough that thre
 inside the runtime's methods.  Afterwards no thread may have raised, and
 every snapshot read must have been one the domain really was in.
 """
+import os
+import subprocess
 import sys
 import threading
 from ipaddress import IPv6Address
@@ -106,3 +108,27 @@ def test_rest_reads_during_handovers_see_consistent_snapshots(fast_switching):
     check_bindings(final, maar_addresses)
     assert sorted(b.serving_maar for b in final) == ["maar3"] * (len(MACS) - 1)
     assert not [r for r in dom.dmm.stats.errors() if r.startswith("exception_")]
+
+
+SPAWN_SCRIPT = """
+from dmm_ryu.of import compat
+done = []
+thread = compat.spawn(done.append, True)
+for _ in range(500):  # compat.sleep yields to green threads; time.sleep would not
+    if done:
+        break
+    compat.sleep(0.01)
+print(compat.HUB_TYPE, type(thread).__name__, getattr(thread, "daemon", None), done == [True])
+"""
+
+
+@pytest.mark.parametrize("hub, expected", [
+    ("native", "native Thread True True"),             # a daemon: it never holds a stopped manager
+    ("eventlet", "eventlet GreenThread None True"),    # eventlet's own, which passes Ctrl-C on
+])
+def test_compat_spawn_fits_the_hub(hub, expected):
+    env = dict(os.environ, DMM_RYU_FRAMEWORK="os_ken", OSKEN_HUB_TYPE=hub)
+    run = subprocess.run([sys.executable, "-c", SPAWN_SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[-2] == expected
