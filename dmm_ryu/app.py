@@ -116,12 +116,13 @@ class DmmApp(compat.RyuApp):
             self.logger.warning("dmm: %s", note)
         self.sender = Sender(self.dmm.stats)
         self._resynced = {}
-        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s); serving %s",
-                         conf.domain_file, self.dmm.domain.mode, len(self.dmm.maar_nodes),
-                         compat.FRAMEWORK, self._serving())
+        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s %s, %s hub); "
+                         "serving %s", conf.domain_file, self.dmm.domain.mode,
+                         len(self.dmm.maar_nodes), compat.FRAMEWORK, compat.VERSION,
+                         compat.HUB_TYPE, self._serving())
         self.role = self._cmd_role(conf) if conf.etcd_endpoints else None
-        self._timer_thread = compat.hub.spawn(run_timers, self.dmm, self.sender.send,
-                                              self.clock.now, compat.hub.sleep)
+        self._timer_thread = compat.spawn(run_timers, self.dmm, self.sender.send,
+                                          self.clock.now, compat.sleep)
         self.rest = self._serve_rest(rest) if conf.rest_port else None
 
     def _store_of(self, conf):
@@ -154,7 +155,7 @@ class DmmApp(compat.RyuApp):
             cmd.info.dpid, election, lambda: cmd_role.election_term(store.client, election.key),
             self._took_master, self._lost_master, self.dmm.stats.error)
         election.start()
-        compat.hub.spawn(cmd_role.run, keeper, compat.hub.sleep,
+        compat.spawn(cmd_role.run, keeper, compat.sleep,
                          guarded("cmd_role", self.dmm.stats.error))
         self.logger.info("dmm: CMD instance %s campaigns on etcd %s", instance,
                          ", ".join(conf.etcd_endpoints))
@@ -183,7 +184,7 @@ class DmmApp(compat.RyuApp):
         """REST API and /metrics, on a server with timeouts and a connection bound."""
         view = ControllerView(self.dmm, self.sender.send, self.clock.now,
                               leadership=self.role.leadership if self.role else None)
-        server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.hub.spawn,
+        server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.spawn,
                        count=self.dmm.stats.error)
         self.logger.info("dmm: REST API on http://%s:%d/dmm/v1/", rest.host, rest.port)
         return server

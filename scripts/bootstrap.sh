@@ -6,7 +6,9 @@
 #   2. Open vSwitch daemons, started in user-space mode when nothing runs them
 #   3. .venv (Debian's python3 + system site-packages, so Mininet's library
 #      is importable) with the pinned Python dependencies, Ryu 4.34, os-ken
-#      3.1.0 and the eventlet compatibility hook for Ryu.
+#      4.2.2 (both in one venv: their pins overlap, eventlet 0.33.3 and
+#      oslo.config 10.7.0 suit both), our osken-manager (os-ken 4 has none)
+#      and the eventlet compatibility hook for Ryu.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -71,6 +73,10 @@ build_venv() {
     # setuptools; building against the venv's pinned setuptools works.
     "${pip[@]}" --no-build-isolation ryu==4.34
     "${pip[@]}" --no-build-isolation -e "$ROOT[ryu,osken,test,demo]"
+    # os-ken 4 dropped its osken-manager; ours (dmm_ryu/shell/manager.py) must
+    # be the one installed, not a leftover of an os-ken 3 venv.
+    grep -q dmm_ryu.shell.manager "$VENV/bin/osken-manager" \
+        || "${pip[@]}" --no-build-isolation --no-deps --force-reinstall -e "$ROOT"
     # ryu-manager imports ryu.app.wsgi before any app; see dmm_ryu/_eventlet_compat.py.
     "$VENV/bin/python" -c "from dmm_ryu.of._eventlet_compat import install_pth; install_pth()"
     echo "$stamp" > "$VENV/.dmm-stamp"

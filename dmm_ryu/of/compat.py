@@ -7,12 +7,20 @@ Ryu's module layout under the ``os_ken`` name.  Whichever manager loaded us
 handlers register with the running manager.  When neither is loaded yet (unit
 tests, tools), ``DMM_RYU_FRAMEWORK`` (``ryu`` | ``os_ken``) decides, else Ryu
 is preferred when importable.
+
+The hub: Ryu and os-ken 3 run every thread as an eventlet green thread;
+os-ken 4 runs native threads by default (``OSKEN_HUB_TYPE=native``) or
+eventlet (``OSKEN_HUB_TYPE=eventlet``).  :data:`HUB_TYPE` says which,
+:func:`spawn` starts a background thread that fits it, :data:`sleep` sleeps
+without blocking the other threads of that hub.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import sys
+import threading
+from typing import Callable
 
 FRAMEWORKS = ("ryu", "os_ken")
 
@@ -60,3 +68,27 @@ MAIN_DISPATCHER = handler.MAIN_DISPATCHER
 DEAD_DISPATCHER = handler.DEAD_DISPATCHER
 #: The application base class: ``RyuApp`` in Ryu, renamed ``OSKenApp`` in os-ken.
 RyuApp = getattr(app_manager, "RyuApp", None) or app_manager.OSKenApp
+
+#: ``eventlet`` (Ryu, os-ken 3, os-ken 4 with ``OSKEN_HUB_TYPE=eventlet``) or ``native``.
+HUB_TYPE = getattr(hub, "HUB_TYPE", "eventlet")
+#: The framework's version, for the start-up log and /health.
+_package = importlib.import_module(FRAMEWORK)
+VERSION = str(getattr(_package, "__version__", None) or getattr(_package, "version", "unknown"))
+sleep = hub.sleep
+
+
+def spawn(function: Callable, *args) -> object:
+    """Run ``function(*args)`` in the background: a green thread under
+    eventlet (whose KeyboardInterrupt reaches the manager), a daemon thread
+    under native threads (os-ken 4's
+    ``hub.spawn`` makes non-daemon threads, which would keep a stopped
+    manager alive; nothing of ours needs to outlive it)."""
+    if HUB_TYPE == "eventlet":
+        # Not hub.spawn: it logs and drops every exception, Ctrl-C included,
+        # and a KeyboardInterrupt lands in whichever green thread runs when
+        # the signal arrives; eventlet's own spawn passes it to the manager.
+        return importlib.import_module("eventlet").spawn(function, *args)
+    thread = threading.Thread(target=function, args=args, daemon=True,
+                              name=getattr(function, "__name__", "dmm"))
+    thread.start()
+    return thread

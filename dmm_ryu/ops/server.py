@@ -47,6 +47,7 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -127,6 +128,15 @@ class _WsgiRunner(ServerHandler):
 
     def log_exception(self, exc_info) -> None:
         LOG.error("dmm rest: the WSGI application failed", exc_info=exc_info)
+
+    def handle_error(self) -> None:
+        """Answer 500 for an application error, but let Ctrl-C through:
+        wsgiref's bare ``except`` would swallow the KeyboardInterrupt that
+        eventlet delivers to whichever green thread runs when the signal
+        lands, and the manager would never stop."""
+        if not isinstance(sys.exc_info()[1], Exception):
+            raise  # pylint: disable=misplaced-bare-raise
+        super().handle_error()
 
 
 class _Handler(WSGIRequestHandler):

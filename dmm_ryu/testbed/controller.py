@@ -6,15 +6,48 @@ app, a log file to read, and a guaranteed stop.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Dict, Optional, Tuple, Union
 
 from mininet_topos.dmm import CMD_DPID
 
 MANAGERS = ("ryu-manager", "osken-manager")
+#: os-ken 4's hubs (``OSKEN_HUB_TYPE``); Ryu has only eventlet.
+OSKEN_HUBS = ("native", "eventlet")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One way to run the app: a manager and, for os-ken, its hub
+    (``None``: whatever ``OSKEN_HUB_TYPE`` this process has, native if unset)."""
+
+    manager: str
+    hub: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.manager}[{self.hub}]" if self.hub else self.manager
+
+    @property
+    def framework(self) -> str:
+        """The package the app binds to (``compat.FRAMEWORK``) under this manager."""
+        return "ryu" if self.manager == "ryu-manager" else "os_ken"
+
+    def env(self) -> Dict[str, str]:
+        """This process's environment with the hub chosen."""
+        env = dict(os.environ)
+        if self.hub:
+            env["OSKEN_HUB_TYPE"] = self.hub
+        return env
+
+
+#: Every runtime the integration tests cover: Ryu, and os-ken 4 on both hubs.
+RUNTIMES = (Runtime("ryu-manager"),) + tuple(Runtime("osken-manager", hub) for hub in OSKEN_HUBS)
 
 
 def free_port() -> int:
@@ -33,25 +66,36 @@ def _wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float
         time.sleep(0.1)
 
 
+def start_manager(manager: Union[str, Runtime], conf: Path, workdir: Path, port: int,
+                  stem: Optional[str] = None) -> Tuple[subprocess.Popen, Path]:
+    """Start ``<manager> --config-file conf dmm_ryu.app`` listening for
+    OpenFlow on 127.0.0.1:``port``; returns the process and its log file
+    (``workdir/<stem>.log``, the runtime's name by default)."""
+    runtime = manager if isinstance(manager, Runtime) else Runtime(manager)
+    log = workdir / f"{stem or runtime}.log"
+    exe = Path(sys.executable).parent / runtime.manager
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(exe), "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(port),
+             "--config-file", str(conf), "dmm_ryu.app"],
+            stdout=out, stderr=subprocess.STDOUT, env=runtime.env(),
+        )
+    return proc, log
+
+
 class Manager:
     """One started manager process: its process, log and ports."""
 
-    def __init__(self, manager: str, domain_file: Path, workdir: Path, port: int,
-                 rest_port: int = 0, extra_conf: str = "", name: str = "") -> None:
+    def __init__(self, manager: Union[str, Runtime], domain_file: Path, workdir: Path,
+                 port: int, rest_port: int = 0, extra_conf: str = "", name: str = "") -> None:
+        runtime = manager if isinstance(manager, Runtime) else Runtime(manager)
         self.port, self.rest_port = port, rest_port
-        stem = f"{manager}{'-' + name if name else ''}"
+        stem = f"{runtime}{'-' + name if name else ''}"
         conf = workdir / f"{'dmm-' + name if name else 'dmm'}.conf"
         state = workdir / f"state{'-' + name if name else ''}"
         conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
                         f"state_dir = {state}\nlog_signalling = true\n{extra_conf}")
-        self.log = workdir / f"{stem}.log"
-        exe = Path(sys.executable).parent / manager
-        with open(self.log, "w") as out:
-            self.proc = subprocess.Popen(
-                [str(exe), "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(port),
-                 "--config-file", str(conf), "dmm_ryu.app"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )
+        self.proc, self.log = start_manager(runtime, conf, workdir, port, stem)
         _wait_listening(port, self.proc, self.log)
 
     def stop(self) -> None:
@@ -60,13 +104,14 @@ class Manager:
 
 
 @contextlib.contextmanager
-def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
+def running_manager(manager: Union[str, Runtime], domain_file: Path, workdir: Path, port: int,
                     rest_port: int = 0, extra_conf: str = ""):
     """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path.
 
-    The manager comes from this interpreter's environment (the venv).
-    ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
-    The nodes' state lives in ``workdir/state``: a manager started again on
+    ``manager`` is a name from :data:`MANAGERS` or a :class:`Runtime` (a
+    manager and its hub); it comes from this interpreter's environment (the
+    venv).  ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds
+    ``[dmm]`` lines.  The nodes' state lives in ``workdir/state``: a manager started again on
     the same ``workdir`` restarts warm.
     """
     with running_managers(manager, domain_file, workdir, {"": (port, rest_port, extra_conf)}
@@ -75,7 +120,7 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
 
 
 @contextlib.contextmanager
-def running_managers(manager: str, domain_file: Path, workdir: Path, plan: dict):
+def running_managers(manager: Union[str, Runtime], domain_file: Path, workdir: Path, plan: dict):
     """Several managers on one domain file, ``plan``: {name: (OpenFlow port,
     REST port, extra ``[dmm]`` lines)}; yields {name: Manager}, each with its
     own config file and log (``<manager>-<name>.log``), all stopped on exit."""

@@ -1,7 +1,7 @@
-"""``dmm_ryu.app`` loads under both managers, with no switch at all.
+"""``dmm_ryu.app`` loads under every runtime (Ryu; os-ken 4 on both hubs), with no switch.
 
 Each manager parses its own command line and ``--config-file`` (the
-``[dmm]`` options the app registers must be accepted by both), imports the
+``[dmm]`` options the app registers must be accepted by each), imports the
 app, reads the domain file and serves REST; the health endpoint then
 reports the domain it read with nothing connected.  Ctrl-C (SIGINT, the
 managers' orderly stop) must end it with status 0 and no traceback.
@@ -9,15 +9,13 @@ managers' orderly stop) must end it with status 0 and no traceback.
 import json
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from dmm_ryu.testbed.controller import MANAGERS, free_port, stop
+from dmm_ryu.testbed.controller import RUNTIMES, free_port, start_manager, stop
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +36,6 @@ maars:
 cmd: {address: "2001:db8:ffff::100", maar: maar1, port: 3}
 mode: relay
 """
-FRAMEWORK = {"ryu-manager": "ryu", "osken-manager": "os_ken"}
 START_TIMEOUT = 30.0  # s: both managers load in about 2 s on an idle machine
 
 
@@ -63,18 +60,13 @@ def wait_for_health(proc: subprocess.Popen, port: int):
     return None
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_app_loads_serves_health_and_stops_cleanly(manager, tmp_path):
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=str)
+def test_app_loads_serves_health_and_stops_cleanly(runtime, tmp_path):
     (tmp_path / "dmm.yaml").write_text(DOMAIN)
     rest_port = free_port()
     conf = tmp_path / "dmm.conf"
     conf.write_text(f"[dmm]\ndomain_file = {tmp_path / 'dmm.yaml'}\nrest_port = {rest_port}\n")
-    log = tmp_path / f"{manager}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / manager), "--ofp-listen-host", "127.0.0.1",
-             "--ofp-tcp-listen-port", str(free_port()), "--config-file", str(conf),
-             "dmm_ryu.app"], stdout=out, stderr=subprocess.STDOUT)
+    proc, log = start_manager(runtime, conf, tmp_path, free_port())
     try:
         answer = wait_for_health(proc, rest_port)
         proc.send_signal(signal.SIGINT)
@@ -87,7 +79,8 @@ def test_app_loads_serves_health_and_stops_cleanly(manager, tmp_path):
     status, body = answer
     assert status == 503 and body["status"] == "down", body  # no switch has joined
     assert (body["framework"], body["mode"], body["maars_total"], body["maars_connected"]) == (
-        FRAMEWORK[manager], "relay", 2, 0)
+        runtime.framework, "relay", 2, 0)
     assert returncode == 0, text
     assert "Traceback" not in text, text
     assert f"{tmp_path / 'dmm.yaml'} loaded (relay mode, 2 MAARs" in text
+    assert f"{runtime.hub or 'eventlet'} hub)" in text

@@ -1,7 +1,8 @@
-"""The skeleton app under both managers against a real netdev OVS bridge."""
+"""The skeleton app under every runtime (Ryu; os-ken 4, native and eventlet hubs)
+against a real netdev OVS bridge."""
 import pytest
 
-from dmm_ryu.testbed.controller import MANAGERS, free_port, running_manager
+from dmm_ryu.testbed.controller import RUNTIMES, free_port, running_manager
 from dmm_ryu.testbed.ovs import dump_flows, netdev_bridge, unique_name, vsctl, wait_for
 
 pytestmark = pytest.mark.integration
@@ -18,13 +19,13 @@ cmd: {{address: "2001:db8:ffff::100", maar: maar1, port: 3}}
 """
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_maar_joins_and_gets_table_miss(manager, tmp_path):
-    dpid = 0xD3300 + MANAGERS.index(manager)
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=str)
+def test_maar_joins_and_gets_table_miss(runtime, tmp_path):
+    dpid = 0xD3300 + RUNTIMES.index(runtime)
     domain = tmp_path / "dmm.yaml"
     domain.write_text(DOMAIN.format(dpid=dpid))
     port = free_port()
-    with running_manager(manager, domain, tmp_path, port) as log, \
+    with running_manager(runtime, domain, tmp_path, port) as log, \
             netdev_bridge(unique_name("dmmt"), dpid, f"tcp:127.0.0.1:{port}") as br:
         joined = wait_for(lambda: f"MAAR maar1 (dpid {dpid:#x}) joined" in log.read_text())
         assert joined, log.read_text()
@@ -33,14 +34,14 @@ def test_maar_joins_and_gets_table_miss(manager, tmp_path):
         assert flows, dump_flows(br)
     text = log.read_text()
     assert "Traceback" not in text, text
-    framework = "ryu" if manager == "ryu-manager" else "os_ken"
-    assert f"framework {framework}" in text
+    assert f"framework {runtime.framework}" in text
+    assert f"{runtime.hub or 'eventlet'} hub)" in text
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_bad_domain_file_is_reported_not_crashed_silently(manager, tmp_path):
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=str)
+def test_bad_domain_file_is_reported_not_crashed_silently(runtime, tmp_path):
     domain = tmp_path / "dmm.yaml"
     domain.write_text("maars: {}\ncmd: {}\n")
-    with running_manager(manager, domain, tmp_path, free_port()) as log:
+    with running_manager(runtime, domain, tmp_path, free_port()) as log:
         assert wait_for(lambda: "invalid domain file" in log.read_text(), timeout=15)
     assert "maars: at least one MAAR is required" in log.read_text()

@@ -18,7 +18,7 @@ from dmm_ryu.wire.mh import (AccessTechnology, HandoffIndicator, MobilityOptions
                         ProxyBindingUpdate, decode_packet, encode_packet,
                         timestamp_from_unix)
 from dmm_ryu.of.labels import transport_mac
-from dmm_ryu.testbed.controller import MANAGERS, free_port, running_manager
+from dmm_ryu.testbed.controller import RUNTIMES, free_port, running_manager
 from dmm_ryu.testbed.ovs import dump_flows, netdev_bridge, unique_name, vsctl, wait_for
 
 pytestmark = pytest.mark.integration
@@ -80,13 +80,13 @@ def pbu_frame():
                          encode_packet(pbu, "2001:db8:ffff::2", "2001:db8:ffff::100"))
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_pbu_on_the_wire_reaches_the_cmd_and_its_pba_comes_back(manager, wire, tmp_path):
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=str)
+def test_pbu_on_the_wire_reaches_the_cmd_and_its_pba_comes_back(runtime, wire, tmp_path):
     ns, host_end, ns_end = wire
     domain = tmp_path / "dmm.yaml"
     domain.write_text(DOMAIN)
     port = free_port()
-    with running_manager(manager, domain, tmp_path, port) as log, \
+    with running_manager(runtime, domain, tmp_path, port) as log, \
             netdev_bridge(unique_name("dmmb"), DPID, f"tcp:127.0.0.1:{port}") as br:
         vsctl("add-port", br, host_end, "--", "set", "interface", host_end, "ofport_request=1")
         assert wait_for(lambda: "MAAR maar1" in log.read_text() and "joined" in log.read_text())
