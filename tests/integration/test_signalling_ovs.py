@@ -14,7 +14,7 @@ from ipaddress import IPv6Network
 import pytest
 
 from dmm_ryu.wire.inet import ethernet
-from dmm_ryu.wire.mh import (AccessTechnology, HandoffIndicator, MobilityOptions,
+from dmm_ryu.wire.mh import (DMM_PBU_FLAGS, AccessTechnology, HandoffIndicator, MobilityOptions,
                         ProxyBindingUpdate, decode_packet, encode_packet,
                         timestamp_from_unix)
 from dmm_ryu.of.labels import transport_mac
@@ -75,7 +75,7 @@ def pbu_frame():
                               handoff=HandoffIndicator.UNKNOWN,
                               access_tech=AccessTechnology.IEEE_802_11,
                               timestamp=timestamp_from_unix(time.time()))
-    pbu = ProxyBindingUpdate(77, 40, options)
+    pbu = ProxyBindingUpdate(77, 40, options, flags=DMM_PBU_FLAGS)  # a DMM PBU: A, H, P, D
     return pbu, ethernet(transport_mac(DPID), transport_mac(DPID + 1),
                          encode_packet(pbu, "2001:db8:ffff::2", "2001:db8:ffff::100"))
 
