@@ -75,11 +75,11 @@ class Campaign:
             return self._crash("packet_in", world, inp, exc)
         counted = fuzzcheck.error_total(dom) - errors
         after = fuzzcheck.state(dom) if not outs else None
-        rejected = after == world.state
+        rejected = after == world.state and not fuzzcheck.attachment_signal(dom, *inp)
         self.counts["rejected" if rejected else "accepted"] += 1
         problem = fuzzcheck.counting_break(rejected, counted)
         if problem:
-            return self._break(problem, world, inp)
+            self._break(problem, world, inp, reset=False)
         self._settle(world, inp, outs, after)
 
     def _settle(self, world: World, inp: Seed, outs: list, after) -> None:
@@ -114,7 +114,8 @@ class Campaign:
         except Exception as exc:
             return self._crash("rest", world, shown, exc)
         problem = fuzzrest.answer_break(status, body)
-        problems = ([problem] if problem else []) + fuzzcheck.binding_breaks(world.dom)
+        problems = ([fuzzcheck.Break(problem, shown["PATH_INFO"])] if problem else []
+                    ) + fuzzcheck.binding_breaks(world.dom)
         if problems:
             return self._break(problems[0], world, shown)
         world.state = fuzzcheck.state(world.dom)
@@ -127,16 +128,18 @@ class Campaign:
         self.counts["crashes"] += 1
         self._keep(key, world, inp, f"{type(exc).__name__}: {exc}")
 
-    def _break(self, problem: str, world: World, inp) -> None:
-        key = "".join(c for c in problem if not c.isdigit())
+    def _break(self, problem: fuzzcheck.Break, world: World, inp, reset: bool = True) -> None:
+        """A failed invariant; the domain is rebuilt unless the break left
+        its state as it was (a miscount)."""
         self.counts["breaks"] += 1
-        self._keep(key, world, inp, problem)
+        self._keep(problem.kind, world, inp, problem.detail, reset)
 
-    def _keep(self, key: str, world: World, inp, detail: str) -> None:
+    def _keep(self, key: str, world: World, inp, detail: str, reset: bool = True) -> None:
         entry = self.findings.setdefault(key, {"key": key, "count": 0, "mode": world.mode,
                                                "detail": detail, "input": _shown(inp)})
         entry["count"] += 1
-        self._reset(world.mode)
+        if reset:
+            self._reset(world.mode)
 
     def _reset(self, mode: str) -> None:
         self.worlds[mode] = World(mode)
