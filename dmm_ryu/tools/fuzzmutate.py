@@ -15,6 +15,7 @@ an attack, as a node or MN on the transport or an access link could send.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from ipaddress import IPv6Address, IPv6Network
 from typing import Callable, List, NamedTuple, Sequence
@@ -85,10 +86,10 @@ def _lie_options(rng: random.Random, opts, target: Target):
 
 def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
     """A decodable PBU/PBA whose fields lie; the seed unchanged if not MH."""
-    try:
-        src, dst, msg = decode_packet(seed.frame[14:])
-    except MHDecodeError:
+    decoded = _decoded(seed.frame)
+    if decoded is None:
         return bytes_(rng, seed, target)
+    src, dst, msg = decoded
     fields = {"options": _lie_options(rng, msg.options, target)}
     if rng.random() < 0.5:
         fields["sequence"] = rng.choice(EDGE_INTS + ((msg.sequence + rng.randrange(-3, 4)) % 65536,))
@@ -104,6 +105,15 @@ def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
     except ValueError:
         return bytes_(rng, seed, target)
     return seed._replace(frame=seed.frame[:14] + packet)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded(frame: bytes):
+    """The seed's PBU/PBA (most semantic lies start from a corpus frame)."""
+    try:
+        return decode_packet(frame[14:])
+    except MHDecodeError:
+        return None
 
 
 def _flip_kind(msg):

@@ -10,9 +10,13 @@ and message kinds a handover in that mode never uses.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import struct
 from ipaddress import IPv6Address, IPv6Network
 from typing import List, NamedTuple
+
+import yaml
 
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
@@ -35,7 +39,13 @@ class Seed(NamedTuple):
 
 def fresh_domain(mode: str) -> FakeDomain:
     """The domain the fuzzer attacks: three MAARs and a CMD on its own switch."""
-    return FakeDomain(domain_text(mode))
+    return FakeDomain(copy.deepcopy(_domain_yaml(mode)))
+
+
+@functools.lru_cache(maxsize=None)
+def _domain_yaml(mode: str) -> dict:
+    """The domain file of ``mode``, read once: the fuzzer rebuilds domains often."""
+    return yaml.safe_load(domain_text(mode))
 
 
 def dad_probe(mac: str, target: IPv6Address) -> bytes:
