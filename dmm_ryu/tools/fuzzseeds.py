@@ -22,7 +22,7 @@ from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from dmm_ryu.wire import inet, ndp
 from dmm_ryu.wire.mh import MobilityOptions, ProxyBindingAck, ProxyBindingUpdate, encode_packet
-from dmm_ryu.wire.mh.model import timestamp_from_unix
+from dmm_ryu.wire.mh.model import AccessTechnology, HandoffIndicator, timestamp_from_unix
 
 MODES = ("relay", "locator", "proxy", "pmipv6")
 #: The MNs of the scenarios; the fuzzer forges frames from them too.
@@ -119,7 +119,8 @@ def _messages(dom: FakeDomain, src: NodeInfo, mn_id: str):
     opts = MobilityOptions(
         mn_id=mn_id, hnps=(hnp,), timestamp=timestamp_from_unix(dom.now),
         serving_maar=src.address, anchored_prefixes=(hnp,), local_prefixes=(hnp,),
-        link_local=IPv6Address("fe80::1"), mn_link_layer_id=inet.mac_bytes(MN_MACS[0]))
+        link_local=IPv6Address("fe80::1"), mn_link_layer_id=inet.mac_bytes(MN_MACS[0]),
+        handoff=HandoffIndicator.UNKNOWN, access_tech=AccessTechnology.IEEE_802_11)
     return (ProxyBindingUpdate(7, 40, opts), ProxyBindingUpdate(8, 0, opts),
             ProxyBindingAck(0, 7, 40, opts), ProxyBindingAck(130, 7, 0, opts))
 
