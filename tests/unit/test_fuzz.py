@@ -77,6 +77,22 @@ def test_a_clean_run_exits_zero(monkeypatch, capsys):
     assert '"invariant_breaks": 0' in capsys.readouterr().out
 
 
+def test_a_cloned_world_answers_as_the_original_and_apart_from_it():
+    import random
+    original = fuzz.World("proxy")
+    twin, seeds = original.clone(), fuzz.corpus("proxy")
+    rng = random.Random(3)
+    inputs = [fuzz.mutate(rng, rng.choice(seeds), original.target) for _ in range(300)]
+    for world in (original, twin):
+        for inp in inputs:
+            world.dom.run(world.dom.dmm.packet_in(*inp, world.dom.now))
+    assert fuzzcheck.state(twin.dom) == fuzzcheck.state(original.dom)
+    assert twin.dom.tables[1].snapshot() == original.dom.tables[1].snapshot()
+    assert twin.dom.dmm.lock is not original.dom.dmm.lock
+    twin.dom.advance(100)
+    assert fuzzcheck.state(twin.dom) != fuzzcheck.state(original.dom)
+
+
 # -- the invariants catch what they are for ---------------------------------------
 
 
