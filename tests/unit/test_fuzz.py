@@ -21,9 +21,9 @@ from dmm_ryu.wire.mh.model import AccessTechnology, HandoffIndicator, timestamp_
 
 #: Findings the core still has (see the xfail tests); every other finding fails CI.
 KNOWN_CORE = {
-    fuzzcheck.TWO_BINDINGS: "test_cmd_refuses_a_prefix_that_is_another_mns, "
+    fuzzcheck.TWO_BINDINGS: "test_cmd_refuses_a_forged_prefix[another-mns], "
                             "test_a_late_timer_round_never_gives_a_bound_prefix_to_another_mn",
-    fuzzcheck.OUTSIDE_POOL: "test_cmd_refuses_a_prefix_outside_the_senders_pool",
+    fuzzcheck.OUTSIDE_POOL: "test_cmd_refuses_a_forged_prefix[outside-the-senders-pool]",
     # at of/labels.py by_address (a peer that is no MAAR) and prefix_length (a prefix of
     # another length than the pool's: seen in pmipv6, no minimal reproduction yet)
     "packet_in: DataplaneError": "test_a_maar_refuses_the_cmd_as_serving_maar",
@@ -198,25 +198,24 @@ def _forge(dom, src: str, dst: str, message) -> None:
     dom.run(dom.dmm.packet_in(d.dpid, d.signalling_ports[0], _frame(s, d, message), dom.now))
 
 
-@pytest.mark.xfail(strict=True, reason="core: the CMD records a PBU's HNP that is already "
-                                       "another MN's binding (RFC 5213 status 155 expected)")
-def test_cmd_refuses_a_prefix_that_is_another_mns():
+def _core_bug(reason: str):
+    return pytest.mark.xfail(strict=True, reason=f"core: {reason}")
+
+
+@pytest.mark.parametrize("sender,hnp", [
+    pytest.param("maar1", "2001:db8:1::/64", id="another-mns", marks=_core_bug(
+        "the CMD records a PBU's HNP that is already another MN's binding (status 155)")),
+    pytest.param("maar2", "2001:db8:3:d7b6::/64", id="outside-the-senders-pool", marks=_core_bug(
+        "the CMD records an HNP outside the sending MAAR's pool as anchored there")),
+])
+def test_cmd_refuses_a_forged_prefix(sender, hnp):
     dom = registered()
-    _forge(dom, "maar1", "cmd", _pbu(dom, "mn@other", "2001:db8:1::/64"))
+    _forge(dom, sender, "cmd", _pbu(dom, "mn@other", hnp))
     assert fuzzcheck.binding_breaks(dom) == []
 
 
-@pytest.mark.xfail(strict=True, reason="core: the CMD records an HNP outside the sending "
-                                       "MAAR's pool as anchored there")
-def test_cmd_refuses_a_prefix_outside_the_senders_pool():
-    dom = registered()
-    _forge(dom, "maar2", "cmd", _pbu(dom, "mn@other", "2001:db8:3:d7b6::/64"))
-    assert fuzzcheck.binding_breaks(dom) == []
-
-
-@pytest.mark.xfail(strict=True, reason="core: a P-MAAR accepts a PBU naming the CMD as "
-                                       "Serving MAAR and asks OpenFlow for a tunnel to it "
-                                       "(DataplaneError escapes packet_in)")
+@_core_bug("a P-MAAR accepts a PBU naming the CMD as Serving MAAR and asks OpenFlow for a "
+           "tunnel to it (DataplaneError escapes packet_in)")
 def test_a_maar_refuses_the_cmd_as_serving_maar():
     dom = FakeDomain(domain_text("relay"))
     for maar in ("maar3", "maar1"):
@@ -226,10 +225,9 @@ def test_a_maar_refuses_the_cmd_as_serving_maar():
     _forge(dom, "cmd", "maar3", _pbu(dom, mn_id, "2001:db8:3::/64", serving=cmd))
 
 
-@pytest.mark.xfail(strict=True, reason="core: a MAAR whose refresh and expiry timers fire in "
-                                       "one late round frees the MN's prefix yet sends the "
-                                       "refresh PBU, which the CMD accepts; the pool then "
-                                       "hands the prefix to the next MN")
+@_core_bug("after one late timer round past the lifetime the MAAR has dropped the MN and "
+           "freed its prefix while the CMD holds a refreshed binding of it; the pool then "
+           "hands the prefix to the next MN")
 @pytest.mark.parametrize("mode", ["relay", "locator", "proxy", "pmipv6"])
 def test_a_late_timer_round_never_gives_a_bound_prefix_to_another_mn(mode):
     dom = registered(mode)
