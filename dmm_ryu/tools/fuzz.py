@@ -137,7 +137,8 @@ class Campaign:
 
     def _crash(self, where: str, world: World, inp, exc: BaseException) -> None:
         site = traceback.extract_tb(exc.__traceback__)[-1]
-        key = f"{where}: {type(exc).__name__} at {site.filename.split('dmm_ryu/')[-1]}:{site.lineno}"
+        place = f"{site.filename.split('dmm_ryu/')[-1]}:{site.lineno}"
+        key = f"{where}: {type(exc).__name__} at {place}"
         self.counts["crashes"] += 1
         self._keep(key, world, inp, f"{type(exc).__name__}: {exc}")
 

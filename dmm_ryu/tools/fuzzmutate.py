@@ -92,7 +92,8 @@ def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
     src, dst, msg = decoded
     fields = {"options": _lie_options(rng, msg.options, target)}
     if rng.random() < 0.5:
-        fields["sequence"] = rng.choice(EDGE_INTS + ((msg.sequence + rng.randrange(-3, 4)) % 65536,))
+        near = (msg.sequence + rng.randrange(-3, 4)) % 65536
+        fields["sequence"] = rng.choice(EDGE_INTS + (near,))
     if rng.random() < 0.4:
         fields["lifetime"] = rng.choice((0, 4, 40, 262140, rng.randrange(0, 262141, 4)))
     if isinstance(msg, ProxyBindingAck) and rng.random() < 0.4:

@@ -34,7 +34,8 @@ def rest_app(dom: FakeDomain) -> RestApp:
 
 def _junk(rng: random.Random) -> str:
     """Text of any latin-1 octets, as WSGI carries undecodable bytes."""
-    return bytes(rng.getrandbits(8) for _ in range(rng.choice((0, 1, 3, 12, 300)))).decode("latin-1")
+    size = rng.choice((0, 1, 3, 12, 300))
+    return bytes(rng.getrandbits(8) for _ in range(size)).decode("latin-1")
 
 
 def _segment(rng: random.Random, dom: FakeDomain, kind: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import struct
 from ipaddress import IPv6Address, IPv6Network
 from typing import List, NamedTuple
 
@@ -48,20 +47,6 @@ def _domain_yaml(mode: str) -> dict:
     return yaml.safe_load(domain_text(mode))
 
 
-def dad_probe(mac: str, target: IPv6Address) -> bytes:
-    """The Neighbour Solicitation an MN sends for DAD (source ``::``)."""
-    body = struct.pack("!BBHI16s", ndp.NEIGHBOR_SOLICITATION, 0, 0, 0, target.packed)
-    return ndp._frame(mac, "33:33:ff:00:00:01", IPv6Address("::"),
-                      IPv6Address("ff02::1:ff00:1"), body)
-
-
-def neighbour_solicitation(mac: str, src: IPv6Address, target: IPv6Address) -> bytes:
-    """An NS from ``src`` for ``target``, with a source link-layer option."""
-    body = struct.pack("!BBHI16s", ndp.NEIGHBOR_SOLICITATION, 0, 0, 0, target.packed)
-    return ndp._frame(mac, "33:33:ff:00:00:01", src, IPv6Address("ff02::1:ff00:1"),
-                      body + ndp._ll_option(ndp.OPT_SOURCE_LL, mac))
-
-
 def captured(mode: str) -> List[Seed]:
     """Every packet-in of a scripted run of handovers in ``mode``."""
     dom = fresh_domain(mode)
@@ -82,7 +67,8 @@ def handovers(dom: FakeDomain) -> None:
     refreshes, loses a PBA once and leaves; ND from both sides."""
     mn1, mn2 = MN_MACS[:2]
     dom.inject("maar1", 2, ndp.router_solicitation(mn1))
-    dom.inject("maar2", 2, dad_probe(mn1, IPv6Address("fe80::800:ff:fe00:1")))
+    dom.inject("maar2", 2, ndp.neighbor_solicitation(mn1, IPv6Address("::"),
+                                                     IPv6Address("fe80::800:ff:fe00:1")))
     dom.inject("maar3", 3, ndp.router_solicitation(mn1))
     dom.inject("maar1", 2, ndp.router_solicitation(mn1))
     dom.dropped_links.add(("cmd", "maar2"))
@@ -90,11 +76,11 @@ def handovers(dom: FakeDomain) -> None:
     dom.dropped_links.clear()
     dom.advance(1.5)
     dom.advance(25)
-    dom.inject("maar2", 3, neighbour_solicitation(mn2, IPv6Address("fe80::2"),
-                                                  IPv6Address("fe80::1")))
+    dom.inject("maar2", 3, ndp.neighbor_solicitation(mn2, IPv6Address("fe80::2"),
+                                                     IPv6Address("fe80::1")))
     maar1 = dom.dmm.directory.named("maar1")
-    dom.inject("maar1", 1, neighbour_solicitation("0e:00:00:00:ff:fe", IPv6Address("fe80::ff"),
-                                                  maar1.address))
+    dom.inject("maar1", 1, ndp.neighbor_solicitation("0e:00:00:00:ff:fe", IPv6Address("fe80::ff"),
+                                                     maar1.address))
     dom.run(dom.dmm.port_down(dom.dpid("maar2"), 3, dom.now))
     dom.advance(3)
     dom.advance(60)

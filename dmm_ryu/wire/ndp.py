@@ -99,6 +99,17 @@ def router_solicitation(src_mac: str) -> bytes:
     return _frame(src_mac, "33:33:00:00:00:02", IPv6Address("::"), ALL_ROUTERS, body)
 
 
+def neighbor_solicitation(src_mac: str, src: IPv6Address, target: IPv6Address) -> bytes:
+    """NS for ``target`` to its solicited-node group; from ``::`` it is a DAD
+    probe, which carries no source link-layer option (RFC 4861 7.1.1)."""
+    group = IPv6Address(int(IPv6Address("ff02::1:ff00:0")) | int(target) & 0xFFFFFF)
+    body = struct.pack("!BBHI16s", NEIGHBOR_SOLICITATION, 0, 0, 0, target.packed)
+    if not src.is_unspecified:
+        body += _ll_option(OPT_SOURCE_LL, src_mac)
+    return _frame(src_mac, "33:33:" + ":".join(f"{b:02x}" for b in group.packed[12:]), src,
+                  group, body)
+
+
 def neighbor_advertisement(src_mac: str, target: IPv6Address, dst_mac: str,
                            dst: IPv6Address, router: bool = True) -> bytes:
     """Solicited NA for ``target`` (owned by ``src_mac``) answering ``dst``."""

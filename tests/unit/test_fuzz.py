@@ -234,3 +234,18 @@ def test_a_late_timer_round_never_gives_a_bound_prefix_to_another_mn(mode):
     dom.advance(41)  # the timer thread wakes past the 40 s lifetime
     dom.inject("maar1", 2, ndp.router_solicitation("0a:00:00:00:00:09"))
     assert fuzzcheck.binding_breaks(dom) == []
+
+
+@pytest.mark.parametrize("mode", ["relay", "locator", "proxy", "pmipv6"])
+def test_the_corpus_holds_every_kind_of_frame_from_every_node(mode):
+    from dmm_ryu.tools.fuzzseeds import captured, crafted, fresh_domain
+    from dmm_ryu.wire.mh import decode_packet
+    seeds = captured(mode)
+    nd = {(s.frame[54], ndp.parse_nd(s.frame).src.is_unspecified) for s in seeds
+          if s.frame[20] == 58}
+    assert {(133, True), (135, True), (135, False)} <= nd
+    kinds = {type(decode_packet(s.frame[14:]).message).__name__ for s in seeds
+             if s.frame[20] == 135}
+    assert kinds == {"ProxyBindingUpdate", "ProxyBindingAck"}
+    senders = {decode_packet(s.frame[14:]).src for s in crafted(fresh_domain(mode))}
+    assert len(senders) == 4  # three MAARs and the CMD
