@@ -47,6 +47,8 @@ class Target(NamedTuple):
 
 
 def target_of(dom) -> Target:
+    """Every node's MAC and address, the MNs', the router's and broadcast,
+    the pools, real and unknown datapaths, and ports of every role."""
     nodes = list(dom.dmm.directory)
     macs = [n.mac for n in nodes] + list(MN_MACS) + ["0e:00:00:00:ff:fe", "ff:ff:ff:ff:ff:ff"]
     return Target(macs, [n.address for n in nodes], [m.pool for m in dom.dmm.domain.maars.values()],
@@ -55,17 +57,21 @@ def target_of(dom) -> Target:
 
 
 def _prefix(rng: random.Random, target: Target) -> IPv6Network:
+    """Mostly a prefix of some MAAR's pool (often not the right one, often
+    not a /64), else any prefix at all."""
     if rng.random() < 0.7:
         pool = rng.choice(target.pools)
         length = rng.choice((64, 64, 48, 56, 63, 65, 128, 0, rng.randrange(129)))
-        base = int(pool.network_address) | rng.randrange(2 ** 16) << 64
-        return IPv6Network((base >> (128 - length) << (128 - length) if length else 0, length))
-    length = rng.randrange(129)
-    return IPv6Network((rng.getrandbits(128) >> (128 - length) << (128 - length)
-                        if length else 0, length))
+        return _network(int(pool.network_address) | rng.randrange(2 ** 16) << 64, length)
+    return _network(rng.getrandbits(128), rng.randrange(129))
+
+
+def _network(address: int, length: int) -> IPv6Network:
+    return IPv6Network((address >> (128 - length) << (128 - length) if length else 0, length))
 
 
 def _lie_options(rng: random.Random, opts, target: Target):
+    """``opts`` with one to three options replaced by lies."""
     choices = {
         "mn_id": lambda: rng.choice([*target.mn_ids, None, "", "x" * 200, "mn@other"]),
         "hnps": lambda: tuple(_prefix(rng, target) for _ in range(rng.choice((0, 1, 1, 2, 5)))),
@@ -85,7 +91,8 @@ def _lie_options(rng: random.Random, opts, target: Target):
 
 
 def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
-    """A decodable PBU/PBA whose fields lie; the seed unchanged if not MH."""
+    """A decodable PBU/PBA whose fields lie (octet mutations if the seed
+    does not decode or the lie does not encode)."""
     decoded = _decoded(seed.frame)
     if decoded is None:
         return bytes_(rng, seed, target)
