@@ -27,7 +27,8 @@ KNOWN_CORE = {
     fuzzcheck.OUTSIDE_POOL: "test_cmd_refuses_a_forged_prefix[outside-the-senders-pool]",
     # raised by of/labels.py on the packet-in itself or on the frames it causes
     "DataplaneError at of/labels.py": "test_a_maar_refuses_the_cmd_as_serving_maar, "
-                                      "test_a_maar_refuses_a_previous_maar_prefix_of_another_length",
+                                      "test_a_maar_refuses_a_previous_maar_prefix_of_another_"
+                                      "length",
 }
 
 
