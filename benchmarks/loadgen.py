@@ -4,11 +4,11 @@ transport.
 One in-process :class:`dmm_ryu.runtime.controller.DmmController` (the exact object
 the Ryu/os-ken app wraps) is fed synthetic packet-ins: Router Solicitations
 from distinct MACs on access ports of several MAARs, and every PBU/PBA it
-emits as a packet-out is decoded from the packet-out's frame and delivered
-as a packet-in to the switch owning the destination MAC (the transport
-fabric, with zero delay).  A handover is complete when the S-MAAR's first
-Router Advertisement for that MN leaves (the controller's "registered" log
-moment).  No OpenFlow socket, no OVS, no eventlet: this measures the
+emits as a packet-out is delivered as a packet-in to the switch owning the
+destination MAC by :class:`dmm_ryu.testbed.fakedomain.FakeDomain` without
+flow tables (the transport fabric, with zero delay; FlowMods only counted).
+A handover is complete when the S-MAAR's first Router Advertisement for
+that MN leaves (the controller's "registered" log moment).  No OpenFlow socket, no OVS, no eventlet: this measures the
 controller's own work per handover, i.e. an upper bound for the real stack.
 
 Open-loop: handovers are scheduled at a fixed offered rate; latency is
@@ -26,8 +26,8 @@ import time
 from typing import Dict, List, Tuple
 
 from dmm_ryu.wire import ndp
-from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.testbed.fakedomain import FakeDomain
 from dmm_ryu.wire.inet import mac_text
 
 RA = ndp.ROUTER_ADVERTISEMENT
@@ -53,66 +53,34 @@ def mac(n: int) -> str:
                                              (n >> 8) & 255, n & 255)
 
 
-class Fabric:
-    """Delivers the controller's packet-outs: MH frames to the switch that
-    owns the destination MAC, RAs recorded as completions."""
-
-    def __init__(self, ctl: DmmController) -> None:
-        self.ctl = ctl
-        self.by_mac = {bytes.fromhex(n.mac.replace(":", "")): (n.dpid, n.uplink)
-                       for n in ctl.directory}
-        self.queue: collections.deque = collections.deque()
-        self.flow_mods = 0
-        self.ras: List[Tuple[str, float]] = []
-
-    def absorb(self, outputs, now_fn) -> None:
-        for out in outputs:
-            for msg in out.msgs:
-                data = getattr(msg, "data", None)
-                if data is None:
-                    self.flow_mods += 1
-                    continue
-                if data[12:14] == b"\x86\xdd" and data[20] == 135:
-                    dpid, port = self.by_mac[data[:6]]
-                    if msg.in_port != self.ctl.env.ofproto.OFPP_CONTROLLER:
-                        dpid = out.dpid  # re-entering the same switch (OFPP_TABLE)
-                    self.queue.append((dpid, port, data))
-                elif data[54] == RA:
-                    self.ras.append((mac_text(data[:6]), now_fn()))
-
-    def run(self, now_fn) -> None:
-        while self.queue:
-            dpid, port, frame = self.queue.popleft()
-            self.absorb(self.ctl.packet_in(dpid, port, frame, now_fn()), now_fn)
-
-
-def new_controller(maars: int, mode: str) -> Tuple[DmmController, Fabric]:
+def new_domain(maars: int, mode: str) -> FakeDomain:
+    """The domain on switches without flow tables (see FakeDomain)."""
     logging.getLogger("dmm").setLevel(logging.WARNING)
-    ctl = DmmController(parse(domain(maars, mode)))
-    fabric = Fabric(ctl)
-    for dpid in sorted({n.dpid for n in ctl.directory}):
-        fabric.absorb(ctl.switch_connected(dpid), time.perf_counter)
-    return ctl, fabric
+    return FakeDomain(domain(maars, mode), tables=False)
 
 
-def attach(ctl: DmmController, fabric: Fabric, mac_: str, maar: int, port: int, now_fn):
-    fabric.absorb(ctl.packet_in(maar, port, ndp.router_solicitation(mac_), now_fn()), now_fn)
+def attach(net: FakeDomain, mac_: str, maar: int, port: int, now_fn) -> List[Tuple[str, float]]:
+    """An RS from ``mac_``; (MN MAC, time) of each RA that left meanwhile."""
+    net.now = now_fn()
+    net.inject(net.wires[maar].name, port, ndp.router_solicitation(mac_))
+    done = now_fn()
+    ras = [(mac_text(frame[:6]), done) for _, _, frame in net.to_mns if frame[54] == RA]
+    net.to_mns.clear()
+    return ras
 
 
 def run_rate(offered: float, n_mns: int, handovers: int, maars: int = 8, mode: str = "proxy",
              seed: int = 1, profile: bool = False) -> dict:
     """``n_mns`` MNs registered first, then ``handovers`` moves to random
     other MAARs scheduled at ``offered``/s (0: as fast as possible)."""
-    ctl, fabric = new_controller(maars, mode)
+    net = new_domain(maars, mode)
     clock = time.perf_counter
     rng = random.Random(seed)
     where: Dict[str, int] = {}
     for n in range(n_mns):
         m = mac(n + 1)
         where[m] = n % maars + 1
-        attach(ctl, fabric, m, where[m], ACCESS_PORTS[n % len(ACCESS_PORTS)], clock)
-        fabric.run(clock)
-    fabric.ras.clear()
+        attach(net, m, where[m], ACCESS_PORTS[n % len(ACCESS_PORTS)], clock)
     plan = []
     for h in range(handovers):
         m = mac(rng.randrange(n_mns) + 1)
@@ -125,20 +93,19 @@ def run_rate(offered: float, n_mns: int, handovers: int, maars: int = 8, mode: s
     start = clock()
     if prof:
         prof.enable()
-    i = 0
+    i, ras = 0, []
     while i < len(plan):
         now = clock() - start
         while i < len(plan) and plan[i][0] <= now:
             at, m, dst = plan[i]
             pending[m].append(start + at)
-            attach(ctl, fabric, m, dst, ACCESS_PORTS[int(m[-2:], 16) % len(ACCESS_PORTS)],
-                   clock)
-            fabric.run(clock)
+            ras += attach(net, m, dst, ACCESS_PORTS[int(m[-2:], 16) % len(ACCESS_PORTS)],
+                          clock)
             i += 1
-        for m, t in fabric.ras:
+        for m, t in ras:
             if pending.get(m):
                 latencies.append(t - pending[m].pop(0))
-        fabric.ras.clear()
+        ras.clear()
         if offered and i < len(plan) and plan[i][0] > clock() - start:
             time.sleep(max(0.0, min(0.0005, plan[i][0] - (clock() - start))))
     elapsed = clock() - start
@@ -151,7 +118,7 @@ def run_rate(offered: float, n_mns: int, handovers: int, maars: int = 8, mode: s
         "achieved_per_s": round(len(lat_ms) / elapsed, 1),
         "p50_ms": round(pct(lat_ms, 50), 3), "p99_ms": round(pct(lat_ms, 99), 3),
         "max_ms": round(lat_ms[-1], 3) if lat_ms else None,
-        "flow_mods": fabric.flow_mods,
+        "flow_mods": net.flow_mods,
     }
     if prof:
         result["profile"] = profile_breakdown(prof)
@@ -219,14 +186,13 @@ def flow_entries(mns_list=(1, 10, 100, 1000), anchored_list=(0, 1, 2, 3), mode="
     rows = []
     for a in anchored_list:
         for m in mns_list:
-            ctl, fabric = new_controller(max(a + 1, 2), mode)
-            clock = time.perf_counter
+            net = new_domain(max(a + 1, 2), mode)
+            ctl = net.dmm
             for n in range(m):
                 for hop in range(a, -1, -1):
-                    attach(ctl, fabric, mac(n + 1), hop + 1, ACCESS_PORTS[n % len(ACCESS_PORTS)],
-                           clock)
-                    fabric.run(clock)
-            base = count_rules(new_controller(2, mode)[0], 1)
+                    attach(net, mac(n + 1), hop + 1, ACCESS_PORTS[n % len(ACCESS_PORTS)],
+                           time.perf_counter)
+            base = count_rules(new_domain(2, mode).dmm, 1)
             rows.append({"mns": m, "anchored_prefixes_per_mn": a,
                          "serving_maar_rules": count_rules(ctl, 1),
                          "anchor_maar_rules": count_rules(ctl, 2) if a else None,

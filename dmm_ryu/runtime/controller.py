@@ -210,9 +210,15 @@ class DmmController:
             self.stats.error(reason)
             LOG.warning("dmm: Mobility Header %s -> %s dropped: %s", src, dst, reason)
             return []
-        self.stats.count("rx", *message_kind(message))
+        kind = message_kind(message)
+        self.stats.count("rx", *kind)
         SIGNALLING.info("dmm: %s rx %s", addressee.name, Described(src, dst, message))
-        return self.nodes[addressee.name].handle(MessageReceived(src, dst, message), now)
+        node = self.nodes[addressee.name]
+        actions = node.core.handle(MessageReceived(src, dst, message), now)
+        if not actions:  # stale, duplicate or unexpected: the core had nothing to do
+            self.stats.error(f"{kind[0].lower()}_ignored")
+            return []
+        return node.execute(actions, now)
 
     def _refusal(self, dpid, in_port, frame, sender, addressee) -> Optional[str]:
         """Why a decoded Mobility Header is not believed, or None."""

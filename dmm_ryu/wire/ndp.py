@@ -15,8 +15,9 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Iterable, Optional
 
 from dmm_ryu.wire.constants import ICMPV6_PROTO, NdType
-from dmm_ryu.wire.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum, ethernet,
-                          ipv6_header, mac_bytes, mac_text, packed)
+from dmm_ryu.wire.inet import (ETH_HEADER, ETH_TYPE_IPV6, IPV6_HEADER, checksum,
+                               checksum_residue, ethernet, ipv6_header, mac_bytes, mac_text,
+                               packed)
 
 # Short names for the callers that dispatch on ``NdPacket.icmp_type``.
 ROUTER_SOLICITATION = NdType.ROUTER_SOLICITATION
@@ -98,6 +99,17 @@ def router_solicitation(src_mac: str) -> bytes:
     return _frame(src_mac, "33:33:00:00:00:02", IPv6Address("::"), ALL_ROUTERS, body)
 
 
+def neighbor_solicitation(src_mac: str, src: IPv6Address, target: IPv6Address) -> bytes:
+    """NS for ``target`` to its solicited-node group; from ``::`` it is a DAD
+    probe, which carries no source link-layer option (RFC 4861 7.1.1)."""
+    group = IPv6Address(int(IPv6Address("ff02::1:ff00:0")) | int(target) & 0xFFFFFF)
+    body = struct.pack("!BBHI16s", NEIGHBOR_SOLICITATION, 0, 0, 0, target.packed)
+    if not src.is_unspecified:
+        body += _ll_option(OPT_SOURCE_LL, src_mac)
+    return _frame(src_mac, "33:33:" + ":".join(f"{b:02x}" for b in group.packed[12:]), src,
+                  group, body)
+
+
 def neighbor_advertisement(src_mac: str, target: IPv6Address, dst_mac: str,
                            dst: IPv6Address, router: bool = True) -> bytes:
     """Solicited NA for ``target`` (owned by ``src_mac``) answering ``dst``."""
@@ -108,21 +120,44 @@ def neighbor_advertisement(src_mac: str, target: IPv6Address, dst_mac: str,
     return _frame(src_mac, dst_mac, target, dst, body + _ll_option(OPT_TARGET_LL, src_mac))
 
 
+#: Octets of each ND message before its options (RFC 4861 section 4).
+_BODY_LEN = {ROUTER_SOLICITATION: 8, ROUTER_ADVERTISEMENT: 16, NEIGHBOR_SOLICITATION: 24,
+             NEIGHBOR_ADVERTISEMENT: 24}
+
+
 def parse_nd(frame: bytes) -> Optional[NdPacket]:
     """The ND essentials of an Ethernet frame, or ``None`` if it is not
-    ICMPv6 ND (or too short to be).  Never raises on malformed input."""
+    ICMPv6 ND or not a valid one: RFC 4861 (sections 6.1.1, 7.1.1) has
+    receivers drop ND whose Hop Limit is not 255 (it was forwarded, so it
+    came from off-link), whose ICMP code is not 0, whose checksum is wrong,
+    which is shorter than its message, or whose options have length 0 or
+    overrun the packet.  Never raises on malformed input."""
     icmp_at = ETH_HEADER.size + IPV6_HEADER.size
     if len(frame) < icmp_at + 4:
         return None
     dst_mac, src_mac, eth_type = ETH_HEADER.unpack_from(frame)
-    _, _, next_header, _, src, dst = IPV6_HEADER.unpack_from(frame, ETH_HEADER.size)
+    _, payload_len, next_header, hop_limit, src, dst = IPV6_HEADER.unpack_from(
+        frame, ETH_HEADER.size)
     icmp_type = frame[icmp_at]
     if eth_type != ETH_TYPE_IPV6 or next_header != ICMPV6_PROTO or icmp_type not in _ND_TYPES:
         return None
+    icmp = bytes(frame[icmp_at:icmp_at + payload_len])
+    if (hop_limit != ND_HOP_LIMIT or frame[icmp_at + 1] != 0 or len(icmp) != payload_len
+            or payload_len < _BODY_LEN[icmp_type]
+            or not _options_valid(icmp, _BODY_LEN[icmp_type])
+            or checksum_residue(src, dst, ICMPV6_PROTO, icmp)):
+        return None
     target = None
     if icmp_type in (NEIGHBOR_SOLICITATION, NEIGHBOR_ADVERTISEMENT):
-        if len(frame) < icmp_at + 24:
-            return None
-        target = IPv6Address(frame[icmp_at + 8:icmp_at + 24])
+        target = IPv6Address(icmp[8:24])
     return NdPacket(mac_text(src_mac), mac_text(dst_mac), IPv6Address(src), IPv6Address(dst),
                     icmp_type, target)
+
+
+def _options_valid(icmp: bytes, at: int) -> bool:
+    """Every option has a non-zero length and ends inside the message."""
+    while at < len(icmp):
+        if at + 2 > len(icmp) or icmp[at + 1] == 0:
+            return False
+        at += 8 * icmp[at + 1]
+    return at == len(icmp)

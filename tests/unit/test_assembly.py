@@ -59,7 +59,7 @@ def test_address_beyond_the_usable_part_of_a_cut_pool_is_fine():
 @pytest.mark.parametrize("extra, key", [("gateway: dlif\n", "gateway"),
                                         ("timers: {prefix_idle: 30}\n", "timers.prefix_idle")])
 def test_keys_not_implemented_yet_are_refused_not_ignored(extra, key):
-    from tests.unit.fakedomain import domain_text
+    from dmm_ryu.testbed.fakedomain import domain_text
     text = domain_text().replace("timers: {lifetime: 40}\n", "") + extra
     with pytest.raises(InvalidConfigError, match=key):
         build(load_text(text))

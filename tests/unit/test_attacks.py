@@ -246,7 +246,7 @@ def runtime_forgery(message, mode="proxy"):
     from dmm_ryu.of.labels import transport_mac
     from dmm_ryu.wire.inet import ethernet
     from dmm_ryu.wire.mh import encode_packet
-    from tests.unit.fakedomain import FakeDomain, domain_text
+    from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
     from tests.unit.test_controller import attach
 
     dom = FakeDomain(domain_text(mode))

@@ -20,7 +20,7 @@ import pytest
 
 from dmm_ryu.ops.metrics import exposition, registry_for
 from dmm_ryu.ops.runtime_view import ControllerView
-from tests.unit.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import rs
 
 MACS = ("0a:00:00:00:00:01", "0a:00:00:00:00:02", "0a:00:00:00:00:03")

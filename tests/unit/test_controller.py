@@ -11,7 +11,7 @@ from scapy.layers.l2 import Ether
 from dmm_ryu.wire.inet import ethernet
 from dmm_ryu.wire.mh import MobilityOptions, ProxyBindingUpdate, decode_packet, encode_packet
 from dmm_ryu.of.labels import transport_mac
-from tests.unit.fakedomain import ROUTER_MAC, FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import ROUTER_MAC, FakeDomain, domain_text
 
 MN_MAC = "0a:00:00:00:00:01"
 MN_ID = "0a0000000001@dmm.example"

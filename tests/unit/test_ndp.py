@@ -8,7 +8,8 @@ from scapy.layers.l2 import Ether
 
 from dmm_ryu.core.actions import AdvertisedPrefix
 from dmm_ryu.wire.ndp import (ALL_NODES, NEIGHBOR_SOLICITATION, ROUTER_SOLICITATION,
-                         neighbor_advertisement, parse_nd, router_advertisement)
+                         neighbor_advertisement, neighbor_solicitation, parse_nd,
+                         router_advertisement)
 
 GW_MAC, GW_LL = "02:00:00:00:00:01", IPv6Address("fe80::1")
 MN_MAC, MN_LL = "02:00:00:00:01:01", IPv6Address("fe80::ff:fe00:101")
@@ -77,3 +78,15 @@ def test_parse_ignores_non_nd_and_truncated_frames():
     for cut in range(len(ns) - 1):
         parse_nd(ns[:cut])  # never raises
     assert parse_nd(ns[:60]) is None
+
+
+def test_neighbor_solicitations_parse_back_and_a_dad_probe_has_no_link_layer_option():
+    target = IPv6Address("fe80::800:ff:fe00:1")
+    ns = neighbor_solicitation("0a:00:00:00:00:01", IPv6Address("fe80::2"), target)
+    dad = neighbor_solicitation("0a:00:00:00:00:01", IPv6Address("::"), target)
+    assert len(ns) == len(dad) + 8
+    for frame in (ns, dad):
+        parsed = parse_nd(frame)
+        assert (parsed.icmp_type, parsed.target) == (135, target)
+        assert parsed.dst == IPv6Address("ff02::1:ff00:1") and parsed.eth_dst == "33:33:ff:00:00:01"
+    assert parse_nd(dad).src.is_unspecified

@@ -10,7 +10,8 @@ from dmm_ryu.of import flows
 from dmm_ryu.of.bundle import bundle
 from dmm_ryu.of.labels import DataplaneError
 from dmm_ryu.of.render import format_flow
-from tests.unit.fakeoftable import FakeDatapath, FakeOFTable, serialise
+from dmm_ryu.testbed.fakeswitch import FakeOFTable
+from dmm_ryu.testbed.ofdecode import FakeDatapath, serialise
 from tests.unit.test_of_scenarios import ADDR, CTX, MN, NAMES, PREF, STATES, rebuilt, undo
 
 OFP = compat.ofproto_v1_3

@@ -24,8 +24,9 @@ from dmm_ryu.of import compat, flows, ofwire, packed
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.of.labels import DataplaneError
 from dmm_ryu.sim.domain import build, maar_address
+from dmm_ryu.testbed.fakeswitch import Fabric, FakeOFTable
+from dmm_ryu.testbed.ofdecode import FakeDatapath, decode, serialise
 from tests.unit import test_of_scenarios as sc
-from tests.unit.fakeoftable import Fabric, FakeDatapath, FakeOFTable, decode, serialise
 from tests.unit.test_of_messages import parsers
 
 OFP = compat.ofproto_v1_3

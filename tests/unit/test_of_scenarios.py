@@ -20,8 +20,8 @@ from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane
 from dmm_ryu.of.flows import (DEFAULT_PARSER, admission_flows, base_flows, flows_for, meter_mods,
                               places, rebuild_flows)
 from dmm_ryu.of.render import format_flows
+from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
 from tests.unit import golden
-from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
 
 GOLDEN = Path(__file__).resolve().parents[2] / "openflow_rules" / "golden"
 MN = "mn1@dmm.example"

@@ -11,8 +11,8 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
 from dmm_ryu.of import compat
-from tests.unit.fakedomain import FakeDomain, domain_text
-from tests.unit.fakeoftable import CONTROLLER
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakeswitch import CONTROLLER
 from tests.unit.test_controller import CN, GW_MAC, MN_ID, MN_MAC, ra_prefixes, rs, uplink
 
 OFP = compat.ofproto_v1_3

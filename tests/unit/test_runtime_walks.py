@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dmm_ryu.of.labels import transport_mac
-from tests.unit.fakedomain import FakeDomain, FakeOFTable, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakeswitch import FakeOFTable
 from tests.unit.test_controller import downlink, rs
 
 MACS = ["0a:00:00:00:00:01", "0a:00:00:00:00:02"]

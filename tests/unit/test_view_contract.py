@@ -8,7 +8,7 @@ import pytest
 
 from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.ops.view import DomainView
-from tests.unit.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.fakeview import FakeView
 from tests.unit.test_controller import attach
 

@@ -9,7 +9,7 @@ import pytest
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.store.base import MemoryStore, StoreUnavailable
 from dmm_ryu.store.sqlite import SqliteStore
-from tests.unit.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
 
 MODES = ["relay", "locator", "proxy", "pmipv6"]
@@ -34,7 +34,7 @@ def reopen(stores, tmp_path):
 def attached_then_restarted(tmp_path) -> FakeDomain:
     """An MN registered at maar1, then the controller restarted."""
     store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
+    dom = FakeDomain(domain_text(), store_of=store_of)
     attach(dom, "maar1")
     reopen(stores, tmp_path)
     dom.restart()
@@ -49,7 +49,7 @@ def delivery(dom, maar, prefix):
 @pytest.mark.parametrize("mode", MODES)
 def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
     store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(mode), store_of)
+    dom = FakeDomain(domain_text(mode), store_of=store_of)
     attach(dom, "maar1")
     attach(dom, "maar2")
     before = {dpid: t.snapshot() for dpid, t in dom.tables.items()}
@@ -77,7 +77,7 @@ def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path):
     the detach guard: after the restart the guard fires and the session
     ends everywhere."""
     store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
+    dom = FakeDomain(domain_text(), store_of=store_of)
     attach(dom, "maar1")
     dom.run(dom.dmm.port_down(1, 2, dom.now))
     reopen(stores, tmp_path)
@@ -103,7 +103,7 @@ class FailingStore(MemoryStore):
 
 def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
     stores = {}
-    dom = FakeDomain(domain_text(), lambda name: stores.setdefault(name, FailingStore()))
+    dom = FakeDomain(domain_text(), store_of=lambda name: stores.setdefault(name, FailingStore()))
     stores["cmd"].broken = True
     attach(dom, "maar1")
     assert dom.dmm.cmd_node.count() == 0 and dom.dmm.stats.errors()["store_failed"] >= 1
@@ -138,7 +138,7 @@ def test_two_cmd_instances_on_one_store_cannot_both_write_one_binding():
     from dmm_ryu.config.domainfile import load_text
     from dmm_ryu.runtime.controller import DmmController
     shared = MemoryStore()
-    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    dom = FakeDomain(domain_text(), store_of=lambda n: shared if n == "cmd" else MemoryStore())
     attach(dom, "maar1")
     other = DmmController(load_text(domain_text()))
     other.attach_stores(lambda n: shared if n == "cmd" else MemoryStore(), dom.now)
@@ -156,7 +156,7 @@ def test_standby_cmd_ignores_events_until_activated_then_serves_from_the_store()
     standby = DmmController(load_text(domain_text()), nodes=["cmd"])
     standby.attach_stores(lambda n: shared, 0.0)
     standby.deactivate("cmd")
-    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    dom = FakeDomain(domain_text(), store_of=lambda n: shared if n == "cmd" else MemoryStore())
     attach(dom, "maar1")
     assert standby.cmd_node.binding(MN_ID) is None
     assert standby.deregister(MN_ID, dom.now) is None

@@ -6,12 +6,19 @@ MAC, whose table decides whether they are punted back as packet-ins.
 So a test sees exactly what real switches would do with the app's own
 FlowMods and packets: PBU/PBA cross the "wire", RAs come out of access
 ports, and data packets can be pushed through the installed rules.
+
+With ``tables=False`` the switches keep no flow tables: FlowMods are only
+counted and every frame entering a switch is punted, as the installed punt
+rules would do for signalling.  The load benchmark (benchmarks/loadgen.py)
+runs that way, where applying each FlowMod would cost more than the
+controller's own work it measures.
 """
 from __future__ import annotations
 
 import struct
+from collections import deque
 from ipaddress import IPv6Address
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import yaml
 
@@ -19,7 +26,8 @@ from dmm_ryu.of import compat
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import NodeInfo
-from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
+from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
+from dmm_ryu.wire.inet import mac_text
 
 OFP = compat.ofproto_v1_3
 ROUTER_MAC = "0e:00:00:00:ff:fe"
@@ -63,18 +71,26 @@ def switch_wires(dmm: DmmController) -> Dict[int, NodeInfo]:
 
 
 class FakeDomain:
-    """The runtime plus fake switches; ``now`` is a virtual clock."""
+    """The runtime plus fake switches; ``now`` is a virtual clock.
 
-    def __init__(self, text: str, store_of=None) -> None:
-        self.text, self.store_of = text, store_of
+    ``domain`` is a domain file's text or its parsed YAML; ``tables``
+    says whether the switches keep flow tables (see the module docstring);
+    ``store_of(node)`` gives each node a store (see :meth:`restart`).
+    """
+
+    def __init__(self, domain: Union[str, dict], tables: bool = True, store_of=None) -> None:
+        self.domain, self.store_of = domain, store_of
         self.now = 1_000_000.0
         self.dmm = self._controller()
+        self.keeps_tables = tables
+        self.flow_mods = 0
         self.fabric = Fabric()
         self.tables: Dict[int, FakeOFTable] = {}
         self.to_mns: List[Tuple[str, int, bytes]] = []
         self.wire: List[bytes] = []
         self.dropped_links: set = set()
         self.wires = switch_wires(self.dmm)
+        self._dpid_of = {wire.name: dpid for dpid, wire in self.wires.items()}
         for dpid, wire in self.wires.items():
             self.tables[dpid] = FakeOFTable()
             self.fabric.add_switch(wire.name, self.tables[dpid], wire.mac, wire.signalling_ports)
@@ -83,7 +99,9 @@ class FakeDomain:
             self.run(self.dmm.switch_connected(dpid))
 
     def _controller(self) -> DmmController:
-        dmm = DmmController(parse(yaml.safe_load(self.text)))
+        """A controller on the domain (and on ``store_of``'s stores, if any)."""
+        domain = self.domain
+        dmm = DmmController(parse(yaml.safe_load(domain) if isinstance(domain, str) else domain))
         if self.store_of is not None:
             dmm.attach_stores(self.store_of, self.now)
         return dmm
@@ -96,19 +114,20 @@ class FakeDomain:
             self.run(self.dmm.switch_connected(dpid))
 
     def dpid(self, name: str) -> int:
-        return next(d for d, w in self.wires.items() if w.name == name)
+        return self._dpid_of[name]
 
     def run(self, outputs) -> None:
         """Apply flow changes; carry packet-outs until the domain is quiet."""
-        queue = list(outputs)
+        queue = deque(outputs)
         while queue:
-            out = queue.pop(0)
-            table = self.tables[out.dpid]
+            out = queue.popleft()
             for msg in out.msgs:
                 if type(msg).__name__ == "OFPPacketOut":
                     queue += self._packet_out(out.dpid, msg)
-                else:
-                    table.apply([msg])
+                    continue
+                self.flow_mods += 1
+                if self.keeps_tables:
+                    self.tables[out.dpid].apply([msg])
 
     def _packet_out(self, dpid: int, msg) -> list:
         wire = self.wires[dpid]
@@ -120,7 +139,7 @@ class FakeDomain:
             self.to_mns.append((wire.name, port, frame))
             return []
         self.wire.append(frame)
-        owner = self.fabric.owners.get(fields(frame)["eth_dst"])
+        owner = self.fabric.owners.get(mac_text(frame[:6]))
         if owner not in self.fabric.switches or (wire.name, owner) in self.dropped_links:
             return []
         return self._through(owner, self.fabric.switches[owner][1][0], frame)
@@ -128,10 +147,17 @@ class FakeDomain:
     def _through(self, switch: str, in_port: int, frame: bytes) -> list:
         """A frame entering ``switch``: punts become packet-ins."""
         out = []
-        for delivery in self.fabric.inject(switch, in_port, fields(frame)):
-            if delivery.port == CONTROLLER:
-                out += self.dmm.packet_in(self.dpid(delivery.node), in_port, frame, self.now)
+        for node in self._punted_at(switch, in_port, frame):
+            out += self.dmm.packet_in(self.dpid(node), in_port, frame, self.now)
         return out
+
+    def _punted_at(self, switch: str, in_port: int, frame: bytes) -> List[str]:
+        """The switches that punt ``frame`` to the controller: as their
+        tables decide, or, without tables, the one it enters."""
+        if not self.keeps_tables:
+            return [switch]
+        return [d.node for d in self.fabric.inject(switch, in_port, fields(frame))
+                if d.port == CONTROLLER]
 
     def inject(self, switch: str, port: int, frame: bytes) -> None:
         """A frame arriving from outside (an MN on an access port, the router)."""

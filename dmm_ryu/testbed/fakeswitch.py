@@ -14,11 +14,13 @@ first).  Addresses may be given as text; they are compared as numbers.
 
 :class:`Fabric` chains several fake switches through an L2 transport
 network that delivers by destination MAC, as the MAARs' fabric does.
+Wire bytes to and from these messages: :mod:`dmm_ryu.testbed.ofdecode`.
 """
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address
 from typing import Dict, List, Optional, Tuple
 
@@ -50,6 +52,16 @@ def _norm(name: str, value):
     """Comparable form of a match or packet value."""
     if isinstance(value, tuple):
         return tuple(_norm(name, v) for v in value)
+    return _norm_text(name, value) if isinstance(value, str) else _norm_one(name, value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _norm_text(name: str, value: str):
+    """Addresses given as text, parsed once: lookups compare them per flow."""
+    return _norm_one(name, value)
+
+
+def _norm_one(name: str, value):
     if name.startswith("ipv6"):
         return int(IPv6Address(value))
     if name.startswith("eth_") and name != "eth_type":
@@ -63,17 +75,19 @@ def _norm_match(match) -> Tuple:
 
 @dataclass
 class Flow:
+    """One flow entry; ``key`` and ``effect`` are computed once, as every
+    FlowMod compares them against the whole table."""
+
     table: int
     priority: int
     match: Tuple
     cookie: int
     instructions: list = field(compare=False)
+    key: tuple = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self):
-        """Identity plus content, for comparing whole tables."""
-        return (self.table, self.priority, self.match, self.cookie,
-                tuple(str(i) for i in self.instructions))
+    def __post_init__(self) -> None:
+        self.key = (self.table, self.priority, self.match, self.cookie,
+                    _described(self.instructions))
 
     @property
     def effect(self):
@@ -83,6 +97,30 @@ class Flow:
     def __str__(self) -> str:
         return (f"table={self.table},priority={self.priority},cookie={self.cookie:#x},"
                 + ",".join(f"{k}={_show(k, v)}" for k, v in self.match))
+
+
+def _described(value):
+    """A framework message part as nested tuples of what its ``str`` shows,
+    so equal content compares equal whichever object carries it (built by
+    the app or decoded from wire bytes).  The framework's stringifier asks
+    :func:`inspect.getmembers` for every object, too slow for a table
+    rebuilt thousands of times; this reads the instance's own attributes
+    with the same rules, unless the class spells its own."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_described(v) for v in value)
+    if not hasattr(value, "stringify_attrs"):
+        return value
+    cls = type(value)
+    if cls.stringify_attrs is not _DEFAULT_ATTRS:
+        items = value.stringify_attrs()
+    else:
+        hidden = cls._base_attributes
+        items = ((k, v) for k, v in vars(value).items()
+                 if k[0] != "_" and k not in hidden and not hasattr(cls, k) and not callable(v))
+    return (cls.__name__,) + tuple((k, _described(v)) for k, v in sorted(items))
+
+
+_DEFAULT_ATTRS = compat.ofproto_v1_3_parser.OFPActionOutput.stringify_attrs
 
 
 def _show(name: str, value) -> str:
@@ -102,6 +140,15 @@ class FakeOFTable:
         self.packet_outs: list = []
         self.meters: Dict[int, list] = {}
         self._in_bundle = False
+
+    @property
+    def flows(self) -> List[Flow]:
+        return self._flows
+
+    @flows.setter
+    def flows(self, flows: List[Flow]) -> None:
+        self._flows = flows
+        self._by_table: Optional[Dict[int, List[Flow]]] = None
 
     # --- control side -----------------------------------------------------
 
@@ -150,14 +197,14 @@ class FakeOFTable:
             self.flows = [f for f in self.flows if not _same_place(f, msg, match)]
             if not self._in_bundle:
                 _refuse_overlap(flow, self.flows)
-            self.flows.append(flow)
+            self.flows = self.flows + [flow]
             return
         hits = [f for f in self.flows if _selected(f, msg, match)]
         if msg.command in (OFP.OFPFC_DELETE, OFP.OFPFC_DELETE_STRICT):
             self.flows = [f for f in self.flows if f not in hits]
         elif msg.command in (OFP.OFPFC_MODIFY, OFP.OFPFC_MODIFY_STRICT):
-            for flow in hits:
-                flow.instructions = list(msg.instructions)
+            self.flows = [replace(f, instructions=list(msg.instructions)) if f in hits else f
+                          for f in self.flows]
         else:
             raise NotImplementedError(msg.command)
 
@@ -178,8 +225,14 @@ class FakeOFTable:
         return outputs
 
     def _lookup(self, table: int, pkt: dict, state: dict) -> Optional[Flow]:
-        candidates = [f for f in self.flows if f.table == table and _matches(f.match, pkt, state)]
-        return max(candidates, key=lambda f: f.priority, default=None)
+        """The highest-priority flow of ``table`` matching (the first in
+        table order among equals, as overlaps of equals are refused)."""
+        if self._by_table is None:
+            self._by_table = {}
+            for flow in sorted(self.flows, key=lambda f: -f.priority):
+                self._by_table.setdefault(flow.table, []).append(flow)
+        return next((f for f in self._by_table.get(table, ()) if _matches(f.match, pkt, state)),
+                    None)
 
     def _execute(self, flow: Flow, pkt: dict, state: dict, outputs: list) -> Optional[int]:
         """Run a flow's instructions in the spec's order; the next table."""
@@ -358,59 +411,3 @@ class Fabric:
             else:
                 out.append(Delivery(owner, None, pkt))
         return out
-
-
-class FakeDatapath:
-    """Just enough of a Ryu datapath to serialise messages."""
-
-    def __init__(self, parser=compat.ofproto_v1_3_parser, ofproto=OFP) -> None:
-        self.ofproto = ofproto
-        self.ofproto_parser = parser
-        self.id = 1
-
-
-def serialise(msgs, parser=compat.ofproto_v1_3_parser) -> List[bytes]:
-    """The wire bytes of each message (raises if one does not encode)."""
-    datapath = FakeDatapath(parser)
-    out = []
-    for msg in msgs:
-        msg.datapath = datapath
-        msg.serialize()
-        out.append(bytes(msg.buf))
-    return out
-
-
-def decode(wire: bytes, parser=compat.ofproto_v1_3_parser) -> list:
-    """Framework message objects from wire bytes (messages back to back, as
-    one socket write carries them), so the fake switch can apply what the
-    packed path (dmm_ryu/of/packed.py) sends.  The framework's own parser
-    reads FlowMods and bundle controls; it has no packet-out parser and
-    leaves a bundle add as a bare experimenter message, so those two are
-    unpacked here with its pack strings and action parser."""
-    import struct
-
-    datapath = FakeDatapath(parser)
-    out, offset = [], 0
-    while offset < len(wire):
-        version, msg_type, length, xid = parser.ofproto_parser.header(wire[offset:])
-        buf, offset = wire[offset:offset + length], offset + length
-        if msg_type == OFP.OFPT_PACKET_OUT:
-            buffer_id, in_port, actions_len = struct.unpack_from(
-                OFP.OFP_PACKET_OUT_PACK_STR, buf, OFP.OFP_HEADER_SIZE)
-            start = OFP.OFP_PACKET_OUT_SIZE
-            actions, at = [], start
-            while at < start + actions_len:
-                actions.append(parser.OFPAction.parser(buf, at))
-                at += actions[-1].len
-            msg = parser.OFPPacketOut(datapath, buffer_id, in_port, actions, buf[at:])
-            msg.xid = xid
-        else:
-            msg = parser.ofproto_parser.msg(datapath, version, msg_type, length, xid, buf)
-            if getattr(msg, "exp_type", None) == OFP.ONF_ET_BUNDLE_ADD_MESSAGE:
-                bundle_id, flags = struct.unpack_from(OFP.ONF_BUNDLE_ADD_MSG_PACK_STR, msg.data)
-                head = struct.calcsize(OFP.ONF_BUNDLE_ADD_MSG_PACK_STR)
-                (inner,) = decode(bytes(msg.data[head:]), parser)
-                msg = parser.ONFBundleAddMsg(datapath, bundle_id, flags, inner, [])
-                msg.xid = xid
-        out.append(msg)
-    return out

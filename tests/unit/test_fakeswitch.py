@@ -6,7 +6,8 @@ import pytest
 
 from dmm_ryu.of import compat
 from dmm_ryu.of.bundle import bundle
-from tests.unit.fakeoftable import FakeDatapath, FakeOFTable, OverlapError
+from dmm_ryu.testbed.fakeswitch import FakeOFTable, OverlapError
+from dmm_ryu.testbed.ofdecode import FakeDatapath
 
 OFP = compat.ofproto_v1_3
 PARSER = compat.ofproto_v1_3_parser
