@@ -65,6 +65,7 @@ class Maar(AnchorSide, PeerLearning):
         self._backoff = Backoff(self._timers)
         self._locating: Dict[str, Set[IPv6Network]] = {}
         self._cmd_seqs: Dict[str, int] = {}
+        self._prefix_mn: Dict[IPv6Network, str] = {}  # see _held_by_another
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property

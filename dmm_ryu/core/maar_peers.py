@@ -25,9 +25,24 @@ class PeerLearning:
         are exclusive.  Our own prefix is local, never a tunnel to ourselves."""
         before = dict(bce.p_maars)
         for prefix, address in anchored:
-            if address != self.address and prefix != bce.local:
-                bce.p_maars[prefix] = address
+            if address == self.address or prefix == bce.local:
+                continue
+            if self._held_by_another(prefix, bce.mn_id):
+                self.counters["dropped_prefix_of_another_mn"] += 1
+                continue
+            bce.p_maars[prefix] = address
+            self._prefix_mn[prefix] = bce.mn_id
         return bce.p_maars != before
+
+    def _held_by_another(self, prefix, mn_id: str) -> bool:
+        """Another MN's BCE here tunnels ``prefix``: two MNs can never own
+        one prefix's rules on this switch, whatever signalling claims.  The
+        index only grows; each lookup confirms against that MN's BCE."""
+        owner = self._prefix_mn.get(prefix)
+        if owner is None or owner == mn_id:
+            return False
+        other = self.bces.get(owner)
+        return other is not None and prefix in other.p_maars
 
     def _unlocated(self, bce: MaarBce, hnps) -> Set[IPv6Network]:
         """Prefixes of the session (the HNPs of the CMD's PBA) with no known

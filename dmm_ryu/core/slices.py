@@ -85,6 +85,7 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
     forget_maar(maar, mn_id)
     if piece.bce is not None:
         maar.bces[mn_id] = piece.bce
+        maar._prefix_mn.update(dict.fromkeys(piece.bce.p_maars, mn_id))
         if piece.bce.pending is not None:
             maar._backoff.resume(("retx", mn_id))
     if piece.locating:

@@ -214,11 +214,10 @@ class DmmController:
         self.stats.count("rx", *kind)
         SIGNALLING.info("dmm: %s rx %s", addressee.name, Described(src, dst, message))
         node = self.nodes[addressee.name]
-        actions = node.core.handle(MessageReceived(src, dst, message), now)
-        if not actions:  # stale, duplicate or unexpected: the core had nothing to do
+        outputs = node.handle(MessageReceived(src, dst, message), now)
+        if node.idle:  # stale, duplicate or unexpected: the core had nothing to do
             self.stats.error(f"{kind[0].lower()}_ignored")
-            return []
-        return node.execute(actions, now)
+        return outputs
 
     def _refusal(self, dpid, in_port, frame, sender, addressee) -> Optional[str]:
         """Why a decoded Mobility Header is not believed, or None."""

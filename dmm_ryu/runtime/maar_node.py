@@ -140,6 +140,8 @@ class MaarNode(Node):
         out = self.handle(MnAttached(mn_id, mac, port), now)
         if self.core.counters["refused_pool_exhausted"] > refused:
             self._pool_exhausted(mn_id)
+        elif self.idle:  # a repeat while registering, or held down: nothing to do
+            self.env.stats.error("mn_frame_absorbed")
         if self.core.registering(mn_id) and mn_id not in self._attach_time:
             self._attach_time[mn_id] = now
             LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)

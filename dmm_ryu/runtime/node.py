@@ -63,6 +63,8 @@ class Node:
         #: False while another instance serves this node (a standby CMD):
         #: events are ignored, and becoming active reloads from the store.
         self.active = True
+        #: The last event left the core with nothing to do (counted by the caller).
+        self.idle = False
 
     @property
     def name(self) -> str:
@@ -86,10 +88,12 @@ class Node:
     def handle(self, event, now: float) -> List[Output]:
         """Feed one event to the core, store what changed, then carry out
         what it decides (nothing leaves before its state is stored)."""
+        self.idle = False
         if not self.active:
             self.env.stats.error("event_at_standby_node")
             return []
         actions = self.core.handle(event, now)
+        self.idle = not actions
         if self.state is not None and not self._stored(event, actions):
             return []
         return self.carry_out(event, actions, now)

@@ -46,17 +46,19 @@ def domain_text(mode: str = "proxy", maars: int = 3, extra: str = "") -> str:
 
 
 def fields(frame: bytes) -> dict:
-    """The header fields a fake table matches on, read from a frame."""
+    """The header fields a fake table matches on, read from a frame; as a
+    switch's parser does, a truncated frame yields only the fields it
+    holds (an MN's malformed frame may be re-injected as it came)."""
     dst, src, eth_type = struct.unpack_from("!6s6sH", frame)
     pkt = {"eth_dst": ":".join(f"{b:02x}" for b in dst),
            "eth_src": ":".join(f"{b:02x}" for b in src), "eth_type": eth_type}
-    if eth_type == 0x86DD:
+    if eth_type == 0x86DD and len(frame) >= 54:
         _, _, nh, hlim, s, d = struct.unpack_from("!IHBB16s16s", frame, 14)
         pkt.update(ipv6_src=str(IPv6Address(s)), ipv6_dst=str(IPv6Address(d)), ip_proto=nh,
                    hop_limit=hlim)
-        if nh == 58:
+        if nh == 58 and len(frame) > 54:
             pkt["icmpv6_type"] = frame[54]
-            if frame[54] in (135, 136):
+            if frame[54] in (135, 136) and len(frame) >= 78:
                 pkt["ipv6_nd_target"] = str(IPv6Address(frame[62:78]))
     return pkt
 

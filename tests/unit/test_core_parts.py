@@ -125,3 +125,21 @@ def test_held_down_mns_are_bounded_oldest_first():
     assert len(table.held) == MAX_HELD
     assert table.seen("mn0", "m", 2, now=0.5) is Seen.NEW       # its hold was dropped
     assert table.seen(f"mn{MAX_HELD + 9}", "m", 2, now=0.5) is Seen.HELD
+
+
+def test_a_maar_never_tunnels_one_prefix_for_two_mns():
+    """Found by the fuzz campaign (pmipv6): a second MN's session naming a
+    prefix another MN's BCE here already tunnels would make both own one
+    label's rules; the MAAR keeps the first owner and counts the refusal."""
+    from ipaddress import IPv6Address, IPv6Network
+    from dmm_ryu.core.routes import MaarBce
+    from dmm_ryu.sim.domain import build
+    maar = build(2).maars[1]
+    prefix, anchor = IPv6Network("2001:db8:1::/64"), IPv6Address("2001:db8:ffff::64")
+    first, second = MaarBce.temporal("mn1", None), MaarBce.temporal("mn2", None)
+    maar.bces.update(mn1=first, mn2=second)
+    assert maar._learn(first, [(prefix, anchor)])
+    assert not maar._learn(second, [(prefix, anchor)])
+    assert second.p_maars == {} and maar.counters["dropped_prefix_of_another_mn"] == 1
+    del first.p_maars[prefix]  # the first MN's session let it go: now it may move
+    assert maar._learn(second, [(prefix, anchor)])
