@@ -35,6 +35,8 @@ class MnAttached:
     mn_id: str
     mac: str
     port: int = 0
+    #: An RS or DAD probe (asks for the RA), not just any frame of the MN.
+    solicited: bool = True
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class Maar(AnchorSide, PeerLearning):
         seen = self.attachments.seen(event.mn_id, event.mac, event.port, now)
         bce = self.bces.get(event.mn_id)
         if seen is Seen.REPEAT and bce is not None and bce.is_serving:
-            return [self._advert(bce)] if bce.final else []
+            return [self._advert(bce)] if bce.final and event.solicited else []
         if seen is Seen.HELD:
             self.counters["attach_held_down"] += 1
             return []

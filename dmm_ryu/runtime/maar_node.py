@@ -133,14 +133,16 @@ class MaarNode(Node):
             LOG.warning("dmm: MN %s on %s port %d is not authorised; no prefix",
                         mac, self.name, port)
             return []
+        dropped = False  # this frame itself was dropped (and counted) by the buffer
         if frame is not None:
             for reason in self._punted.add(mn_id, port, frame, now):
                 self.env.stats.error(reason)
+                dropped = dropped or reason != "punt_buffer_expired"
         refused = self.core.counters["refused_pool_exhausted"]
-        out = self.handle(MnAttached(mn_id, mac, port), now)
+        out = self.handle(MnAttached(mn_id, mac, port, solicited=frame is None), now)
         if self.core.counters["refused_pool_exhausted"] > refused:
             self._pool_exhausted(mn_id)
-        elif self.idle:  # a repeat while registering, or held down: nothing to do
+        elif self.idle and not dropped:  # a repeat while registering, or held down
             self.env.stats.error("mn_frame_absorbed")
         if self.core.registering(mn_id) and mn_id not in self._attach_time:
             self._attach_time[mn_id] = now
