@@ -33,10 +33,11 @@ def _wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float
         time.sleep(0.1)
 
 
-@contextlib.contextmanager
-def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
-                    rest_port: int = 0, extra_conf: str = ""):
-    """Start ``<manager> dmm_ryu.app`` on ``port``; yields the log path.
+def start_manager(manager: str, domain_file: Path, workdir: Path, port: int,
+                  rest_port: int = 0, extra_conf: str = "",
+                  log_name: str = "") -> "tuple[subprocess.Popen, Path]":
+    """Start ``<manager> dmm_ryu.app`` on ``port`` and wait until it listens;
+    returns the process and its log (``log_name``, default ``<manager>.log``).
 
     The manager comes from this interpreter's environment (the venv).
     ``rest_port`` 0 keeps the REST API off; ``extra_conf`` adds ``[dmm]`` lines.
@@ -46,7 +47,7 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
     conf = workdir / "dmm.conf"
     conf.write_text(f"[dmm]\ndomain_file = {domain_file}\nrest_port = {rest_port}\n"
                     f"state_dir = {workdir / 'state'}\nlog_signalling = true\n{extra_conf}")
-    log = workdir / f"{manager}.log"
+    log = workdir / (log_name or f"{manager}.log")
     exe = Path(sys.executable).parent / manager
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -54,8 +55,16 @@ def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
              "--config-file", str(conf), "dmm_ryu.app"],
             stdout=out, stderr=subprocess.STDOUT,
         )
+    _wait_listening(port, proc, log)
+    return proc, log
+
+
+@contextlib.contextmanager
+def running_manager(manager: str, domain_file: Path, workdir: Path, port: int,
+                    rest_port: int = 0, extra_conf: str = ""):
+    """:func:`start_manager` as a context: yields the log path, always stops."""
+    proc, log = start_manager(manager, domain_file, workdir, port, rest_port, extra_conf)
     try:
-        _wait_listening(port, proc, log)
         yield log
     finally:
         stop(proc)

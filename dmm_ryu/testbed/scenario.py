@@ -166,8 +166,7 @@ class Scenario:
     def __enter__(self):
         self._stack = contextlib.ExitStack()
         try:
-            self.log = self._stack.enter_context(running_manager(
-                self.manager, self.domain_file, self.out, self.of_port, rest_port=self.rest_port))
+            self.log = self._start_controller()
             self.net = self._stack.enter_context(testbed(self.of_port, maars=self.maars))
             self.captures = Captures(self.net, self.out)
             self._stack.callback(self.captures.stop)
@@ -177,6 +176,11 @@ class Scenario:
             raise
         self.mn, self.cn = self.net.get("mn1"), self.net.get("cn1")
         return self
+
+    def _start_controller(self) -> Path:
+        """The manager, stopped with the testbed; returns its log."""
+        return self._stack.enter_context(running_manager(
+            self.manager, self.domain_file, self.out, self.of_port, rest_port=self.rest_port))
 
     def __exit__(self, *exc):
         """Processes, captures, testbed, controller: always, in that order."""
