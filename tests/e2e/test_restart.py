@@ -33,8 +33,10 @@ def test_the_cn_pings_both_prefixes_of_the_mn(scenario):
 
 
 def test_the_data_plane_forwards_while_no_controller_runs(scenario):
+    """3 s without a controller: replies keep coming (a loaded host sends
+    fewer than 100 echo requests a second), never silent for 0.5 s."""
     for prefix, ping in scenario.restart.pings.items():
-        assert ping.replies_while_down > 200, (prefix, ping)  # 3 s at 10 ms
+        assert ping.replies_while_down >= 100 and ping.longest_gap_ms < 500, (prefix, ping)
 
 
 def test_the_binding_is_back_as_it_was(scenario):
