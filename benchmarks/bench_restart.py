@@ -1,0 +1,247 @@
+"""Warm restart and the price of durability (issue #13), in process.
+
+Run from the repository root::
+
+    PYTHONPATH=. python3 benchmarks/bench_restart.py [--quick] [--dir DIR]
+
+* **restart-to-reconciled** at 1, 1,000 and 10,000 MNs: the runtime
+  (:class:`DmmController`, what the app wraps) on one SQLite store per
+  node registers the MNs and moves each once (so each holds a local and an
+  anchored prefix, with tunnels), via packet-ins of Router Solicitations
+  as ``benchmarks/loadgen.py`` sends them; the stores are closed (the
+  process died); then a new controller is timed from construction through
+  ``attach_stores`` (load, decode, re-arm timers) and ``switch_connected``
+  of every switch (the whole rule set of each reconnect bundle, FlowMods
+  built and serialized to wire bytes).  OpenFlow transport not included.
+* **durability cost**: the same handover run (as fast as possible) with
+  SQLite stores and with none, alternated; the store's cost per handover
+  is measured inside the commits (µs, and % of the handover time without
+  a store), and the handover rates of both are compared.
+
+Targets: durability costs <= 10 % of the in-process handover rate;
+restart-to-reconciled <= 5 s at 10,000 MNs.  DIR must be on the disk the
+state would live on (default: a temporary directory under /var/tmp).
+This is a measurement, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from benchmarks.bench_of import Datapath
+from benchmarks.loadgen import ACCESS_PORTS, Fabric, attach, domain, mac
+from dmm_ryu.config.domainfile import parse
+from dmm_ryu.of.bundle import bundle
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.store.sqlite import SqliteStore
+
+MAARS = 8
+RESTART_SIZES = (1, 1_000, 10_000)
+RESTART_TARGET_S = 5.0
+DURABILITY_TARGET_PCT = 10.0
+clock = time.perf_counter
+
+
+class TimedStore:
+    """A store whose commits are timed (the durability cost, measured where
+    it is paid)."""
+
+    def __init__(self, inner: SqliteStore) -> None:
+        self.inner, self.seconds, self.commits = inner, 0.0, 0
+
+    def load(self, prefix: str = ""):
+        return self.inner.load(prefix)
+
+    def get(self, key: str):
+        return self.inner.get(key)
+
+    def commit(self, writes, expect={}):
+        start = clock()
+        try:
+            return self.inner.commit(writes, expect)
+        finally:
+            self.seconds += clock() - start
+            self.commits += 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Stores:
+    """One SQLite file per node under ``directory``, timed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory, self.open = directory, {}
+
+    def __call__(self, name: str) -> TimedStore:
+        self.open[name] = TimedStore(SqliteStore(self.directory / f"{name}.sqlite"))
+        return self.open[name]
+
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.open.values())
+
+    def close(self) -> None:
+        for store in self.open.values():
+            store.close()
+        self.open.clear()
+
+
+def controller(store_of: Optional[Callable]) -> Tuple[DmmController, Fabric, float]:
+    """A started controller (stores attached, every switch connected) and
+    how long that took, rule building and serialization included."""
+    start = clock()
+    ctl = DmmController(parse(domain(MAARS)))
+    if store_of is not None:
+        ctl.attach_stores(store_of, clock())
+    fabric = Fabric(ctl)
+    for dpid in sorted({n.dpid for n in ctl.directory}):
+        outputs = ctl.switch_connected(dpid)
+        for out in outputs:
+            wire(out)
+        fabric.absorb(outputs, clock)
+    return ctl, fabric, clock() - start
+
+
+def wire(out) -> int:
+    """Octets of one output as the shell's Sender sends it (flow changes of
+    one event in one bundle), serialized."""
+    datapath, msgs = Datapath(), out.msgs
+    if out.atomic and len(msgs) > 1:
+        msgs = bundle(msgs, datapath, 1)
+    octets = 0
+    for msg in msgs:
+        msg.datapath = datapath
+        msg.serialize()
+        octets += len(msg.buf)
+    return octets
+
+
+def port_of(n: int) -> int:
+    return ACCESS_PORTS[n % len(ACCESS_PORTS)]
+
+
+def register(ctl: DmmController, fabric: Fabric, mns: int) -> None:
+    """``mns`` MNs attach, each at maar (n mod MAARS)+1."""
+    for n in range(mns):
+        attach(ctl, fabric, mac(n + 1), n % MAARS + 1, port_of(n), clock)
+        fabric.run(clock)
+
+
+def move(ctl: DmmController, fabric: Fabric, plan: List[Tuple[int, int]]) -> float:
+    """Run the handovers of ``plan`` ((MN number, MAAR)); seconds taken."""
+    start = clock()
+    for n, maar in plan:
+        attach(ctl, fabric, mac(n + 1), maar, port_of(n), clock)
+        fabric.run(clock)
+    return clock() - start
+
+
+def plan_moves(mns: int, count: int, seed: int = 1) -> List[Tuple[int, int]]:
+    """``count`` handovers of random MNs to a MAAR other than their current one."""
+    rng, where, plan = random.Random(seed), {n: n % MAARS + 1 for n in range(mns)}, []
+    for _ in range(count):
+        n = rng.randrange(mns)
+        where[n] = rng.choice([i for i in range(1, MAARS + 1) if i != where[n]])
+        plan.append((n, where[n]))
+    return plan
+
+
+def restart_row(mns: int, directory: Path) -> dict:
+    """Fill the stores with ``mns`` moved MNs, then time a warm restart."""
+    stores = Stores(directory)
+    ctl, fabric, _ = controller(stores)
+    register(ctl, fabric, mns)
+    move(ctl, fabric, [(n, (n + 1) % MAARS + 1) for n in range(mns)])
+    bindings = ctl.cmd_node.count()
+    stores.close()
+    stores = Stores(directory)
+    ctl, fabric, seconds = controller(stores)
+    restored = ctl.cmd_node.count()
+    stores.close()
+    return {"mns": mns, "bindings": bindings, "restored": restored,
+            "flow_mods": fabric.flow_mods, "seconds": round(seconds, 3),
+            "met": seconds <= RESTART_TARGET_S if mns == 10_000 else None}
+
+
+def durability_run(mns: int, handovers: int, directory: Optional[Path]) -> dict:
+    """One handover run, on SQLite stores in ``directory`` or on none."""
+    stores = Stores(directory) if directory is not None else None
+    ctl, fabric, _ = controller(stores)
+    register(ctl, fabric, mns)
+    before = stores.seconds() if stores else 0.0
+    seconds = move(ctl, fabric, plan_moves(mns, handovers))
+    store_s = (stores.seconds() - before) if stores else 0.0
+    if stores:
+        stores.close()
+    return {"seconds": seconds, "store_seconds": store_s}
+
+
+def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
+    """Alternate runs with and without stores; medians of each."""
+    on, off = [], []
+    for rep in range(reps):
+        off.append(durability_run(mns, handovers, None))
+        run_dir = directory / f"durability{rep}"
+        run_dir.mkdir()
+        on.append(durability_run(mns, handovers, run_dir))
+    t_off = statistics.median(r["seconds"] for r in off)
+    t_on = statistics.median(r["seconds"] for r in on)
+    store_us = statistics.median(r["store_seconds"] for r in on) / handovers * 1e6
+    handover_us = t_off / handovers * 1e6
+    rate_off, rate_on = handovers / t_off, handovers / t_on
+    slowdown = 100 * (1 - rate_on / rate_off)
+    return {"mns": mns, "handovers": handovers, "reps": reps,
+            "handover_us_without_store": round(handover_us, 1),
+            "store_us_per_handover": round(store_us, 1),
+            "store_pct_of_handover": round(100 * store_us / handover_us, 1),
+            "rate_without_store_per_s": round(rate_off), "rate_with_sqlite_per_s": round(rate_on),
+            "rate_cost_pct": round(slowdown, 1), "met": slowdown <= DURABILITY_TARGET_PCT}
+
+
+def table(restarts: List[dict], cost: dict) -> str:
+    lines = ["restart-to-reconciled (construct + attach_stores + switch_connected, serialized)",
+             f"{'MNs':>7} {'restored':>9} {'FlowMods':>9} {'seconds':>8}  target <= 5 s @10k"]
+    for r in restarts:
+        met = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
+        lines.append(f"{r['mns']:>7} {r['restored']:>9} {r['flow_mods']:>9} "
+                     f"{r['seconds']:>8.3f}  {met}")
+    lines += ["", f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
+                  f"median of {cost['reps']} alternated runs)",
+              f"  handover without store   {cost['handover_us_without_store']:>8.1f} µs",
+              f"  store commits/handover   {cost['store_us_per_handover']:>8.1f} µs "
+              f"({cost['store_pct_of_handover']} % of the handover)",
+              f"  rate, no store           {cost['rate_without_store_per_s']:>8} /s",
+              f"  rate, SQLite             {cost['rate_with_sqlite_per_s']:>8} /s "
+              f"(-{cost['rate_cost_pct']} %; target <= 10 %: "
+              f"{'met' if cost['met'] else 'MISSED'})"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_restart", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 and 1,000 MNs, short runs")
+    parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    args = parser.parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=args.dir or "/var/tmp"))
+    try:
+        sizes = RESTART_SIZES[:2] if args.quick else RESTART_SIZES
+        restarts = []
+        for mns in sizes:
+            (directory / str(mns)).mkdir()
+            restarts.append(restart_row(mns, directory / str(mns)))
+        cost = durability(200 if args.quick else 1000, 500 if args.quick else 4000,
+                          1 if args.quick else 3, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(table(restarts, cost))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
