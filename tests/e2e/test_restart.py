@@ -23,8 +23,11 @@ def scenario(tmp_path_factory):
         sc.handover("maar1", "maar2")
         sc.restart = sc.crash_and_restart(outage=3.0)
         sc.after = sc.handover("maar2", "maar3")
-        (out / "restart.json").write_text(json.dumps(
-            {p: vars(r) | {"lost": r.lost} for p, r in sc.restart.pings.items()}, indent=1))
+        (out / "restart.json").write_text(json.dumps({
+            "cn_pings": {p: vars(r) | {"lost": r.lost} for p, r in sc.restart.pings.items()},
+            "binding_back_after_s": sc.restart.binding_back_after_s,
+            "mn_ping_longest_gap_ms": sc.restart.step.interruption_ms,
+            "next_move_signalling_ms": sc.after.signalling_ms}, indent=1))
         yield sc
 
 
