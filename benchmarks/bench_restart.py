@@ -263,24 +263,30 @@ def table(restarts: List[dict], cost: dict) -> str:
     return "\n".join(lines)
 
 
+def measure(quick: bool = False, where: Optional[Path] = None) -> dict:
+    """Both measurements (``quick``: 1 and 1,000 MNs, short runs), their
+    table, and whether the targets were met (the section of benchmarks.run)."""
+    directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=where or "/var/tmp"))
+    try:
+        restarts = []
+        for mns in RESTART_SIZES[:2] if quick else RESTART_SIZES:
+            (directory / str(mns)).mkdir()
+            base = restarts[0]["rules_s"] + restarts[0]["wire_s"] if restarts else 0.0
+            restarts.append(restart_row(mns, directory / str(mns), base))
+        cost = durability(200 if quick else 1000, 500 if quick else 4000, 1 if quick else 3,
+                          directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return {"restart": restarts, "durability": cost, "table": table(restarts, cost),
+            "command": "benchmarks.bench_restart.measure(quick=%s)" % quick}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench_restart", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 and 1,000 MNs, short runs")
     parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
     args = parser.parse_args(argv)
-    directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=args.dir or "/var/tmp"))
-    try:
-        sizes = RESTART_SIZES[:2] if args.quick else RESTART_SIZES
-        restarts = []
-        for mns in sizes:
-            (directory / str(mns)).mkdir()
-            base = restarts[0]["rules_s"] + restarts[0]["wire_s"] if restarts else 0.0
-            restarts.append(restart_row(mns, directory / str(mns), base))
-        cost = durability(200 if args.quick else 1000, 500 if args.quick else 4000,
-                          1 if args.quick else 3, directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-    print(table(restarts, cost))
+    print(measure(args.quick, args.dir)["table"])
     return 0
 
 
