@@ -41,6 +41,7 @@ from dmm_ryu.config.domainfile import parse
 from dmm_ryu.of import packed
 from dmm_ryu.of.bundle import bundle
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.store.base import MemoryStore
 from dmm_ryu.store.sqlite import SqliteStore
 
 MAARS = 8
@@ -57,7 +58,7 @@ class TimedStore:
     """A store whose commits are timed (the durability cost, measured where
     it is paid)."""
 
-    def __init__(self, inner: SqliteStore) -> None:
+    def __init__(self, inner) -> None:
         self.inner, self.seconds, self.commits = inner, 0.0, 0
 
     def load(self, prefix: str = ""):
@@ -79,13 +80,16 @@ class TimedStore:
 
 
 class Stores:
-    """One SQLite file per node under ``directory``, timed."""
+    """One SQLite file per node under ``directory`` (None: in memory, which
+    isolates the cost of the persistence layer from SQLite's), timed."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Optional[Path]) -> None:
         self.directory, self.open = directory, {}
 
     def __call__(self, name: str) -> TimedStore:
-        self.open[name] = TimedStore(SqliteStore(self.directory / f"{name}.sqlite"))
+        inner = MemoryStore() if self.directory is None else \
+            SqliteStore(self.directory / f"{name}.sqlite")
+        self.open[name] = TimedStore(inner)
         return self.open[name]
 
     def seconds(self) -> float:
@@ -197,9 +201,8 @@ def restart_row(mns: int, directory: Path, base_s: float = 0.0) -> dict:
             "met": seconds <= RESTART_TARGET_S if mns == 10_000 else None}
 
 
-def durability_run(mns: int, handovers: int, directory: Optional[Path]) -> dict:
-    """One handover run, on SQLite stores in ``directory`` or on none."""
-    stores = Stores(directory) if directory is not None else None
+def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
+    """One handover run, on ``stores`` or on none."""
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
     before = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
@@ -212,15 +215,17 @@ def durability_run(mns: int, handovers: int, directory: Optional[Path]) -> dict:
 
 
 def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
-    """Alternate runs with and without stores; medians of each."""
-    on, off = [], []
+    """Alternate runs without stores, on SQLite and in memory; medians."""
+    on, off, memory = [], [], []
     for rep in range(reps):
         off.append(durability_run(mns, handovers, None))
         run_dir = directory / f"durability{rep}"
         run_dir.mkdir()
-        on.append(durability_run(mns, handovers, run_dir))
+        on.append(durability_run(mns, handovers, Stores(run_dir)))
+        memory.append(durability_run(mns, handovers, Stores(None)))
     t_off = statistics.median(r["seconds"] for r in off)
     t_on = statistics.median(r["seconds"] for r in on)
+    t_memory = statistics.median(r["seconds"] for r in memory)
     store_us = statistics.median(r["store_seconds"] for r in on) / handovers * 1e6
     commits = statistics.median(r["commits"] for r in on) / handovers
     handover_us = t_off / handovers * 1e6
@@ -233,6 +238,7 @@ def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
             "us_per_commit": round(store_us / commits, 1) if commits else None,
             "store_pct_of_handover": round(100 * store_us / handover_us, 1),
             "durability_us_per_handover": round((t_on - t_off) / handovers * 1e6, 1),
+            "memory_store_us_per_handover": round((t_memory - t_off) / handovers * 1e6, 1),
             "rate_without_store_per_s": round(rate_off), "rate_with_sqlite_per_s": round(rate_on),
             "rate_cost_pct": round(slowdown, 1), "met": slowdown <= DURABILITY_TARGET_PCT}
 
@@ -256,6 +262,8 @@ def table(restarts: List[dict], cost: dict) -> str:
               f"{cost['commits_per_handover']} commits of {cost['us_per_commit']} µs)",
               f"  all durability/handover  {cost['durability_us_per_handover']:>8.1f} µs "
               "(commits + encoding the records + tracking)",
+              f"  of which without SQLite  {cost['memory_store_us_per_handover']:>8.1f} µs "
+              "(the same on an in-memory store)",
               f"  rate, no store           {cost['rate_without_store_per_s']:>8} /s",
               f"  rate, SQLite             {cost['rate_with_sqlite_per_s']:>8} /s "
               f"(-{cost['rate_cost_pct']} %; target <= 10 %: "
