@@ -10,6 +10,9 @@ the controller keeps serving.  No protocol decision is taken here.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from typing import List, Optional
 
 from dmm_ryu.config.domainfile import InvalidConfigError, load
 from dmm_ryu.of import compat
@@ -17,13 +20,17 @@ from dmm_ryu.ops.rest import RestApp, RestConfig
 from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.ops.server import serve
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.runtime.directory import CMD
 from dmm_ryu.shell.clock import DomainClock
 from dmm_ryu.store.base import StoreError
 from dmm_ryu.shell.guard import guarded
+from dmm_ryu.shell import role as cmd_role
 from dmm_ryu.shell.ofevents import error_summary, is_link_down, live_ports
 from dmm_ryu.shell.sender import Sender
 from dmm_ryu.shell.state import DEFAULT_STATE_DIR, store_factory
 from dmm_ryu.shell.timers import run_timers
+from dmm_ryu.store.election import Election
+from dmm_ryu.store.etcd import EtcdStore
 
 DEFAULT_DOMAIN_FILE = "/etc/dmm-ryu/dmm.yaml"
 #: Seconds between two resyncs of one switch after OpenFlow errors.
@@ -47,9 +54,34 @@ _cfg.CONF.register_opts(
                          "'none' keeps it in memory only"),
         _cfg.BoolOpt("log_signalling", default=False,
                      help="log every PBU/PBA sent and received (one line each, at INFO)"),
+        _cfg.ListOpt("nodes", default=[],
+                     help="the nodes this process serves, e.g. 'cmd' or 'maar1,maar2' "
+                          "(default: every node of the domain)"),
+        _cfg.ListOpt("etcd_endpoints", default=[],
+                     help="etcd client URLs; with them the CMD campaigns for leadership "
+                          "and takes the OpenFlow MASTER role on its switch only as leader"),
+        _cfg.StrOpt("etcd_prefix", default="dmm/", help="prefix of this domain's etcd keys"),
+        _cfg.StrOpt("instance_id", default=None,
+                    help="this CMD instance's name in the election (default: host-pid)"),
+        _cfg.IntOpt("election_ttl", default=2, min=2,
+                    help="seconds of the CMD leader's etcd lease: a dead leader is "
+                         "replaced within about ttl + 1 s"),
     ],
     group="dmm",
 )
+
+
+def served_nodes(names: List[str], domain) -> Optional[List[str]]:
+    """The ``[dmm] nodes`` option checked against the domain: None (every
+    node) when empty; an unknown name is a configuration error."""
+    if not names:
+        return None
+    known = set(domain.maars) | {CMD}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise InvalidConfigError(f"[dmm] nodes: {', '.join(unknown)} not in the domain "
+                                 f"(its nodes: {', '.join(sorted(known))})")
+    return sorted(set(names))
 
 
 class DmmApp(compat.RyuApp):
@@ -62,12 +94,15 @@ class DmmApp(compat.RyuApp):
         conf = compat.cfg.CONF.dmm
         self.clock = DomainClock()
         try:
-            self.dmm = DmmController(load(conf.domain_file))
-            self.dmm.attach_stores(store_factory(conf.state_dir), self.clock.now())
+            domain = load(conf.domain_file)
+            self.dmm = DmmController(domain, nodes=served_nodes(conf.nodes, domain))
+            self.etcd = EtcdStore(conf.etcd_endpoints, conf.etcd_prefix) \
+                if conf.etcd_endpoints and self.dmm.cmd_node is not None else None
+            self.dmm.attach_stores(self._store_of(conf), self.clock.now())
             rest = RestConfig(conf.rest_host, conf.rest_port or 1, conf.rest_dereg_enabled,
                               conf.rest_token)
         except InvalidConfigError as err:
-            self.logger.error("dmm: invalid domain file: %s", err)
+            self.logger.error("dmm: invalid domain file or [dmm] nodes: %s", err)
             raise
         except StoreError as err:
             self.logger.error("dmm: cannot open the state in %s: %s", conf.state_dir, err)
@@ -81,15 +116,73 @@ class DmmApp(compat.RyuApp):
             self.logger.warning("dmm: %s", note)
         self.sender = Sender(self.dmm.stats)
         self._resynced = {}
-        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s)", conf.domain_file,
-                         self.dmm.domain.mode, len(self.dmm.maar_nodes), compat.FRAMEWORK)
+        self.logger.info("dmm: %s loaded (%s mode, %d MAARs, framework %s); serving %s",
+                         conf.domain_file, self.dmm.domain.mode, len(self.dmm.maar_nodes),
+                         compat.FRAMEWORK, self._serving())
+        self.role = self._cmd_role(conf) if conf.etcd_endpoints else None
         self._timer_thread = compat.hub.spawn(run_timers, self.dmm, self.sender.send,
                                               self.clock.now, compat.hub.sleep)
         self.rest = self._serve_rest(rest) if conf.rest_port else None
 
+    def _store_of(self, conf):
+        """Every node's store: SQLite under state_dir, except the CMD's on
+        etcd when etcd_endpoints are set (shared by the CMD instances; the
+        CMD stays on standby until this instance leads)."""
+        local = store_factory(conf.state_dir)
+        if self.etcd is None:
+            return local
+        self.dmm.deactivate(CMD)
+        return lambda node: self.etcd if node == CMD else local(node)
+
+    def _serving(self) -> str:
+        return ", ".join(sorted(self.dmm.nodes)) or "no node"
+
+    def _cmd_role(self, conf):
+        """CMD high availability: campaign in etcd, and hold the MASTER role
+        on the CMD's switch only while leading (:mod:`dmm_ryu.shell.role`)."""
+        cmd = self.dmm.cmd_node
+        if cmd is None:
+            self.logger.info("dmm: etcd_endpoints ignored: this process serves no CMD")
+            return None
+        if self.dmm.is_maar(cmd.info.dpid):
+            raise InvalidConfigError("[dmm] etcd_endpoints: the CMD's MASTER role would take "
+                                     "its MAAR's switch along; give the CMD its own dpid")
+        store = self.etcd
+        instance = conf.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        election = Election(store, CMD, instance, ttl=conf.election_ttl)
+        keeper = cmd_role.CmdRole(
+            cmd.info.dpid, election, lambda: cmd_role.election_term(store.client, election.key),
+            self._took_master, self._lost_master, self.dmm.stats.error)
+        election.start()
+        compat.hub.spawn(cmd_role.run, keeper, compat.hub.sleep,
+                         guarded("cmd_role", self.dmm.stats.error))
+        self.logger.info("dmm: CMD instance %s campaigns on etcd %s", instance,
+                         ", ".join(conf.etcd_endpoints))
+        return keeper
+
+    def _took_master(self, datapath) -> None:
+        """Leader and MASTER: serve the bindings etcd holds (written by the
+        previous leader), send to the CMD's switch and rebuild it."""
+        guarded("activate", self.dmm.stats.error)(self.dmm.activate)(CMD, self.clock.now())
+        self.sender.datapaths[datapath.id] = datapath
+        self._run("switch_features", self.dmm.switch_connected, datapath.id)
+
+    def _lost_master(self, datapath) -> None:
+        """SLAVE again: nothing more reaches the switch from here, and the
+        CMD stands by (it neither answers nor writes)."""
+        self.dmm.deactivate(CMD)
+        if self.sender.datapaths.get(datapath.id) is datapath:
+            del self.sender.datapaths[datapath.id]
+        self.dmm.switch_disconnected(datapath.id)
+
+    def _held_back(self, dpid: int) -> bool:
+        """The CMD's switch while this instance is not its MASTER."""
+        return self.role is not None and dpid == self.role.dpid and not self.role.is_master
+
     def _serve_rest(self, rest: RestConfig):
         """REST API and /metrics, on a server with timeouts and a connection bound."""
-        view = ControllerView(self.dmm, self.sender.send, self.clock.now)
+        view = ControllerView(self.dmm, self.sender.send, self.clock.now,
+                              leadership=self.role.leadership if self.role else None)
         server = serve(RestApp(view, rest), rest.host, rest.port, spawn=compat.hub.spawn,
                        count=self.dmm.stats.error)
         self.logger.info("dmm: REST API on http://%s:%d/dmm/v1/", rest.host, rest.port)
@@ -104,8 +197,11 @@ class DmmApp(compat.RyuApp):
         """A switch (re)connects: its nodes rebuild its rule set from state."""
         datapath = ev.msg.datapath
         if self.dmm.switch_name(datapath.id) is None:
-            self.logger.warning("dmm: datapath %#x is not a MAAR or CMD switch served here; "
-                                "ignored", datapath.id)
+            self.logger.warning("dmm: datapath %#x refused: not the switch of a node this "
+                                "process serves (%s)", datapath.id, self._serving())
+            return
+        if self.role is not None and datapath.id == self.role.dpid:
+            self.role.connected(datapath)  # its thread asks MASTER (and rebuilds) if leading
             return
         self.sender.datapaths[datapath.id] = datapath
         self._run("switch_features", self.dmm.switch_connected, datapath.id)
@@ -132,17 +228,19 @@ class DmmApp(compat.RyuApp):
         kind = "MAAR" if self.dmm.is_maar(datapath.id) else "switch"
         self.logger.info("dmm: %s %s (dpid %#x) %s", kind, name, datapath.id,
                          "joined" if joined else "left")
+        if not joined and self.role is not None:
+            self.role.disconnected(datapath)
         if not joined and self.sender.datapaths.get(datapath.id) is datapath:
             del self.sender.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPortStatus, compat.MAIN_DISPATCHER)
     def port_status(self, ev):
-        """An access link going down may be an MN leaving (after a guard)."""
+        """An access link going down may be an MN leaving (after a guard);
+        one coming up (or added) may be an MN arriving (issue 14)."""
         msg = ev.msg
-        if is_link_down(msg):
-            self._run("port_status", self.dmm.port_down, msg.datapath.id, msg.desc.port_no,
-                      self.clock.now())
+        handler = self.dmm.port_down if is_link_down(msg) else self.dmm.port_up
+        self._run("port_status", handler, msg.datapath.id, msg.desc.port_no, self.clock.now())
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):
@@ -151,6 +249,9 @@ class DmmApp(compat.RyuApp):
         msg = ev.msg
         if msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL:
             self.dmm.stats.error("hop_limit_expired")
+            return
+        if self._held_back(msg.datapath.id):  # an EQUAL connection before our SLAVE request
+            self.dmm.stats.error("packet_in_not_master")
             return
         self._run("packet_in", self.dmm.packet_in, msg.datapath.id, msg.match["in_port"],
                   msg.data, self.clock.now())
@@ -165,6 +266,11 @@ class DmmApp(compat.RyuApp):
         reason, text = error_summary(msg)
         self.dmm.stats.error(reason)
         dpid = msg.datapath.id
+        if self.role is not None and msg.type == msg.datapath.ofproto.OFPET_ROLE_REQUEST_FAILED:
+            self.role.refused(text)
+            return
+        if self._held_back(dpid):
+            return  # refused because we are SLAVE: nothing to resync
         self.logger.error("dmm: switch %s refused a message: %s", self.dmm.switch_name(dpid), text)
         now = self.clock.now()
         if dpid in self.sender.datapaths and now - self._resynced.get(dpid, -RESYNC_HOLDOFF) \

@@ -107,20 +107,37 @@ class Radio(Node):
         return result
 
 
+class NodeSwitch(OVSSwitch):
+    """A MAAR's or the CMD's switch, connected to the controllers named in
+    its ``controllers`` parameter only (all of the network's by default):
+    per-node controller processes, or two CMD instances for one switch."""
+
+    def start(self, controllers):
+        wanted = self.params.get("controllers")
+        super().start([c for c in controllers if wanted is None or c.name in wanted])
+
+
 class DmmTopo(Topo):
-    """``maars`` MAAR switches on one transport fabric, ``mns`` MNs on maar1."""
+    """``maars`` MAAR switches on one transport fabric, ``mns`` MNs on maar1.
+
+    ``owners`` ({switch name: [controller name, ...]}) points switches at
+    their own controllers; a switch it does not name uses every controller.
+    """
 
     def build(self, maars: int = 3, mns: int = 1, cns: int = 1, delay: str = None,
-              loss: float = None):
+              loss: float = None, owners: dict = None):
         link_opts = {k: v for k, v in (("delay", delay), ("loss", loss)) if v}
+        owners = owners or {}
         fabric = self.addSwitch("t0", dpid="%016x" % 0xFF00, failMode="standalone",
                                 cls=FabricSwitch, datapath="user")
         for i in range(1, maars + 1):
             maar = self.addSwitch(f"maar{i}", dpid="%016x" % i, protocols="OpenFlow13",
-                                  cls=OVSSwitch, datapath="user", failMode="secure")
+                                  cls=NodeSwitch, datapath="user", failMode="secure",
+                                  controllers=owners.get(f"maar{i}"))
             self.addLink(maar, fabric, port1=TRANSPORT_PORT, **link_opts)
         cmd = self.addSwitch("cmd", dpid="%016x" % CMD_DPID, protocols="OpenFlow13",
-                             cls=OVSSwitch, datapath="user", failMode="secure")
+                             cls=NodeSwitch, datapath="user", failMode="secure",
+                             controllers=owners.get("cmd"))
         self.addLink(cmd, fabric, port1=TRANSPORT_PORT)
         router = self.addHost("inet", ip=None)
         self.addLink(router, fabric, addr1=ROUTER_MAC)

@@ -19,6 +19,10 @@ from typing import Dict, List, Tuple
 from dmm_ryu.core.actions import Action, CancelTimer, StartTimer
 
 
+#: The most MNs held down at once (see :meth:`Attachments.hold`).
+MAX_HELD = 4096
+
+
 class Seen(Enum):
     """What a frame from an MN means at this MAAR."""
 
@@ -76,9 +80,13 @@ class Attachments:
 
     def hold(self, mn_id: str, port: int, now: float) -> None:
         """Its registration failed: ignore its frames on ``port`` until the
-        hold-down ends."""
+        hold-down ends.  At most :data:`MAX_HELD` MNs are held (a flood of
+        fresh MACs cannot grow the table): the oldest hold goes first."""
         self.present.pop(mn_id, None)
         self.absent.pop(mn_id, None)
+        self.held.pop(mn_id, None)
+        if len(self.held) >= MAX_HELD:
+            del self.held[next(iter(self.held))]
         self.held[mn_id] = (port, now + self.holddown)
 
     def guard_expired(self, mn_id: str) -> bool:

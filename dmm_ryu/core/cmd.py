@@ -20,8 +20,8 @@ from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
 from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
-from dmm_ryu.wire.mh.model import missing_mandatory, timestamp_from_unix
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
+from dmm_ryu.core.trust import PrefixOwners, pbu_problem
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
@@ -42,7 +42,8 @@ class Cmd(PeerSignalling):
         self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
         self._departed: Dict[str, int] = {}
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
-        self._seq = 0
+        self._seqs: Dict[Tuple[str, IPv6Address], int] = {}
+        self._owners = PrefixOwners(self.store)
 
     @property
     def busy(self) -> bool:
@@ -74,9 +75,11 @@ class Cmd(PeerSignalling):
         self.counters["pbu_received"] += 1
         if src not in self.config.maars:
             return self._refuse(src, pbu, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
-        missing = missing_mandatory(pbu)
-        if missing is not None:
-            return self._refuse(src, pbu, missing)
+        problem = pbu_problem(pbu, now, self._timers, self._domain.mode)
+        if problem is not None:
+            return self._refuse(src, pbu, problem)
+        if not self._claimable(pbu.options.mn_id, src, pbu.options.hnps):
+            return self._refuse(src, pbu, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
         bce = self.store.get(pbu.options.mn_id)
         if pbu.lifetime == 0:
             return self._deregistration(bce, src, pbu, now)
@@ -89,6 +92,18 @@ class Cmd(PeerSignalling):
         if not seq_newer(pbu.sequence, bce.last_seq):
             return self._refuse(src, pbu, Status.SEQUENCE_OUT_OF_WINDOW, bce.last_seq)
         return self._refresh(bce, src, pbu, now)
+
+    def _claimable(self, mn_id: str, src: IPv6Address, prefixes) -> bool:
+        """``src`` may name these prefixes for ``mn_id``: each is of its own
+        pool (the all-zero request only from a PMIPv6 MAG) and no other MN's."""
+        pool = self.config.pools[src]
+        for prefix in prefixes:
+            if prefix == REQUEST_PREFIX:
+                if self._domain.mode is not Mode.PMIPV6:
+                    return False
+            elif not pool.holds(prefix) or self._owners.taken(prefix, mn_id, self.store):
+                return False
+        return True
 
     def _refuse(self, src: IPv6Address, pbu: ProxyBindingUpdate, status: Status,
                 sequence: Optional[int] = None) -> List[Action]:
@@ -106,9 +121,9 @@ class Cmd(PeerSignalling):
         if limit is not None and len(self.store) >= limit:
             return self._refuse(src, pbu, Status.INSUFFICIENT_RESOURCES)
         stamp = pbu.options.timestamp
-        if stamp is not None and stamp <= self._departed.get(pbu.options.mn_id, -1):
+        if stamp <= self._departed.get(pbu.options.mn_id, -1):
             return self._refuse(src, pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
-        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, stamp or timestamp_from_unix(now), pbu.sequence)
+        bce = CmdBce(pbu.options.mn_id, src, {}, 0, now, stamp, pbu.sequence)
         self.counters["registrations"] += 1
         return self._moved(bce, src, pbu, now)
 
@@ -154,12 +169,13 @@ class Cmd(PeerSignalling):
         S-MAAR anchors."""
         opts = pbu.options
         if opts.handoff != HandoffIndicator.NOT_CHANGED:
-            bce.ts = timestamp_from_unix(now) if opts.timestamp is None else opts.timestamp
+            bce.ts = opts.timestamp
         bce.proxy_coa, bce.last_seq, bce.registered = src, pbu.sequence, now
         bce.lifetime = min(pbu.lifetime, self._timers.lifetime)
-        for prefix in opts.hnps:
-            if prefix != REQUEST_PREFIX:
-                bce.anchors.setdefault(prefix, src)
+        prefixes = [prefix for prefix in opts.hnps if prefix != REQUEST_PREFIX]
+        for prefix in prefixes:
+            bce.anchors.setdefault(prefix, src)
+        self._owners.record(bce.mn_id, prefixes)
         self.store.put(bce)
         return StartTimer(("expire", bce.mn_id), now + bce.lifetime)
 
@@ -191,7 +207,7 @@ class Cmd(PeerSignalling):
         """Overtaken by a newer attachment: an older timestamp, or a
         re-registration from a MAAR that is no longer the Proxy-CoA."""
         opts = pbu.options
-        if opts.timestamp is not None and opts.timestamp < bce.ts:
+        if opts.timestamp < bce.ts:
             return True
         return opts.handoff == HandoffIndicator.NOT_CHANGED and src != bce.proxy_coa
 
@@ -215,6 +231,8 @@ class Cmd(PeerSignalling):
         the MN left the domain, end the session.  From a MAAR the MN left
         before its latest attachment: see ``_overtaken`` (the MN is back in
         the domain elsewhere and keeps the prefix that MAAR anchors)."""
+        if bce is not None and src == bce.proxy_coa and not seq_newer(pbu.sequence, bce.last_seq):
+            return self._refuse(src, pbu, Status.SEQUENCE_OUT_OF_WINDOW, bce.last_seq)
         if pbu.options.handoff == HandoffIndicator.NOT_CHANGED:
             return self._renewal(bce, src, pbu)
         reply = SendMessage(self.address, src, answer(pbu, lifetime=0))
@@ -241,15 +259,13 @@ class Cmd(PeerSignalling):
         and not older than its registration, or dated after it."""
         stamp = pbu.options.timestamp
         if src == bce.proxy_coa:
-            return stamp is None or stamp >= bce.ts
-        return stamp is not None and stamp > bce.ts
+            return stamp >= bce.ts
+        return stamp > bce.ts
 
-    def _depart(self, mn_id: str, stamp: Optional[int], now: float) -> List[Action]:
+    def _depart(self, mn_id: str, stamp: int, now: float) -> List[Action]:
         """Remember when the MN left the domain for one lifetime: a
         registration dated before (overtaken by the de-registration) is
         refused with 157 instead of opening a session nobody serves."""
-        if stamp is None:
-            return []
         self._departed[mn_id] = max(stamp, self._departed.get(mn_id, stamp))
         return [StartTimer(("departed", mn_id), now + self._timers.lifetime)]
 

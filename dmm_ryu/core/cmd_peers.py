@@ -14,8 +14,9 @@ from ipaddress import IPv6Address
 from typing import List, Optional, Set
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
-from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
+from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.store import CmdBce
+from dmm_ryu.core.trust import pba_believed
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
@@ -33,7 +34,13 @@ class Aggregation:
 
 class PeerSignalling:
     """Mixed into :class:`~dmm_ryu.core.cmd.Cmd`: the methods below use its
-    store, outbox, backoff, relays and sequence counter."""
+    store, outbox, backoff, relays and sequence counters.
+
+    Sequence numbers run per (MN, P-MAAR) (RFC 6275 9.5.1: one window per
+    binding); a P-MAAR that refuses one with 135 reports the last it
+    accepted, and the PBU goes again after it.  The counter of a pair is
+    dropped once the P-MAAR answered its de-registration.
+    """
 
     def _notify(self, bce: CmdBce, target: IPv6Address, now: float) -> List[Action]:
         """PBU with the Serving MAAR option; the HNPs are those anchored at
@@ -46,26 +53,45 @@ class PeerSignalling:
 
     def _pbu_to(self, mn_id: str, hnps, serving: Optional[IPv6Address], lifetime: int,
                 timestamp: int) -> ProxyBindingUpdate:
+        """A PBU to a P-MAAR; ``_send`` numbers it."""
         opts = options(mn_id, hnps, HandoffIndicator.BETWEEN_MAGS,
                        self._domain.access_tech, timestamp, serving_maar=serving)
-        self._seq = next_seq(self._seq)
-        return ProxyBindingUpdate(sequence=self._seq, lifetime=lifetime, options=opts)
+        return ProxyBindingUpdate(sequence=0, lifetime=lifetime, options=opts,
+                                  flags=pbu_flags(self._domain.mode))
+
+    def _next_seq(self, mn_id: str, peer: IPv6Address) -> int:
+        pair = (mn_id, peer)
+        self._seqs[pair] = next_seq(self._seqs.get(pair, 0))
+        return self._seqs[pair]
 
     def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
+        pbu = replace(pbu, sequence=self._next_seq(pbu.options.mn_id, target))
         key = ("retx", pbu.options.mn_id, target)
         self._outbox[key] = (target, pbu)
         return [SendMessage(self.address, target, pbu), self._backoff.start(key, now)]
 
     def _pba(self, src: IPv6Address, pba, now: float) -> List[Action]:
+        if not pba_believed(pba, self._domain.mode):
+            self.counters["dropped_no_d_flag"] += 1
+            return []
         key = ("retx", pba.options.mn_id, src)
         sent = self._outbox.get(key)
+        if sent is not None and pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
+            self.counters["resynced"] += 1
+            self._seqs[(pba.options.mn_id, src)] = pba.sequence
+            return self._retransmit(key, self.store.get(pba.options.mn_id), now)
         if sent is None or sent[1].sequence != pba.sequence:
             self.counters["stale_pba"] += 1
+            return []
+        if pba.status == Status.ACCEPTED and not self._claimable(pba.options.mn_id, src,
+                                                                 pba.options.hnps):
+            self.counters["dropped_pba_prefix"] += 1
             return []
         del self._outbox[key]
         actions: List[Action] = [self._backoff.stop(key)]
         bce = self.store.get(pba.options.mn_id)
         if sent[1].lifetime == 0:
+            self._seqs.pop((pba.options.mn_id, src), None)
             return actions
         if bce is None:
             return actions + self._orphan(src, pba, now)
@@ -84,6 +110,7 @@ class PeerSignalling:
                 del bce.anchors[prefix]
         for prefix in hnps:
             bce.anchors.setdefault(prefix, peer)
+        self._owners.record(bce.mn_id, hnps)
         self.store.put(bce)
         return self._collected(bce, peer)
 
@@ -153,8 +180,7 @@ class PeerSignalling:
             self.counters["gave_up"] += 1
             del self._outbox[key]
             return self._unreachable(bce, sent[0], sent[1], now)
-        self._seq = next_seq(self._seq)
-        pbu = replace(sent[1], sequence=self._seq)
+        pbu = replace(sent[1], sequence=self._next_seq(sent[1].options.mn_id, sent[0]))
         self._outbox[key] = (sent[0], pbu)
         self.counters["pbu_retransmitted"] += 1
         return [SendMessage(self.address, sent[0], pbu), timer]
@@ -185,5 +211,4 @@ class PeerSignalling:
         if dereg is None or (bce is not None and peer in bce.involved()):
             return []
         self.counters["dereg_retried"] += 1
-        self._seq = next_seq(self._seq)
-        return self._send(peer, replace(dereg, sequence=self._seq), now)
+        return self._send(peer, dereg, now)

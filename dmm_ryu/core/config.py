@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
-from typing import FrozenSet, Optional
+from typing import FrozenSet, Mapping, Optional
 
 from dmm_ryu.wire.mh.model import MAX_LIFETIME, AccessTechnology
 
@@ -49,6 +49,9 @@ class Timers:
     detach_guard: float = 10.0
     #: seconds a prefix no MN uses is kept before it returns to the pool; 0 = never
     prefix_idle: float = 0.0
+    #: how far a Timestamp option may lie ahead of the receiver's clock
+    #: (RFC 5213 5.5 TimestampValidityWindow; status 156 beyond it)
+    timestamp_window: float = 1.0
 
     def check(self) -> None:
         if self.lifetime <= 0 or self.lifetime % 4 or self.lifetime > MAX_LIFETIME:
@@ -63,6 +66,8 @@ class Timers:
             raise ConfigError("detach_guard must be a positive, finite number of seconds")
         if self.prefix_idle < 0:
             raise ConfigError("prefix_idle must be >= 0 (0 keeps prefixes until the session ends)")
+        if not 0 < self.timestamp_window < float("inf"):
+            raise ConfigError("timestamp_window must be a positive, finite number of seconds")
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,24 @@ class DomainConfig:
 
 
 @dataclass(frozen=True)
+class Pool:
+    """The usable part of one MAAR's pool and the length of the prefixes it
+    hands out: the only prefixes signalling may name for that MAAR."""
+
+    network: IPv6Network
+    prefix_len: int = 64
+
+    def holds(self, prefix: IPv6Network) -> bool:
+        return prefix.prefixlen == self.prefix_len and prefix.network_address in self.network
+
+
+@dataclass(frozen=True)
 class MaarConfig:
     """One MAAR: ``pool`` is exclusive to it and handed out in /``prefix_len``;
-    ``max_bindings`` bounds the MNs it serves at once (None: the pool's size)."""
+    ``max_bindings`` bounds its BCEs (MNs served here or anchored here; None:
+    the pool's size); ``peers`` holds every MAAR's pool (its own entry, if
+    any, is replaced by ``pool``): the only addresses and prefixes the CMD's
+    messages and direct PBAs may name."""
 
     name: str
     address: IPv6Address
@@ -96,6 +116,7 @@ class MaarConfig:
     domain: DomainConfig
     prefix_len: int = 64
     max_bindings: Optional[int] = None
+    peers: Mapping[IPv6Address, Pool] = field(default_factory=dict)
 
     def check(self) -> None:
         self.domain.check()
@@ -103,6 +124,13 @@ class MaarConfig:
             raise ConfigError(f"{self.name}: max_bindings must be at least 1")
         if not self.pool.prefixlen <= self.prefix_len <= 128:
             raise ConfigError(f"{self.name}: cannot cut /{self.prefix_len} out of {self.pool}")
+        if self.domain.cmd in self.peers:
+            raise ConfigError(f"{self.name}: the CMD's address cannot be a MAAR's")
+
+    @property
+    def pools(self) -> Mapping[IPv6Address, Pool]:
+        """Every MAAR's pool, this one's included."""
+        return {**self.peers, self.address: Pool(self.pool, self.prefix_len)}
 
     @property
     def anchors_locally(self) -> bool:
@@ -115,15 +143,19 @@ class CmdConfig:
     """The CMD: ``maars`` is the set of MAARs allowed to register (else 154).
 
     ``max_bindings`` bounds the binding cache; a registration beyond it is
-    refused with status 130 (insufficient resources).
+    refused with status 130 (insufficient resources).  ``pools`` holds each
+    MAAR's usable pool: a MAAR may claim only prefixes of its own (else 155).
     """
 
     domain: DomainConfig
     maars: FrozenSet[IPv6Address]
     max_bindings: Optional[int] = None
+    pools: Mapping[IPv6Address, Pool] = field(default_factory=dict)
 
     def check(self) -> None:
         self.domain.check()
+        if set(self.pools) != set(self.maars):
+            raise ConfigError("every MAAR needs its pool at the CMD, and only MAARs have one")
         if self.domain.lma is not None and self.domain.lma not in self.maars:
             raise ConfigError("the pmipv6 LMA must be one of the configured MAARs")
 

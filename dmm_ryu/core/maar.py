@@ -31,9 +31,11 @@ from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.config import MaarConfig
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar_anchor import AnchorSide
-from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options
+from dmm_ryu.core.maar_peers import PeerLearning
+from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.trust import in_pools, pba_believed, previous_ok
 from dmm_ryu.wire.mh.model import (
     timestamp_from_unix,
     HandoffIndicator,
@@ -45,7 +47,7 @@ from dmm_ryu.wire.mh.model import (
 TIMER_KINDS = ("retx", "refresh", "expire", "locate")
 
 
-class Maar(AnchorSide):
+class Maar(AnchorSide, PeerLearning):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -55,12 +57,14 @@ class Maar(AnchorSide):
         self.config = config
         self.address: IPv6Address = config.address
         self.pool = PrefixPool(config.pool, config.prefix_len)
+        self.pools = config.pools
         self.bces: Dict[str, MaarBce] = {}
         self.counters: Counter = Counter()
         self._domain = config.domain
         self._timers = config.domain.timers
         self._backoff = Backoff(self._timers)
         self._locating: Dict[str, Set[IPv6Network]] = {}
+        self._cmd_seqs: Dict[str, int] = {}
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
@@ -120,7 +124,12 @@ class Maar(AnchorSide):
     def _new_bce(self, mn_id: str, anchor: bool) -> Optional[MaarBce]:
         """A temporal BCE, with a prefix from the pool if we ``anchor`` (not
         as a PMIPv6 MAG); None (and a counter) when the pool is exhausted:
-        the MN gets no prefix and no registration."""
+        the MN gets no prefix and no registration; likewise (without touching
+        the pool) once ``max_bindings`` BCEs are here."""
+        limit = self.config.max_bindings
+        if limit is not None and len(self.bces) >= limit:
+            self.counters["refused_max_bindings"] += 1
+            return None
         local = None
         if anchor:
             local = self.pool.allocate(mn_id)
@@ -149,7 +158,7 @@ class Maar(AnchorSide):
 
     def _send_pbu(self, bce: MaarBce, lifetime: int, handoff: int,
                   now: float) -> List[Action]:
-        """PBU (A, H, P flags) carrying MN-ID, HNP, HI, ATT and timestamp.
+        """PBU (A, H, P flags; D in DMM modes) carrying MN-ID, HNP, HI, ATT and timestamp.
 
         A PMIPv6 MAG has no local prefix and asks with the all-zero HNP.
         Retransmissions keep the timestamp: it dates the attachment, not
@@ -159,7 +168,7 @@ class Maar(AnchorSide):
         timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else timestamp_from_unix(now)
         bce.seq = next_seq(bce.seq)
         bce.pending = ProxyBindingUpdate(
-            sequence=bce.seq, lifetime=lifetime,
+            sequence=bce.seq, lifetime=lifetime, flags=pbu_flags(self._domain.mode),
             options=options(bce.mn_id, (hnp,), handoff, self._domain.access_tech, timestamp))
         self.counters["pbu_sent"] += 1
         return [self._to_cmd(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
@@ -185,12 +194,23 @@ class Maar(AnchorSide):
         message = event.message
         if isinstance(message, ProxyBindingUpdate):
             return self._pbu(event.src, message, now)
-        bce = self.bces.get(message.options.mn_id)
-        if bce is None:
-            return []
+        if not pba_believed(message, self._domain.mode):
+            return self._dropped("dropped_no_d_flag")
         if event.src != self._domain.cmd:
-            return self._located(bce, event.src, message)
+            return self._direct(event.src, message)
+        opts = message.options
+        if not (in_pools(opts.hnps, self.pools)
+                and previous_ok(opts.previous_maars, self.pools, self.address)):
+            return self._dropped("dropped_pba_prefix")
+        bce = self.bces.get(opts.mn_id)
+        if bce is None:
+            return self._dropped("stale_pba")
         return self._pba(bce, message, now)
+
+    def _dropped(self, counter: str) -> List[Action]:
+        """An input not acted on: nothing changes, one reason is counted."""
+        self.counters[counter] += 1
+        return []
 
     def _pba(self, bce: MaarBce, pba: ProxyBindingAck, now: float) -> List[Action]:
         pending = bce.pending
@@ -232,51 +252,6 @@ class Maar(AnchorSide):
         if missing:
             self._locating[bce.mn_id] = missing
             actions.append(StartTimer(("locate", bce.mn_id), now + self._timers.retransmit_initial))
-        return actions
-
-    def _learn(self, bce: MaarBce, anchored) -> bool:
-        """Merge (prefix, P-MAAR) pairs into the P-MAAR list.  Merging is
-        safe: within a session a prefix never changes anchor, because pools
-        are exclusive.  Our own prefix is local, never a tunnel to ourselves."""
-        before = dict(bce.p_maars)
-        for prefix, address in anchored:
-            if address != self.address and prefix != bce.local:
-                bce.p_maars[prefix] = address
-        return bce.p_maars != before
-
-    def _unlocated(self, bce: MaarBce, hnps) -> Set[IPv6Network]:
-        """Prefixes of the session (the HNPs of the CMD's PBA) with no known
-        P-MAAR yet: awaited from a direct PBA (locator) or a further PBA
-        (relay after the aggregation timeout).  If they do not come in time
-        (lost: neither is retransmitted), re-registering repairs it."""
-        return set(hnps) - set(bce.p_maars) - {bce.local, REQUEST_PREFIX}
-
-    def _follow_up(self, bce: MaarBce, pba: ProxyBindingAck) -> List[Action]:
-        """A further PBA from the CMD for an accepted registration (relay
-        mode after the aggregation timeout): more P-MAARs to tunnel to."""
-        if not (bce.final and bce.is_serving and pba.status == Status.ACCEPTED):
-            return []
-        return self._more_anchors(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
-
-    def _located(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
-        """Locator mode (draft 3.3): a P-MAAR answered us directly; its
-        address is the source, its prefix the HNP option.  The timestamp
-        echoes the registration it answers: one older than our attachment
-        belongs to a session that is over."""
-        stamp = pba.options.timestamp
-        if not bce.is_serving or pba.status != Status.ACCEPTED or (stamp or 0) < bce.ts:
-            return []
-        return self._more_anchors(bce, ((prefix, src) for prefix in pba.options.hnps))
-
-    def _more_anchors(self, bce: MaarBce, pairs) -> List[Action]:
-        """New P-MAARs after the registration: tunnel to them (once the BCE
-        is final), advertise, and stop awaiting them."""
-        changed = self._learn(bce, pairs)
-        actions = routes.sync(bce) + [self._advert(bce)] if changed and bce.final else []
-        missing = self._locating.get(bce.mn_id)
-        if missing is not None and not self._unlocated(bce, missing):
-            del self._locating[bce.mn_id]
-            actions.append(CancelTimer(("locate", bce.mn_id)))
         return actions
 
     def _advert(self, bce: MaarBce, gone=()) -> SendRouterAdvert:
@@ -359,4 +334,5 @@ class Maar(AnchorSide):
         if bce.local is not None:
             self.pool.release(bce.local)
         self.bces.pop(bce.mn_id, None)
+        self._cmd_seqs.pop(bce.mn_id, None)
         return actions + self.attachments.gone(bce.mn_id)

@@ -3,14 +3,16 @@ tell it the MN moved on (tunnel its prefix to the new S-MAAR and answer
 with the HNP it anchors) or that the session ended (forget it)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 from typing import List, Optional
 
 from dmm_ryu.core import routes
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.config import Dereg, Mode
-from dmm_ryu.core.messages import REQUEST_PREFIX, answer
+from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
 from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.trust import in_pools, pbu_problem
 from dmm_ryu.wire.mh.model import ProxyBindingAck, ProxyBindingUpdate, Status
 
 
@@ -20,17 +22,23 @@ class AnchorSide:
 
     def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
         opts = pbu.options
-        if src != self._domain.cmd:
-            return [SendMessage(self.address, src, answer(pbu, Status.ADMINISTRATIVELY_PROHIBITED))]
+        refusal = self._pbu_refusal(src, pbu, now)
+        if refusal is not None:
+            reason, status = refusal
+            self.counters[f"refused_{reason}"] += 1
+            return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
+        last = self._cmd_seqs.get(opts.mn_id)
+        if last is not None and not seq_newer(pbu.sequence, last):
+            self.counters["refused_135"] += 1
+            refusal = answer(pbu, Status.SEQUENCE_OUT_OF_WINDOW, hnps=())
+            return [SendMessage(self.address, src, replace(refusal, sequence=last))]
         bce = self.bces.get(opts.mn_id)
-        if bce is not None and opts.timestamp is not None and opts.timestamp < bce.ts:
+        if bce is not None and opts.timestamp < bce.ts:
             self.counters["stale_pbu_ignored"] += 1
             stale = answer(pbu, Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED, hnps=())
             return [SendMessage(self.address, src, stale)]
         if pbu.lifetime == 0:
             return self._forget(bce, src, pbu)
-        if opts.serving_maar is None:
-            return [SendMessage(self.address, src, answer(pbu, Status.REASON_UNSPECIFIED))]
         requested = REQUEST_PREFIX in opts.hnps
         if bce is None and requested:
             bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
@@ -38,7 +46,25 @@ class AnchorSide:
             status = (Status.INSUFFICIENT_RESOURCES if requested
                       else Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
             return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
+        self._cmd_seqs[opts.mn_id] = pbu.sequence
         return self._moved_away(bce, src, pbu, now)
+
+    def _pbu_refusal(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float):
+        """(counter reason, PBA status) for a PBU not to act on: not from the
+        CMD (129), an option missing or a timestamp ahead of our clock, a
+        prefix of no pool (155), or a Serving MAAR option that is not
+        another MAAR (128); None when it may be processed."""
+        if src != self._domain.cmd:
+            return int(Status.ADMINISTRATIVELY_PROHIBITED), Status.ADMINISTRATIVELY_PROHIBITED
+        problem = pbu_problem(pbu, now, self._timers, self._domain.mode, from_cmd=True)
+        if problem is not None:
+            return int(problem), problem
+        if not in_pools(pbu.options.hnps, self.pools):
+            return "155", Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX
+        serving = pbu.options.serving_maar
+        if pbu.lifetime and (serving == self.address or serving not in self.pools):
+            return "serving_maar", Status.REASON_UNSPECIFIED
+        return None
 
     def _moved_away(self, bce: MaarBce, src: IPv6Address, pbu: ProxyBindingUpdate,
                     now: float) -> List[Action]:
@@ -63,6 +89,7 @@ class AnchorSide:
         hnps = () if bce.local is None else (bce.local,)
         if bce.local is None:
             del self.bces[bce.mn_id]
+            self._cmd_seqs.pop(bce.mn_id, None)
         if hnps and self._domain.mode is Mode.LOCATOR:
             actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
         actions.append(SendMessage(self.address, src,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from ipaddress import IPv6Network
 from typing import Iterable, Optional
 
+from dmm_ryu.core.config import Mode
 from dmm_ryu.wire.mh.model import (
+    DMM_PBA_FLAGS,
+    DMM_PBU_FLAGS,
+    PBA_FLAGS,
+    PBU_FLAGS,
+    BUFlags,
     MobilityOptions,
     ProxyBindingAck,
     ProxyBindingUpdate,
@@ -30,13 +36,20 @@ def seq_newer(seq: int, last: int) -> bool:
     return 0 < (seq - last) % SEQ_MOD < SEQ_MOD // 2
 
 
+def pbu_flags(mode: Mode) -> BUFlags:
+    """A, H, P, and RFC 8885's D flag on every PBU of DMM signalling; the
+    PMIPv6 fallback (draft A.5) speaks plain RFC 5213."""
+    return PBU_FLAGS if mode is Mode.PMIPV6 else DMM_PBU_FLAGS
+
+
 def answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED,
            lifetime: Optional[int] = None,
            hnps: Optional[Iterable[IPv6Network]] = None,
            **extra) -> ProxyBindingAck:
     """The PBA for ``pbu``: echoes its sequence number, MN-ID, HNPs, HI, ATT
-    and timestamp (RFC 5213 5.3.6); ``extra`` options replace or add fields,
-    and the draft's two options are only carried when given."""
+    and timestamp (RFC 5213 5.3.6) and carries the D flag when the PBU
+    does (RFC 8885 4.2); ``extra`` options replace or add fields, and the
+    draft's two options are only carried when given."""
     opts = pbu.options
     fields = {"mn_id": opts.mn_id, "hnps": opts.hnps if hnps is None else tuple(hnps),
               "handoff": opts.handoff, "access_tech": opts.access_tech,
@@ -47,6 +60,7 @@ def answer(pbu: ProxyBindingUpdate, status: int = Status.ACCEPTED,
         status=int(status), sequence=pbu.sequence,
         lifetime=pbu.lifetime if lifetime is None else lifetime,
         options=MobilityOptions(**fields),
+        flags=DMM_PBA_FLAGS if pbu.is_dmm else PBA_FLAGS,
     )
 
 

@@ -41,6 +41,7 @@ class MaarSlice:
     bce: Optional[MaarBce]
     attachment: Optional[Attachment]
     locating: Tuple[IPv6Network, ...]
+    cmd_seq: Optional[int] = None  # the last sequence number accepted from the CMD
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class CmdSlice:
     owed: Tuple[Sent, ...]        # de-registrations owed to silent P-MAARs
     relay: Optional[Aggregation]  # relay mode: the S-MAAR's PBU awaiting P-MAARs
     departed: Optional[int]       # timestamp of the MN's departure (157 for late ones)
+    seqs: Tuple[Tuple[IPv6Address, int], ...] = ()  # last sequence number sent per P-MAAR
 
 
 def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
@@ -58,9 +60,10 @@ def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
     bce = maar.bces.get(mn_id)
     attachment = _attachment(maar, mn_id)
     locating = tuple(sorted(maar._locating.get(mn_id, ()), key=_order))
-    if bce is None and attachment is None and not locating:
+    cmd_seq = maar._cmd_seqs.get(mn_id)
+    if bce is None and attachment is None and not locating and cmd_seq is None:
         return None
-    return MaarSlice(mn_id, bce, attachment, locating)
+    return MaarSlice(mn_id, bce, attachment, locating, cmd_seq)
 
 
 def _attachment(maar: Maar, mn_id: str) -> Optional[Attachment]:
@@ -86,6 +89,8 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
             maar._backoff.resume(("retx", mn_id))
     if piece.locating:
         maar._locating[mn_id] = set(piece.locating)
+    if piece.cmd_seq is not None:
+        maar._cmd_seqs[mn_id] = piece.cmd_seq
     att = piece.attachment
     if att is not None:
         table = {"present": maar.attachments.present, "absent": maar.attachments.absent}
@@ -100,6 +105,7 @@ def forget_maar(maar: Maar, mn_id: str) -> None:
     the pool is restored on its own)."""
     maar.bces.pop(mn_id, None)
     maar._locating.pop(mn_id, None)
+    maar._cmd_seqs.pop(mn_id, None)
     maar._backoff.stop(("retx", mn_id))
     for table in (maar.attachments.present, maar.attachments.absent, maar.attachments.held):
         table.pop(mn_id, None)
@@ -119,9 +125,11 @@ def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     owed = tuple(sorted(((peer, pbu) for (mn, peer), pbu in cmd._owed.items() if mn == mn_id),
                         key=lambda s: int(s[0])))
     relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
-    if bce is None and not outbox and not owed and relay is None and departed is None:
+    seqs = tuple(sorted(((peer, n) for (mn, peer), n in cmd._seqs.items() if mn == mn_id),
+                        key=lambda s: int(s[0])))
+    if bce is None and not (outbox or owed or seqs) and relay is None and departed is None:
         return None
-    return CmdSlice(mn_id, bce, outbox, owed, relay, departed)
+    return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
 
 
 def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
@@ -129,6 +137,9 @@ def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
     forget_cmd(cmd, mn_id)
     if piece.bce is not None:
         cmd.store.put(piece.bce)
+        cmd._owners.record(mn_id, piece.bce.anchors)
+    for peer, number in piece.seqs:
+        cmd._seqs[(mn_id, peer)] = number
     for peer, pbu in piece.outbox:
         key = ("retx", mn_id, peer)
         cmd._outbox[key] = (peer, pbu)
@@ -146,8 +157,9 @@ def forget_cmd(cmd: Cmd, mn_id: str) -> None:
     for key in [k for k in cmd._outbox if k[1] == mn_id]:
         del cmd._outbox[key]
         cmd._backoff.stop(key)
-    for key in [k for k in cmd._owed if k[0] == mn_id]:
-        del cmd._owed[key]
+    for table in (cmd._owed, cmd._seqs):
+        for key in [k for k in table if k[0] == mn_id]:
+            del table[key]
     cmd._relays.pop(mn_id, None)
     cmd._departed.pop(mn_id, None)
 

@@ -31,6 +31,9 @@ class MaarDataplane:
     cmd: Optional[CmdSection] = None
     gateway_mac: str = GATEWAY_MAC
     gateway_ll: IPv6Address = GATEWAY_LL
+    #: Punts per second (and burst) each access port's meter lets through.
+    punt_rate: int = 100
+    punt_burst: int = 50
 
     @classmethod
     def for_maar(cls, domain: DomainFile, name: str, upstream_mac: str) -> "MaarDataplane":
@@ -40,6 +43,8 @@ class MaarDataplane:
             plan=LabelPlan.from_maars(domain.maars),
             upstream_mac=upstream_mac.lower(),
             cmd=domain.cmd if domain.cmd.maar == name else None,
+            punt_rate=domain.punt_rate,
+            punt_burst=domain.punt_burst,
         )
 
     @property

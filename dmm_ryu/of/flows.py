@@ -4,6 +4,8 @@ Pure functions, no datapath: messages are built with ``datapath=None`` (as
 Faucet does) and the adapter binds them when it sends.  Public API::
 
     base_flows(ctx, parser) -> [FlowMod]         pipeline, punts, table-miss
+    meter_mods(ctx, parser) -> [MeterMod]        the access ports' punt meters
+    admission_flows(ctx, before, after, parser)  MN admission, by places(installs)
     flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
     rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
     dst_rule(prefix), tunnel_rules(ctx, prefix, role) -> the Rules (for of/packed.py)
@@ -32,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv6Network
-from typing import Any, Iterable, List, Tuple
+from typing import Any, Iterable, List, Optional, Tuple
 
 from dmm_ryu.of import compat
 from dmm_ryu.core import actions as core
@@ -124,6 +126,12 @@ def _to_controller(parser) -> list:
     return [parser.OFPActionOutput(OFP.OFPP_CONTROLLER, OFP.OFPCML_NO_BUFFER)]
 
 
+def _metered_punt(parser, port: int) -> list:
+    """To the controller through the access port's meter (punt_rate)."""
+    return ([parser.OFPInstructionMeter(pl.meter_id(port), OFP.OFPIT_METER)]
+            + _apply(parser, _to_controller(parser)))
+
+
 def _deliver(parser, ctx: MaarDataplane, mac: str, port: int) -> list:
     """To the MN on its access link, from the shared gateway MAC."""
     return [parser.OFPActionSetField(eth_src=ctx.gateway_mac),
@@ -166,20 +174,36 @@ def _mh_punt(port: int, address) -> Rule:
                       ip_proto=pl.IPPROTO_MH, ipv6_dst=str(address))
 
 
-def _punt_rules(ctx: MaarDataplane) -> List[Rule]:
-    """Signalling the core must see: RS, NS for the gateway and DAD probes
-    (the first packet an MN sends after its link comes up: attachment is
-    detected from it without waiting for the RS) from MNs; NS and Mobility
-    Header for our address (and the CMD's, where it is attached) from the
-    transport side."""
+def _access_punts(ctx: MaarDataplane, port: int) -> List[Rule]:
+    """What an access port punts, all through its meter: RS, NS for the
+    gateway and DAD probes (an MN whose link came up), and, lowest of all,
+    IPv6 from a source MAC with no admission rule here: an MN arriving
+    without any of those (a radio roam keeps its carrier: issue 14)."""
+    return [_icmp_punt(port, pl.ICMPV6_RS),
+            _icmp_punt(port, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll)),
+            _icmp_punt(port, pl.ICMPV6_NS, ipv6_src="::"),
+            _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_UNKNOWN_SOURCE, in_port=port)]
+
+
+def _transport_punts(ctx: MaarDataplane) -> List[Rule]:
+    """NS and Mobility Header for our address (and the CMD's, where it is
+    attached) from the transport side."""
     own = [ctx.maar.address] + ([ctx.cmd.address] if ctx.cmd else [])
-    access = ctx.maar.access_ports
-    return ([_icmp_punt(p, pl.ICMPV6_RS) for p in access]
-            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll)) for p in access]
-            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_src="::") for p in access]
-            + [_icmp_punt(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
-               for a in own for p in ctx.maar.transport_ports]
+    return ([_icmp_punt(p, pl.ICMPV6_NS, ipv6_nd_target=str(a))
+             for a in own for p in ctx.maar.transport_ports]
             + [_mh_punt(p, a) for a in own for p in ctx.signalling_ports])
+
+
+def meter_mods(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
+    """The punt meter of each access port, (re)created: deleted first, as
+    a reconnecting switch may still hold it (OVS ignores the delete of an
+    absent meter).  Sent before the rule set: meters are not bundled."""
+    band = parser.OFPMeterBandDrop(rate=ctx.punt_rate, burst_size=ctx.punt_burst)
+    flags = OFP.OFPMF_PKTPS | OFP.OFPMF_BURST
+    return [parser.OFPMeterMod(None, command=command, flags=flags, meter_id=pl.meter_id(port),
+                               bands=bands)
+            for port in ctx.maar.access_ports
+            for command, bands in ((OFP.OFPMC_DELETE, []), (OFP.OFPMC_ADD, [band]))]
 
 
 def cmd_switch_flows(cmd: CmdSection, parser=DEFAULT_PARSER) -> list:
@@ -205,19 +229,13 @@ def _filter_rules(ctx: MaarDataplane) -> List[Rule]:
 
 
 def _admission_flows(ctx: MaarDataplane, parser) -> list:
-    """Frames addressed to us enter the pipeline by port role."""
-    def admit(port, eth_type, mac):
-        return _rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
-                     eth_type=eth_type, eth_dst=mac)
-
-    access = [(admit(p, pl.ETH_TYPE_IPV6, ctx.gateway_mac),
-               _mark_uplink(parser) + _goto(parser, pl.UPLINK))
-              for p in ctx.maar.access_ports]
-    transport = [(admit(p, eth_type, ctx.transport_mac), _goto(parser, table))
-                 for p in ctx.maar.transport_ports
-                 for eth_type, table in ((pl.ETH_TYPE_IPV6, pl.ROUTE),
-                                         (pl.ETH_TYPE_MPLS, pl.TUNNEL_IN))]
-    return access + transport
+    """Frames addressed to us on the transport side enter the pipeline;
+    on the access side only an admitted MN's do (admission_flows)."""
+    return [(_rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=p, eth_type=eth_type,
+                   eth_dst=ctx.transport_mac), _goto(parser, table))
+            for p in ctx.maar.transport_ports
+            for eth_type, table in ((pl.ETH_TYPE_IPV6, pl.ROUTE),
+                                    (pl.ETH_TYPE_MPLS, pl.TUNNEL_IN))]
 
 
 def _miss_flows(parser) -> list:
@@ -235,12 +253,49 @@ def _default_route(ctx: MaarDataplane, parser) -> tuple:
 def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
     """The flows a MAAR has with no MN attached."""
     punt = _apply(parser, _to_controller(parser))
-    pairs = ([(r, punt) for r in _punt_rules(ctx)]
+    pairs = ([(r, _metered_punt(parser, p)) for p in ctx.maar.access_ports
+              for r in _access_punts(ctx, p)]
+             + [(r, punt) for r in _transport_punts(ctx)]
              + [(r, []) for r in _filter_rules(ctx)]
              + _admission_flows(ctx, parser) + _miss_flows(parser)
              + [_default_route(ctx, parser)])
     owner = pl.cookie(pl.Kind.BASE)
     return [_add(parser, owner, rule, instructions) for rule, instructions in pairs]
+
+
+# --- MN admission ----------------------------------------------------------
+
+def mn_rules(ctx: MaarDataplane, mac: str, port: int) -> List[Rule]:
+    """An MN with a session here: its frames to the gateway enter the
+    pipeline, the rest of its IPv6 is dropped; neither is ever punted as
+    an unknown source (the RS/NS/DAD punts stay above both)."""
+    mac = mac.lower()
+    return [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
+                       eth_dst=ctx.gateway_mac, eth_src=mac),
+            _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_KNOWN_SOURCE, in_port=port, eth_src=mac)]
+
+
+def places(installs: Iterable) -> set:
+    """(MAC, access port) of each MN these Install* actions deliver to:
+    its local routes and serving tunnels (an anchor's MN is elsewhere)."""
+    return {(a.mac.lower(), a.port) for a in installs
+            if isinstance(a, core.InstallLocalRoute)
+            or (isinstance(a, core.InstallTunnel) and a.role == core.SERVING)}
+
+
+def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable,
+                    parser=DEFAULT_PARSER) -> list:
+    """Admission rules going from the (mac, port) places ``before`` to
+    ``after``: the gone removed, the new added; each MN owns its rules
+    (cookie pl.mn_cookie), so a route's removal never takes them along."""
+    before, after, admit = set(before), set(after), _mark_uplink(parser) + _goto(parser, pl.UPLINK)
+    out = [m for mac, port in sorted(before - after)
+           for m in _removals(parser, pl.mn_cookie(mac), mn_rules(ctx, mac, port))]
+    for mac, port in sorted(after - before):
+        first, known = mn_rules(ctx, mac, port)
+        out += [_add(parser, pl.mn_cookie(mac), first, admit),
+                _add(parser, pl.mn_cookie(mac), known, [])]
+    return out
 
 
 # --- local routes -----------------------------------------------------------
@@ -332,8 +387,13 @@ def flows_for(action, ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
 
 
 def rebuild_flows(ctx: MaarDataplane, routes: Iterable[core.InstallLocalRoute],
-                  tunnels: Iterable[core.InstallTunnel], parser=DEFAULT_PARSER) -> list:
+                  tunnels: Iterable[core.InstallTunnel], parser=DEFAULT_PARSER,
+                  admitted: Optional[Iterable] = None) -> list:
     """The whole rule set of a MAAR from its current state, after wiping
-    ours: sent (in a bundle) when the switch (re)connects."""
-    state = [flow for a in [*routes, *tunnels] for flow in flows_for(a, ctx, parser)]
-    return [delete_ours(parser), *base_flows(ctx, parser), *state]
+    ours: sent (in a bundle) when the switch (re)connects.  ``admitted``:
+    the (mac, port) of MNs admitted here (default: every MN delivered to)."""
+    installs = [*routes, *tunnels]
+    state = [flow for a in installs for flow in flows_for(a, ctx, parser)]
+    admitted = places(installs) if admitted is None else admitted
+    return [delete_ours(parser), *base_flows(ctx, parser), *state,
+            *admission_flows(ctx, (), admitted, parser)]

@@ -8,7 +8,10 @@ Tables (a packet enters at CLASSIFY)::
 
     0 CLASSIFY   by ingress port role: punt signalling to the controller,
                  drop link-local traffic, admit frames addressed to us
-                 (access: gateway MAC; transport: our transport MAC).
+                 (access: from an MN with a session here, to the gateway
+                 MAC; transport: our transport MAC).  Lowest of all on an
+                 access port: punt IPv6 from any other source MAC (an MN
+                 arriving: attachment from its first frame, issue 14).
     1 UPLINK     from an MN: source in a prefix anchored elsewhere -> label
                  towards its P-MAAR; otherwise (miss) on to ROUTE.
     2 TUNNEL_IN  MPLS from the transport network: one rule per label we
@@ -21,9 +24,13 @@ Tables (a packet enters at CLASSIFY)::
 Cookies are 64 bits::
 
     63..56  0xd3     this application (delete-all of ours spares others')
-    55..48  kind     BASE 1 (pipeline, punts), LOCAL 2, TUNNEL 3
+    55..48  kind     BASE 1 (pipeline, punts), LOCAL 2, TUNNEL 3, MN 4
     47..20  peer     the tunnel peer's MAAR ordinal, 0 otherwise
     19..0   label    the prefix's MPLS label (labels.py): owner of the rule
+    47..0   mac      (kind MN) the MN's MAC: its admission rules
+
+Meters: one per access port, id = the port number, drops what the port
+punts above the domain's ``punt_rate`` (packets/s, burst ``punt_burst``).
 
 A rule is removed by a strict delete with its own match and exact cookie,
 so an install that overwrote it (same match, new owner) survives the
@@ -54,6 +61,8 @@ TABLES = (CLASSIFY, UPLINK, TUNNEL_IN, ROUTE)
 
 # Priority bands (higher wins).
 PRIORITY_MISS = 0
+PRIORITY_UNKNOWN_SOURCE = 1
+PRIORITY_KNOWN_SOURCE = 2
 PRIORITY_DEFAULT_ROUTE = 100
 PRIORITY_PIPELINE = 1000
 PRIORITY_LABEL = 1000
@@ -93,6 +102,7 @@ class Kind(enum.IntEnum):
     BASE = 1
     LOCAL = 2
     TUNNEL = 3
+    MN = 4
 
 
 def cookie(kind: Kind, label: int = 0, peer: int = 0) -> int:
@@ -100,3 +110,13 @@ def cookie(kind: Kind, label: int = 0, peer: int = 0) -> int:
     if not 0 <= label < 1 << LABEL_BITS or not 0 <= peer < 1 << PEER_BITS:
         raise ValueError(f"cookie fields out of range: label={label} peer={peer}")
     return COOKIE_APP | int(kind) << 48 | peer << LABEL_BITS | label
+
+
+def mn_cookie(mac: str) -> int:
+    """The cookie of an MN's admission rules: its MAC in the low 48 bits."""
+    return COOKIE_APP | int(Kind.MN) << 48 | int(mac.replace(":", ""), 16)
+
+
+def meter_id(port: int) -> int:
+    """The punt meter of an access port."""
+    return port

@@ -48,6 +48,7 @@ INSTRUCTIONS = {
     "OFPInstructionActions": lambda i: [_render(ACTIONS, a) for a in i.actions],
     "OFPInstructionGotoTable": lambda i: [f"goto_table:{i.table_id}"],
     "OFPInstructionWriteMetadata": lambda i: [f"write_metadata:{i.metadata:#x}/{i.metadata_mask:#x}"],
+    "OFPInstructionMeter": lambda i: [f"meter:{i.meter_id}"],
 }
 
 

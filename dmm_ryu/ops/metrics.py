@@ -49,6 +49,7 @@ class DomainCollector:
         yield GaugeMetricFamily("dmm_cmd_bindings", "BCEs in the CMD's binding cache",
                                 value=len(self._view.bindings()))
         yield from self._maar_gauges()
+        yield from _leadership(self._view.health().get("leadership"))
 
     def _maar_gauges(self) -> Iterator[Metric]:
         maars = self._view.maars()
@@ -57,6 +58,18 @@ class DomainCollector:
             for maar in maars:
                 family.add_metric([maar.name], float(read(maar)))
             yield family
+
+
+def _leadership(lead: Optional[dict]) -> Iterator[Metric]:
+    """With CMD high availability: 1 while this instance leads, labelled
+    with its name and the leader's (as the last campaign saw it)."""
+    if lead is None:
+        return
+    family = GaugeMetricFamily("dmm_cmd_leader", "1 if this CMD instance leads (etcd election)",
+                               labels=["instance", "leader", "role"])
+    family.add_metric([lead["instance"], lead["leader"] or "", lead["role"]],
+                      float(lead["leading"]))
+    yield family
 
 
 def _messages(stats: Stats) -> Metric:

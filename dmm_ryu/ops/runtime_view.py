@@ -25,8 +25,10 @@ class ControllerView:
     """:class:`dmm_ryu.ops.view.DomainView` of one :class:`DmmController`."""
 
     def __init__(self, controller: DmmController, send: Callable[[list], None],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 leadership: Optional[Callable[[], dict]] = None) -> None:
         self._c = controller
+        self._leadership = leadership
         self._send = send
         self._clock = clock
         self._name = controller.directory.name_of
@@ -89,9 +91,13 @@ class ControllerView:
         up = sum(node.connected for node in maars)
         status = "ok" if up == len(maars) else ("down" if up == 0 else "degraded")
         cmd = self._c.cmd_node
-        return {"status": status, "maars_connected": up, "maars_total": len(maars),
-                "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
-                "bindings": 0 if cmd is None else cmd.count()}
+        health = {"status": status, "maars_connected": up, "maars_total": len(maars),
+                  "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
+                  "bindings": 0 if cmd is None else cmd.count(),
+                  "nodes": sorted(self._c.nodes)}
+        if self._leadership is not None:
+            health["leadership"] = self._leadership()
+        return health
 
     def deregister(self, mn_id: str) -> bool:
         outputs = self._c.deregister(mn_id, self._clock())

@@ -96,21 +96,36 @@ def _shared(domain: DomainFile) -> core.DomainConfig:
     )
 
 
+def _implemented(domain: DomainFile) -> None:
+    """Keys the file format knows but this controller cannot honour yet are
+    refused, never silently ignored."""
+    if domain.gateway != "shared":
+        raise InvalidConfigError(f"gateway: {domain.gateway!r} is not implemented yet; "
+                                 "use 'shared'")
+    if domain.timers.get("prefix_idle"):
+        raise InvalidConfigError("timers.prefix_idle: prefix garbage collection is not "
+                                 "implemented yet; leave it 0")
+
+
 def build(domain: DomainFile) -> CoreConfigs:
     """The core configuration of ``domain``, consistency-checked.  The CMD's
-    binding cache holds at most what all MAARs together may serve."""
+    binding cache holds at most what all MAARs together may serve; the CMD
+    and every MAAR know each MAAR's usable pool (what signalling may name)."""
+    _implemented(domain)
     plan = _plan(domain)
     notes: List[str] = list(domain.notes)
     try:
         shared = _shared(domain)
-        cmd = core.CmdConfig(domain=shared,
-                             maars=frozenset(m.address for m in domain.maars.values()),
+        pools = {m.address: core.Pool(_usable_pool(m, plan, notes), m.prefix_length)
+                 for m in domain.maars.values()}
+        cmd = core.CmdConfig(domain=shared, maars=frozenset(pools), pools=pools,
                              max_bindings=sum(m.max_bindings for m in domain.maars.values()))
         cmd.check()
         maars = {
             m.name: core.MaarConfig(name=m.name, address=m.address,
-                                    pool=_usable_pool(m, plan, notes), domain=shared,
-                                    prefix_len=m.prefix_length, max_bindings=m.max_bindings)
+                                    pool=pools[m.address].network, domain=shared,
+                                    prefix_len=m.prefix_length, max_bindings=m.max_bindings,
+                                    peers=pools)
             for m in domain.maars.values()
         }
         for maar in maars.values():

@@ -31,7 +31,7 @@ from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.runtime.assembly import build
 from dmm_ryu.runtime.cmd_node import CmdNode
 from dmm_ryu.runtime.directory import CMD, Directory
-from dmm_ryu.runtime.frames import MIN_FRAME, is_mobility_header
+from dmm_ryu.runtime.frames import MIN_FRAME, is_ipv6, is_mobility_header
 from dmm_ryu.runtime.maar_node import MaarNode
 from dmm_ryu.runtime.node import SIGNALLING, Described, Node, NodeEnv, Output, message_kind
 from dmm_ryu.runtime.stats import Stats
@@ -65,7 +65,8 @@ class DmmController:
         self.directory = Directory.from_domain(domain)
         self.stats, self.timers = Stats(), TimerQueue()
         self.lock = threading.RLock()
-        self.env = NodeEnv(self.directory, self.timers, self.stats, domain.mode, parser, ofproto)
+        self.env = NodeEnv(self.directory, self.timers, self.stats, domain.mode, parser, ofproto,
+                           domain.option_types)
         served = set(nodes) if nodes is not None else {n.name for n in self.directory}
         self.nodes: Dict[str, Node] = {}
         for name in sorted(served - {CMD}):
@@ -88,6 +89,21 @@ class DmmController:
         if restored:
             LOG.info("dmm: restored the state of %d MN records", restored)
         return restored
+
+    @_serialised
+    def activate(self, name: str, now: float) -> int:
+        """``name`` is served by this instance from now on (a standby CMD
+        became leader): reload its state from its shared store."""
+        node = self.nodes[name]
+        restored = node.reload(now) if node.state is not None else 0
+        node.active = True
+        LOG.info("dmm: %s active, %d MN records loaded", name, restored)
+        return restored
+
+    @_serialised
+    def deactivate(self, name: str) -> None:
+        """Another instance serves ``name`` now: ignore its events."""
+        self.nodes[name].active = False
 
     # -- who is here -----------------------------------------------------------
 
@@ -148,22 +164,32 @@ class DmmController:
         return [out for port in maar.access_ports if port not in live
                 for out in maar.link_down(port, now)]
 
+    @_serialised
+    def port_up(self, dpid: int, port: int, now: float) -> List[Output]:
+        """An access link came up (or a port was added): detection armed."""
+        maar = self._maar_on(dpid)
+        return [] if maar is None else maar.link_up(port, now)
+
     # -- packet-in ---------------------------------------------------------------
 
     @_serialised
     def packet_in(self, dpid: int, in_port: int, frame: bytes, now: float) -> List[Output]:
-        """A punted frame: Mobility Header for a node here, or ND."""
+        """A punted frame: Mobility Header for a node here, ND, or (on an
+        access port) IPv6 from an MN with no session at that MAAR."""
         if dpid not in self._on_dpid or len(frame) < MIN_FRAME:
             self.stats.error("packet_in_ignored")
             return []
         if is_mobility_header(frame):
             return self._mobility_header(dpid, in_port, frame, now)
         nd = ndp.parse_nd(frame)
+        maar = self._maar_on(dpid)
+        access = maar is not None and in_port in maar.access_ports
+        if nd is None and access and is_ipv6(frame):
+            return maar.data_frame(in_port, frame, now)
         if nd is None:
             self.stats.error("packet_in_ignored")
             return []
-        maar = self._maar_on(dpid)
-        if maar is not None and in_port in maar.access_ports:
+        if access:
             return maar.access_frame(in_port, nd, now)
         return self._transport_neighbour(dpid, in_port, nd)
 
@@ -173,7 +199,7 @@ class DmmController:
         from a configured node, entering the addressee's switch on one of
         its signalling ports, from the sender's transport MAC."""
         try:
-            src, dst, message = codec.decode_packet(frame[14:])
+            src, dst, message = codec.decode_packet(frame[14:], self.env.option_types)
         except MHDecodeError as err:
             self.stats.error(f"mh_malformed_{err.reason.value}")
             LOG.warning("dmm: malformed Mobility Header at dpid %#x: %s", dpid, err)

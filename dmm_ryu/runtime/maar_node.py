@@ -5,23 +5,36 @@ The node turns frames from MNs into core events (authorising the MN by its
 MAC), the core's route/tunnel actions into one bundle of FlowMods per
 event, and its RAs into packet-outs.  The core's BCEs are the one record of
 installed state: a reconnecting switch is rebuilt from them.
+
+Admission (issue 14): an MN delivered to here (local route or serving
+tunnel) and not away from its port has rules matching its MAC; any other
+source's IPv6 is punted, and that first frame is a core MnAttached.  The
+frames punted before the MN's rules were in are re-injected through the
+pipeline right after the bundle that admits it.
 """
 from __future__ import annotations
 
 import logging
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from dmm_ryu.core import actions as act
-from dmm_ryu.core.events import LinkDown, MnAttached
+from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.of import flows
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
+from dmm_ryu.runtime.punts import PuntBuffer
 from dmm_ryu.runtime.snapshot import MaarState, TunnelState
-from dmm_ryu.wire import ndp
+from dmm_ryu.wire import inet, ndp
 
 LOG = logging.getLogger("dmm")
+#: Seconds between the bundle admitting an MN and the re-injection of its
+#: held frames.  Its own rules are in at once, but in proxy mode the CMD's
+#: PBA to this S-MAAR and its PBU to the P-MAAR leave together, so an
+#: uplink frame tunnelled at once can reach the P-MAAR before its anchor
+#: rules: a few ms let the anchor catch up (the fake domain shows the race).
+REINJECT_DELAY = 0.005
 
 
 class MaarNode(Node):
@@ -33,6 +46,9 @@ class MaarNode(Node):
         self.ctx = ctx
         self._authorise = authorise
         self._attach_time: Dict[str, float] = {}
+        #: MN-ID -> the (mac, port) places its admission rules are in for.
+        self._admitted: Dict[str, Set[Tuple[str, int]]] = {}
+        self._punted = PuntBuffer()
 
     @property
     def access_ports(self):
@@ -41,21 +57,61 @@ class MaarNode(Node):
     # -- the switch ----------------------------------------------------------
 
     def switch_connected(self) -> List[Output]:
-        """Wipe our flows and rebuild the whole rule set from the core's BCEs."""
+        """Punt meters first (not bundled), then wipe our flows and rebuild
+        the whole rule set from the core's BCEs."""
         self.connected = True
         installed = list(self.core.installed())
         routes = [a for a in installed if isinstance(a, act.InstallLocalRoute)]
         tunnels = [a for a in installed if isinstance(a, act.InstallTunnel)]
-        msgs = flows.rebuild_flows(self.ctx, routes, tunnels, self.env.parser)
-        return [Output(self.info.dpid, msgs, atomic=True)]
+        self._admitted = {m: p for m in self.core.bces if (p := self._places(m))}
+        admitted = set().union(*self._admitted.values())
+        msgs = flows.rebuild_flows(self.ctx, routes, tunnels, self.env.parser, admitted)
+        return [Output(self.info.dpid, flows.meter_mods(self.ctx, self.env.parser)),
+                Output(self.info.dpid, msgs, atomic=True)]
 
     def link_down(self, port: int, now: float) -> List[Output]:
-        """An access link went down: the core starts its detach guard."""
+        """An access link went down: the core starts its detach guard, and
+        the MNs there lose their admission, so their next frame (here or on
+        any other port) is punted and tells the core where they are."""
         if port not in self.access_ports:
             return []
         return self.handle(LinkDown(port), now)
 
+    def link_up(self, port: int, now: float) -> List[Output]:
+        """An access link came up (the L2 trigger of issue 14): detection
+        is armed by the punt rule already; an MN still admitted on that
+        port (its link-down was missed) must prove itself again, as after
+        a link-down, so no stale admission hides the newcomer's frames."""
+        if port not in self.access_ports or not any(
+                port == p for places in self._admitted.values() for _, p in places):
+            return []
+        return self.handle(LinkDown(port), now)
+
     # -- frames from the access side ----------------------------------------
+
+    def handle(self, event, now: float) -> List[Output]:
+        """The re-injection timer is the node's own; every other event goes
+        to the core (:meth:`Node.handle`: stored, then carried out)."""
+        if isinstance(event, TimerFired) and event.key[0] == "reinject":
+            return self._reinject(event.key[1], now)
+        return super().handle(event, now)
+
+    def carry_out(self, event, actions: list, now: float) -> List[Output]:
+        """The event's flow changes, the admission changes of the MNs it
+        touched and their held frames go out in that order (the frames after
+        the bundle commit, on the same connection)."""
+        touched = {a.mn_id for a in actions if isinstance(a, flows.FLOW_ACTIONS)}
+        if isinstance(event, MnAttached):
+            touched.add(event.mn_id)
+        elif isinstance(event, LinkDown):
+            touched |= {m for m, places in self._admitted.items()
+                        if any(p == event.port for _, p in places)}
+        return self._carry_out(actions, touched, now)
+
+    def data_frame(self, port: int, frame: bytes, now: float) -> List[Output]:
+        """IPv6 punted as from an unknown source MAC: an MN arriving here
+        (a roam needs no RS); the frame is held until the MN's rules are in."""
+        return self.mn_frame(port, inet.mac_text(frame[6:12]), now, frame)
 
     def access_frame(self, port: int, nd: ndp.NdPacket, now: float) -> List[Output]:
         """An RS or DAD probe (attachment), or an NS for the shared gateway."""
@@ -66,32 +122,84 @@ class MaarNode(Node):
         self.env.stats.error("packet_in_ignored")
         return []
 
-    def mn_frame(self, port: int, mac: str, now: float) -> List[Output]:
+    def mn_frame(self, port: int, mac: str, now: float,
+                 frame: Optional[bytes] = None) -> List[Output]:
         """A frame from ``mac`` on an access port: the core decides whether
-        it is a new attachment or a repeat (which only gets the RA again)."""
+        it is a new attachment or a repeat (which only gets the RA again).
+        A data ``frame`` is held for re-injection."""
         mn_id = self._authorise(mac)
         if mn_id is None:
             self.env.stats.error("mn_unauthorised")
             LOG.warning("dmm: MN %s on %s port %d is not authorised; no prefix",
                         mac, self.name, port)
             return []
+        if frame is not None:
+            for reason in self._punted.add(mn_id, port, frame, now):
+                self.env.stats.error(reason)
+        refused = self.core.counters["refused_pool_exhausted"]
         out = self.handle(MnAttached(mn_id, mac, port), now)
+        if self.core.counters["refused_pool_exhausted"] > refused:
+            self._pool_exhausted(mn_id)
         if self.core.registering(mn_id) and mn_id not in self._attach_time:
             self._attach_time[mn_id] = now
             LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)
         return out
 
+    def _pool_exhausted(self, mn_id: str) -> None:
+        """Counted, and logged on the first refusal and every 1000th after."""
+        self.env.stats.error("pool_exhausted")
+        refusals = self.core.counters["refused_pool_exhausted"]
+        if refusals % 1000 == 1:
+            LOG.warning("dmm: %s has no free prefix for MN %s (%d refused so far; %d of %d "
+                        "prefixes in use)", self.name, mn_id, refusals, self.core.pool.used,
+                        self.core.pool.size)
+
     # -- core actions only a MAAR has -----------------------------------------
 
     def execute(self, actions: list, now: float) -> List[Output]:
-        """The core's flow changes of one event form one bundle, sent first."""
+        return self._carry_out(actions, (), now)
+
+    def _carry_out(self, actions: list, touched: Iterable[str], now: float) -> List[Output]:
+        """The core's flow changes of one event and the admission changes
+        of the ``touched`` MNs form one bundle, sent first; then the rest
+        (PBUs, RAs).  The held frames of an MN admitted now follow after
+        REINJECT_DELAY."""
         changes = [a for a in actions if isinstance(a, flows.FLOW_ACTIONS)]
         out = super().execute([a for a in actions if not isinstance(a, flows.FLOW_ACTIONS)],
                               now)
-        if not changes:
-            return out
-        msgs = [m for a in changes for m in flows.flows_for(a, self.ctx, self.env.parser)]
-        return [Output(self.info.dpid, msgs, atomic=True)] + out
+        parser = self.env.parser
+        msgs = [m for a in changes for m in flows.flows_for(a, self.ctx, parser)]
+        for mn_id in sorted(touched):
+            before, after = self._admitted.pop(mn_id, set()), self._places(mn_id)
+            msgs += flows.admission_flows(self.ctx, before, after, parser)
+            if after:
+                self._admitted[mn_id] = after
+                if self._punted.holds(mn_id):
+                    self.env.timers.start(self.name, ("reinject", mn_id), now + REINJECT_DELAY)
+        bundle = [Output(self.info.dpid, msgs, atomic=True)] if msgs else []
+        return bundle + out
+
+    def _places(self, mn_id: str) -> Set[Tuple[str, int]]:
+        """Where the MN should be admitted: where it is delivered to, unless
+        its port went down and it has not been seen since."""
+        bce = self.core.bces.get(mn_id)
+        if bce is None or mn_id in self.core.attachments.absent:
+            return set()
+        return flows.places(bce.installed)
+
+    def _reinject(self, mn_id: str, now: float) -> List[Output]:
+        """The MN's held frames, back into the pipeline from their port
+        (after the bundle that admitted it, on the same connection)."""
+        frames, expired = self._punted.take(mn_id, now)
+        for _ in range(expired):
+            self.env.stats.error("punt_buffer_expired")
+        if not frames:
+            return []
+        for _ in frames:
+            self.env.stats.count("tx", "reinjected")
+        table = self.env.ofproto.OFPP_TABLE
+        return [Output(self.info.dpid, [self.packet_out(table, frame, port)
+                                        for port, frame in frames])]
 
     def local_action(self, action, now: float) -> List[Output]:
         if isinstance(action, act.SendRouterAdvert):

@@ -22,6 +22,7 @@ from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
 from dmm_ryu.wire.mh import codec
+from dmm_ryu.wire.mh.options import DEFAULT_OPTION_TYPES, OptionTypes
 from dmm_ryu.wire.mh.model import ProxyBindingAck
 
 LOG = logging.getLogger("dmm")
@@ -49,6 +50,7 @@ class NodeEnv:
     mode: str
     parser: Any
     ofproto: Any
+    option_types: OptionTypes = DEFAULT_OPTION_TYPES
 
 
 class Node:
@@ -58,6 +60,9 @@ class Node:
         self.info, self.core, self.env = info, core, env
         self.connected = False
         self.state: Optional[NodeState] = None
+        #: False while another instance serves this node (a standby CMD):
+        #: events are ignored, and becoming active reloads from the store.
+        self.active = True
 
     @property
     def name(self) -> str:
@@ -67,6 +72,13 @@ class Node:
         """Persist this node in ``store`` from now on, after restoring what
         it holds (a warm restart); returns how many MNs were restored."""
         self.state = NodeState(store, self.core)
+        return self.reload(now)
+
+    def reload(self, now: float) -> int:
+        """Replace the node's state by what its store holds (the store may
+        have been written by another instance meanwhile); returns how many
+        MN records there were."""
+        self.env.timers.cancel_owner(self.name)
         for timer in self.state.load(now):
             self.env.timers.start(self.name, timer.key, timer.at)
         return len(self.state.deadlines)
@@ -74,9 +86,17 @@ class Node:
     def handle(self, event, now: float) -> List[Output]:
         """Feed one event to the core, store what changed, then carry out
         what it decides (nothing leaves before its state is stored)."""
+        if not self.active:
+            self.env.stats.error("event_at_standby_node")
+            return []
         actions = self.core.handle(event, now)
         if self.state is not None and not self._stored(event, actions):
             return []
+        return self.carry_out(event, actions, now)
+
+    def carry_out(self, event, actions: list, now: float) -> List[Output]:
+        """Turn the stored actions of ``event`` into outputs (MaarNode adds
+        the admission rules of the MNs the event touched)."""
         return self.execute(actions, now)
 
     def _stored(self, event, actions: list) -> bool:
@@ -126,7 +146,8 @@ class Node:
             self.env.stats.error("tx_unknown_destination")
             return Output(self.info.dpid, [])
         frame = inet.ethernet(dst.mac, self.info.mac,
-                              codec.encode_packet(action.message, action.src, action.dst))
+                              codec.encode_packet(action.message, action.src, action.dst,
+                                                  option_types=self.env.option_types))
         if dst.dpid == self.info.dpid:
             return Output(self.info.dpid, [self.packet_out(self.env.ofproto.OFPP_TABLE, frame,
                                                            self.info.uplink)])

@@ -68,6 +68,7 @@ class NodeState:
         self.store, self.core = store, core
         self._is_cmd = isinstance(core, Cmd)
         self.deadlines: Dict[str, Dict[Hashable, float]] = {}
+        self.revisions: Dict[str, int] = {}  # of each MN's record as last read or written
 
     # -- after each event -------------------------------------------------------
 
@@ -82,20 +83,34 @@ class NodeState:
                 self.deadlines.get(action.key[1], {}).pop(action.key, None)
 
     def save(self, mn_ids: Iterable[str]) -> None:
-        """Commit the records of ``mn_ids`` in one write; StoreError if not."""
+        """Commit the records of ``mn_ids`` in one write, each on the
+        condition that nobody wrote it since we last did (compare-and-swap
+        on its revision: two CMD instances cannot both accept conflicting
+        registrations); StoreError (StoreConflict) if not."""
+        mn_ids = list(mn_ids)
         writes = {PREFIX + mn_id: self._encode(mn_id) for mn_id in mn_ids}
-        if writes:
-            self.store.commit(writes)
+        if not writes:
+            return
+        expect = {PREFIX + mn_id: self.revisions.get(mn_id, 0) for mn_id in mn_ids}
+        revisions = self.store.commit(writes, expect)
+        for mn_id in mn_ids:
+            revision = revisions.get(PREFIX + mn_id, 0)
+            if revision:
+                self.revisions[mn_id] = revision
+            else:
+                self.revisions.pop(mn_id, None)
 
     def roll_back(self, mn_ids: Iterable[str]) -> None:
         """Make the core and the deadlines what the store holds for ``mn_ids``."""
         for mn_id in mn_ids:
             record = self.store.get(PREFIX + mn_id)
             self.deadlines.pop(mn_id, None)
+            self.revisions.pop(mn_id, None)
             if record is None:
                 self._forget(mn_id)
             else:
                 self._restore(json.loads(record.value))
+                self.revisions[mn_id] = record.revision
         if not self._is_cmd:
             slices.restore_pool(self.core)
 
@@ -105,9 +120,14 @@ class NodeState:
         """Restore every record; the timers to arm, at their deadlines or
         ``grace`` after ``now`` for those already due."""
         timers: List[act.StartTimer] = []
+        for mn_id in list(self.deadlines):
+            self._forget(mn_id)
+        self.deadlines.clear()
+        self.revisions.clear()
         for record in self.store.load(PREFIX):
             body = json.loads(record.value)
             self._restore(body)
+            self.revisions[body["mn_id"]] = record.revision
             for key, at in self.deadlines.get(body["mn_id"], {}).items():
                 late = grace * (2 if self._is_cmd and key[0] == "expire" else 1)
                 timers.append(act.StartTimer(key, max(at, now + late)))
@@ -145,14 +165,14 @@ class NodeState:
 def _maar_out(piece: slices.MaarSlice) -> dict:
     return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
-            "locating": [str(p) for p in piece.locating]}
+            "locating": [str(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
     bce = None if body["bce"] is None else _MAAR_BCE[1](body["bce"])
     attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
     return slices.MaarSlice(mn_id, bce, attachment,
-                            tuple(IPv6Network(p) for p in body["locating"]))
+                            tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"])
 
 
 def _cmd_out(piece: slices.CmdSlice) -> dict:
@@ -163,7 +183,8 @@ def _cmd_out(piece: slices.CmdSlice) -> dict:
             "relay": None if relay is None else {
                 "pbu": _pbu_out(relay.pbu), "answered": relay.answered,
                 "waiting": sorted(str(a) for a in relay.waiting)},
-            "departed": piece.departed}
+            "departed": piece.departed,
+            "seqs": [[str(peer), n] for peer, n in piece.seqs]}
 
 
 def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
@@ -173,7 +194,7 @@ def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
         _pbu_in(relay["pbu"]), {IPv6Address(a) for a in relay["waiting"]}, relay["answered"])
     return slices.CmdSlice(mn_id, bce, tuple(_sent_in(s) for s in body["outbox"]),
                            tuple(_sent_in(s) for s in body["owed"]), aggregation,
-                           body["departed"])
+                           body["departed"], tuple((IPv6Address(a), n) for a, n in body["seqs"]))
 
 
 def _sent_out(sent) -> list:

@@ -29,6 +29,11 @@ class TimerQueue:
     def cancel(self, owner: Owner, key: Hashable) -> None:
         self._live.pop((owner, key), None)
 
+    def cancel_owner(self, owner: Owner) -> None:
+        """Cancel every timer of ``owner`` (its state is being reloaded)."""
+        for live in [k for k in self._live if k[0] == owner]:
+            del self._live[live]
+
     def next_deadline(self) -> Optional[float]:
         self._skip_dead()
         return self._heap[0][0] if self._heap else None

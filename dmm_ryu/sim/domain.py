@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.cmd import Cmd
-from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Timers
+from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Pool, Timers
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.sim.network import Link, Network
 
@@ -50,15 +50,19 @@ class Domain:
 def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVING_ONLY,
           timers: Timers = Timers(), seed: int = 0, link: Link = Link(),
           pool_len: int = 48, prefix_len: int = 64, lma: Optional[int] = None,
-          max_bindings: Optional[int] = None) -> Domain:
+          max_bindings: Optional[int] = None,
+          maar_max_bindings: Optional[int] = None) -> Domain:
     """N MAARs with pools 2001:db8:<i+1>::/``pool_len``; in pmipv6 mode MAAR
-    ``lma`` (default 0) is the LMA."""
+    ``lma`` (default 0) is the LMA.  ``max_bindings`` bounds the CMD's
+    binding cache, ``maar_max_bindings`` each MAAR's."""
     lma_address = maar_address(lma or 0) if mode is Mode.PMIPV6 else None
     domain = DomainConfig(CMD_ADDRESS, mode, dereg, timers, lma_address)
-    maars = [Maar(MaarConfig(f"maar{i + 1}", maar_address(i),
-                             IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), domain, prefix_len))
-             for i in range(n_maars)]
-    cmd = Cmd(CmdConfig(domain, frozenset(m.address for m in maars), max_bindings))
+    pools = {maar_address(i): Pool(IPv6Network(f"2001:db8:{i + 1:x}::/{pool_len}"), prefix_len)
+             for i in range(n_maars)}
+    maars = [Maar(MaarConfig(f"maar{i + 1}", address, pool.network, domain, prefix_len,
+                             maar_max_bindings, peers=pools))
+             for i, (address, pool) in enumerate(pools.items())]
+    cmd = Cmd(CmdConfig(domain, frozenset(pools), max_bindings, pools))
     net = Network(seed, link)
     net.add(cmd, *maars)
     return Domain(net, cmd, maars)
@@ -128,14 +132,17 @@ def _session_problems(domain: Domain) -> List[str]:
 
 
 def _pool_problems(domain: Domain) -> List[str]:
-    """Pools hand each prefix to one MN and keep no prefix outside a session."""
+    """Pools hand each prefix to one MN and keep no prefix outside a session;
+    every session prefix lies in its anchor's pool, at the pool's length."""
     problems = []
     owners: Dict[IPv6Network, str] = {}
     for bce in domain.cmd.store:
-        for prefix in bce.anchors:
+        for prefix, anchor in bce.anchors.items():
             if prefix in owners:
                 problems.append(f"{prefix} held by {owners[prefix]} and {bce.mn_id}")
             owners[prefix] = bce.mn_id
+            if not domain.cmd.config.pools[anchor].holds(prefix):
+                problems.append(f"{bce.mn_id}: {prefix} is not of {anchor}'s pool")
     for maar in domain.maars:
         for prefix, mn_id in maar.pool.allocated().items():
             if owners.get(prefix) != mn_id:

@@ -153,6 +153,11 @@ class Network:
     def _push(self, when: float, kind: str, target, payload) -> None:
         heapq.heappush(self._queue, (when, next(self._order), kind, target, payload))
 
+    def inject(self, address: IPv6Address, event) -> None:
+        """Hand ``event`` to the node at ``address`` now and carry out what it
+        returns: a forged message, as an attacker on the transport sends it."""
+        self._deliver(address, event)
+
     def _deliver(self, address: IPv6Address, event) -> None:
         node = self.nodes[address]
         for action in node.handle(event, self.now):

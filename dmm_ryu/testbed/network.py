@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from typing import Dict, List, Tuple
 
 from mininet.link import TCLink
 from mininet.log import setLogLevel
@@ -73,18 +74,36 @@ def _transport_mtu(net: Mininet, fabric: str = "t0") -> None:
                 end.node.cmd(f"ovs-vsctl set interface {end} mtu_request={TRANSPORT_MTU}")
 
 
+def _controller_plan(controllers) -> Tuple[Dict[str, int], Dict[str, List[str]]]:
+    """``controllers``: one OpenFlow port for every switch, or {switch name:
+    port or [ports]} -> ({controller name: port}, {switch: [controller names]})."""
+    if isinstance(controllers, int):
+        return {"c0": controllers}, {}
+    ports, owners = {}, {}
+    for switch, wanted in controllers.items():
+        for port in [wanted] if isinstance(wanted, int) else wanted:
+            ports[f"c{port}"] = port
+            owners.setdefault(switch, []).append(f"c{port}")
+    return ports, owners
+
+
 @contextlib.contextmanager
-def testbed(controller_port: int, maars: int = 3, mns: int = 1, cns: int = 1, **link):
+def testbed(controllers, maars: int = 3, mns: int = 1, cns: int = 1, **link):
     """A started Mininet testbed; stopped and cleaned even on failure.
 
+    ``controllers``: the OpenFlow port of the one controller every switch
+    connects to, or {switch name: port or [ports]} for per-node controllers
+    (``dmm_ryu.testbed.controller.running_managers``).
     MNs start with their link down: ``attach`` brings them into the domain.
     """
     setLogLevel("warning")
-    net = Mininet(topo=DmmTopo(maars=maars, mns=mns, cns=cns, **link), switch=OVSSwitch,
-                  link=TCLink, controller=None, autoSetMacs=False, build=False)
+    ports, owners = _controller_plan(controllers)
+    net = Mininet(topo=DmmTopo(maars=maars, mns=mns, cns=cns, owners=owners, **link),
+                  switch=OVSSwitch, link=TCLink, controller=None, autoSetMacs=False, build=False)
     if subprocess.run(["ovs-vsctl", "br-exists", "t0"]).returncode == 0:
         subprocess.run(["mn", "-c"], capture_output=True)  # a killed run left its testbed
-    net.addController(ManagedController("c0", ip="127.0.0.1", port=controller_port))
+    for name, port in ports.items():
+        net.addController(ManagedController(name, ip="127.0.0.1", port=port))
     try:
         net.build()
         for host in net.hosts:  # MNs arrive later, as the scenario decides

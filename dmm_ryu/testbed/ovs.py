@@ -27,14 +27,16 @@ def unique_name(prefix: str) -> str:
 
 
 @contextlib.contextmanager
-def netdev_bridge(name: str, dpid: int, controller: str):
-    """A user-space (netdev) OpenFlow 1.3 bridge pointed at ``controller``."""
+def netdev_bridge(name: str, dpid: int, controller):
+    """A user-space (netdev) OpenFlow 1.3 bridge pointed at ``controller``
+    (one target, or a list: the bridge connects to each)."""
+    targets = [controller] if isinstance(controller, str) else list(controller)
     vsctl("--if-exists", "del-br", name)
     vsctl(
         "add-br", name,
         "--", "set", "bridge", name, "datapath_type=netdev", "protocols=OpenFlow13",
         f"other-config:datapath-id={dpid:016x}", "fail_mode=secure",
-        "--", "set-controller", name, controller,
+        "--", "set-controller", name, *targets,
     )
     try:
         yield name

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from dmm_ryu.testbed.controller import all_joined, start_manager, stop
+from dmm_ryu.testbed.controller import Manager, all_joined
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from dmm_ryu.testbed.scenario import Scenario, Step, global_addresses, mn_id, rest_get
 
@@ -85,14 +85,8 @@ def _binding_view(bce: Optional[dict]) -> Optional[dict]:
 
 
 class RestartScenario(Scenario):
-    """A :class:`Scenario` whose controller can be killed and restarted."""
-
-    def _start_controller(self) -> Path:
-        self._restarts = 0
-        self._manager, log = start_manager(self.manager, self.domain_file, self.out,
-                                           self.of_port, rest_port=self.rest_port)
-        self._stack.callback(lambda: stop(self._manager))
-        return log
+    """A :class:`Scenario` (one controller process) whose controller can be
+    killed and started again."""
 
     def _bridges(self) -> List[str]:
         return [f"maar{i}" for i in range(1, self.maars + 1)] + ["cmd"]
@@ -111,20 +105,27 @@ class RestartScenario(Scenario):
             pings[str(prefix)] = (entry["address"], proc, log)
         return pings
 
+    @property
+    def log(self) -> Path:
+        """The log of the controller process running now."""
+        return self.managers[""].log
+
     def kill_controller(self) -> float:
-        """``kill -9`` the manager; returns when it died."""
-        os.kill(self._manager.pid, signal.SIGKILL)
-        self._manager.wait()
+        """``kill -9`` the manager; returns when it died.  Its log is kept
+        as ``<log>.killed``."""
+        proc = self.managers[""].proc
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        self.log.rename(self.log.with_suffix(".killed"))
         return time.time()
 
     def restart_controller(self) -> float:
-        """Start the manager again on the same configuration and workdir;
-        returns when it started (before the switches reconnected)."""
-        self._restarts += 1
+        """Start the manager again on the same configuration and workdir (so
+        the same state directory); returns when it started, before the
+        switches reconnected.  The testbed's exit stops it."""
         started = time.time()
-        self._manager, self.log = start_manager(
-            self.manager, self.domain_file, self.out, self.of_port, rest_port=self.rest_port,
-            log_name=f"{self.manager}-restart{self._restarts}.log")
+        of_port, rest_port = self.ports[""]
+        self.managers[""] = Manager(self.manager, self.domain_file, self.out, of_port, rest_port)
         return started
 
     def crash_and_restart(self, outage: float = 3.0, before: float = 1.0,

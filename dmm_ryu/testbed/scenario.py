@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from dmm_ryu.testbed.capture import Captures
-from dmm_ryu.testbed.controller import all_joined, free_port, running_manager
+from dmm_ryu.testbed.controller import free_port, joined, running_managers
 from dmm_ryu.testbed.network import attach, leave, move, testbed
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from mininet_topos.dmm import cn_address, domain_yaml, maar_pool, mn_mac
@@ -147,11 +147,17 @@ def _flows_alive(flows_log: Path, since: float, started: Dict[str, float]) -> Di
 
 
 class Scenario:
-    """Drives one mode on a fresh testbed; use as a context manager."""
+    """Drives one mode on a fresh testbed; use as a context manager.
+
+    ``distributed``: the CMD and each MAAR in a controller process of their
+    own (``[dmm] nodes``), each switch connected to its node's process only;
+    the scenario then asks each process about its own node.
+    """
 
     def __init__(self, mode: str, out: Path, manager: str = "ryu-manager", maars: int = 3,
-                 lifetime: int = 40, detach_guard: float = 3.0):
+                 lifetime: int = 40, detach_guard: float = 3.0, distributed: bool = False):
         self.mode, self.out, self.manager, self.maars = mode, out, manager, maars
+        self.nodes = ["cmd"] + [f"maar{i}" for i in range(1, maars + 1)]
         self.run = ModeRun(mode, out=out)
         out.mkdir(parents=True, exist_ok=True)
         for stale in out.glob("*"):
@@ -160,14 +166,37 @@ class Scenario:
         domain.write_text(domain_yaml(maars, 1, mode=mode, lifetime=lifetime)
                           + f"detach_guard: {detach_guard}\n")
         self.domain_file = domain
-        self.of_port, self.rest_port = free_port(), free_port()
+        # {process: (OpenFlow port, REST port)}; a process is named after the
+        # node it serves, "" for the one serving every node
+        self.ports = {name: (free_port(), free_port())
+                      for name in (self.nodes if distributed else [""])}
         self._procs: List[subprocess.Popen] = []
+
+    def _process_of(self, node: str) -> str:
+        return node if node in self.ports else ""
+
+    def log_of(self, node: str) -> Path:
+        """The log of the controller process serving ``node``."""
+        return self.managers[self._process_of(node)].log
+
+    def rest_of(self, node: str) -> int:
+        """The REST port of the controller process serving ``node``."""
+        return self.ports[self._process_of(node)][1]
+
+    @property
+    def rest_port(self) -> int:
+        """The CMD's REST API: the binding cache."""
+        return self.rest_of("cmd")
 
     def __enter__(self):
         self._stack = contextlib.ExitStack()
+        plan = {name: (of, rest, f"nodes = {name}\n" if name else "")
+                for name, (of, rest) in self.ports.items()}
+        switches = {node: self.ports[self._process_of(node)][0] for node in self.nodes}
         try:
-            self.log = self._start_controller()
-            self.net = self._stack.enter_context(testbed(self.of_port, maars=self.maars))
+            self.managers = self._stack.enter_context(running_managers(
+                self.manager, self.domain_file, self.out, plan))
+            self.net = self._stack.enter_context(testbed(switches, maars=self.maars))
             self.captures = Captures(self.net, self.out)
             self._stack.callback(self.captures.stop)
             self._stack.callback(self._stop_processes)
@@ -176,11 +205,6 @@ class Scenario:
             raise
         self.mn, self.cn = self.net.get("mn1"), self.net.get("cn1")
         return self
-
-    def _start_controller(self) -> Path:
-        """The manager, stopped with the testbed; returns its log."""
-        return self._stack.enter_context(running_manager(
-            self.manager, self.domain_file, self.out, self.of_port, rest_port=self.rest_port))
 
     def __exit__(self, *exc):
         """Processes, captures, testbed, controller: always, in that order."""
@@ -209,11 +233,16 @@ class Scenario:
         return next((IPv6Network(p["prefix"]) for p in bce["prefixes"]
                      if IPv6Network(p["prefix"]).subnet_of(pool)), None)
 
+    def maar_views(self) -> List[dict]:
+        """Each MAAR as the process serving it reports it."""
+        return [rest_get(self.rest_of(node), f"/maars/{node}") for node in self.nodes[1:]]
+
     def start(self) -> None:
         """Wait for the MAARs, start the captures and the CN's flow server,
         then bring the MN's link up at maar1."""
-        if not wait_for(lambda: all_joined(self.log, self.maars), timeout=30):
-            raise RuntimeError(f"the switches did not all join the controller; see {self.log}")
+        if not wait_for(lambda: all(joined(self.log_of(n), n) for n in self.nodes), timeout=30):
+            raise RuntimeError("the switches did not all join their controllers; see "
+                               + ", ".join(str(m.log) for m in self.managers.values()))
         self.captures.start()
         self._spawn(self.cn, [sys.executable, "-m", "dmm_ryu.testbed.probes", "server",
                               "--port", str(FLOW_PORT), "--log", str(self.out / "flows.jsonl")],
@@ -236,7 +265,8 @@ class Scenario:
                 step.new_flow_prefix = str(local)
         # The CMD's cache (REST) can show the move before the S-MAAR has its
         # PBA and logs the registration: wait for that line.
-        step.signalling_ms = wait_for(lambda: _registration_ms(self.log, dst, log_offset),
+        step.signalling_ms = wait_for(lambda: _registration_ms(self.log_of(dst), dst,
+                                                               log_offset),
                                       timeout=5, interval=0.05)
         self.run.steps.append(step)
         return step
@@ -257,7 +287,7 @@ class Scenario:
     def handover(self, src: str, dst: str, radio: str = "flap", settle: float = 1.0) -> Step:
         """Move the MN (radio model ``radio``) and observe the domain once it
         settled at ``dst``."""
-        offset = len(self.log.read_text())
+        offset = len(self.log_of(dst).read_text())
         moved_at = time.time()
         move(self.net, 1, src, dst, radio=radio)
         step = self._arrived(src, dst, moved_at, offset, radio)
@@ -272,7 +302,7 @@ class Scenario:
         step.prefixes = [{"prefix": p["prefix"], "anchor": p["anchor"], "local": p["local"]}
                          for p in bce["prefixes"]]
         step.maars = [{k: m[k] for k in ("name", "pool_used", "bindings", "tunnels")}
-                      for m in rest_get(self.rest_port, "/maars")["maars"]]
+                      for m in self.maar_views()]
         step.dmmctl = subprocess.run(
             [str(Path(sys.executable).parent / "dmmctl"), "--url",
              f"http://127.0.0.1:{self.rest_port}", "binding", mn_id()],
@@ -300,7 +330,7 @@ class Scenario:
         leave(self.net, 1)
         bindings_gone = wait_for(lambda: rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
                                  is None, timeout=lifetime_wait, interval=0.2)
-        maars = rest_get(self.rest_port, "/maars")["maars"]
+        maars = self.maar_views()
         leftovers = {m["name"]: {"pool_used": m["pool_used"], "bindings": m["bindings"],
                                  "tunnels": len(m["tunnels"])}
                      for m in maars if m["pool_used"] or m["bindings"] or m["tunnels"]}
@@ -313,10 +343,13 @@ class Scenario:
 
 
 def run_mode(mode: str, out: Path, manager: str = "ryu-manager",
-             path=("maar1", "maar2", "maar3", "maar1"), radios=("flap",)) -> ModeRun:
+             path=("maar1", "maar2", "maar3", "maar1"), radios=("flap",),
+             distributed: bool = False) -> ModeRun:
     """The whole scenario for one mode: attach, move along ``path``, leave.
-    The moves take the radio models in ``radios`` in turn (cycling)."""
-    with Scenario(mode, out, manager=manager, maars=len(set(path))) as sc:
+    The moves take the radio models in ``radios`` in turn (cycling);
+    ``distributed``: a controller process per node (see ``Scenario``)."""
+    with Scenario(mode, out, manager=manager, maars=len(set(path)),
+                  distributed=distributed) as sc:
         sc.start()
         for (src, dst), radio in zip(zip(path, path[1:]), itertools.cycle(radios)):
             sc.handover(src, dst, radio=radio)

@@ -13,7 +13,9 @@ column says which) and writes, into one output directory:
 * ``signalling.pcap``: every Mobility Header message on the transport;
 * ``timeline.png``: cumulative bytes of each flow and the ping RTT, each move
   marked with its radio model and measured gap;
-* per mode, a folder with the controller log, the domain file and captures.
+* per mode, a folder with the controller log (with ``--distributed``, one
+  per node: ``<manager>-cmd.log``, ``<manager>-maar1.log``, ...), the domain
+  file and captures.
 
 Exits non-zero if any expectation failed.
 """
@@ -43,6 +45,9 @@ def parse_args(argv):
     parser.add_argument("--radio", nargs="+", choices=RADIO_MODELS, default=list(RADIO_MODELS),
                         help="radio models the moves take in turn (default: roam flap; "
                              "'--radio flap' for link flaps only)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="the CMD and each MAAR in a controller process of their own "
+                             "([dmm] nodes), each switch connected to its node's process")
     parser.add_argument("--output", type=Path, default=None,
                         help="output directory (default: output/demo-<timestamp>)")
     return parser.parse_args(argv)
@@ -60,12 +65,15 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     modes = list(args.modes) + (["pmipv6"] if args.baseline and "pmipv6" not in args.modes
                                 else [])
-    print(f"dmm demo: {', '.join(modes)} with {args.manager}; output in {out}", flush=True)
+    layout = "a process per node" if args.distributed else "one process"
+    print(f"dmm demo: {', '.join(modes)} with {args.manager} ({layout}); output in {out}",
+          flush=True)
     runs = []
     for mode in modes:
         print(f"\n== {mode}: attach at maar1, then {' -> '.join(PATH)} "
               f"({'/'.join(args.radio)}), then leave", flush=True)
-        run = run_mode(mode, out / mode, manager=args.manager, path=PATH, radios=args.radio)
+        run = run_mode(mode, out / mode, manager=args.manager, path=PATH, radios=args.radio,
+                       distributed=args.distributed)
         runs.append(run)
         print(report.table(run), flush=True)
     _merge_signalling(runs, out)

@@ -40,6 +40,7 @@ class Call(NamedTuple):
     render: Callable[[object], str]
     query: Dict[str, Optional[str]] = {}
     token: Optional[str] = None
+    paged: bool = False  # a paginated list (``?limit=&after=``, ``next``)
 
 
 def request(base_url: str, call: Call, timeout: float) -> object:
@@ -58,6 +59,25 @@ def request(base_url: str, call: Call, timeout: float) -> object:
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise Unreachable(f"cannot reach the controller at {base_url}: {reason}") from None
+
+
+#: Page size dmmctl asks for when it walks a paginated list.
+PAGE = 1000
+
+
+def fetch(base_url: str, call: Call, timeout: float) -> object:
+    """``request``, following a paginated list (``next``) to its end: the
+    pages' items are joined under the list's own key."""
+    if not call.paged:
+        return request(base_url, call, timeout)
+    call = call._replace(query={**call.query, "limit": str(PAGE)})
+    body = request(base_url, call, timeout)
+    while isinstance(body, dict) and body.get("next"):
+        key = next(k for k, v in body.items() if isinstance(v, list))
+        page = request(base_url, call._replace(query={**call.query, "after": body["next"]}),
+                       timeout)
+        body = {**page, key: body[key] + page[key]}
+    return body
 
 
 def _decode(status: int, data: bytes) -> object:
@@ -147,17 +167,32 @@ def show_stats(s) -> str:
     ])
 
 
+def show_health(h) -> str:
+    """Status, the nodes served, and with CMD high availability who leads."""
+    pairs = [("status", h["status"]), ("mode", h.get("mode", "?")),
+             ("nodes", ", ".join(h.get("nodes", ())) or "?"),
+             ("MAARs connected", f"{h.get('maars_connected', '?')}/{h.get('maars_total', '?')}"),
+             ("bindings", h.get("bindings", "?"))]
+    lead = h.get("leadership")
+    if lead is not None:
+        pairs += [("CMD instance", f"{lead['instance']} ({lead['role'].upper()}, generation "
+                                   f"{lead['generation_id']})"),
+                  ("CMD leader", lead["leader"] or "none elected")]
+    return fields(pairs)
+
+
 def show_deregistration(body) -> str:
     return f"de-registration of {body['mn_id']} started"
 
 
 _PLANS: Dict[str, Callable[[argparse.Namespace], Call]] = {
     "bindings": lambda a: Call("GET", "/cmd/bindings", show_bindings,
-                               {"maar": a.maar, "prefix": a.prefix}),
+                               {"maar": a.maar, "prefix": a.prefix}, paged=True),
     "binding": lambda a: Call("GET", f"/cmd/bindings/{_segment(a.mn_id)}", show_binding),
-    "maars": lambda a: Call("GET", "/maars", show_maars),
+    "maars": lambda a: Call("GET", "/maars", show_maars, paged=True),
     "prefix": lambda a: Call("GET", f"/prefixes/{_segment(a.prefix)}", show_prefix),
     "stats": lambda a: Call("GET", "/stats", show_stats),
+    "health": lambda a: Call("GET", "/health", show_health),
     "deregister": lambda a: Call("DELETE", f"/cmd/bindings/{_segment(a.mn_id)}",
                                  show_deregistration, token=a.token),
 }
@@ -188,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("prefix", parents=[common], help="who holds a prefix or address"
                    ).add_argument("prefix")
     sub.add_parser("stats", parents=[common], help="message, error and latency counters")
+    sub.add_parser("health", parents=[common],
+                   help="status, the nodes served, and which CMD instance leads")
     dereg = sub.add_parser("deregister", parents=[common], help="force an MN's de-registration")
     dereg.add_argument("mn_id")
     dereg.add_argument("--token", default=os.environ.get("DMMCTL_TOKEN"),
@@ -211,7 +248,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parse(argv)
     call = _PLANS[args.command](args)
     try:
-        body = request(args.url, call, args.timeout)
+        body = fetch(args.url, call, args.timeout)
     except Unreachable as err:
         print(f"dmmctl: {err}", file=sys.stderr)
         return 2

@@ -12,14 +12,7 @@ from dmm_ryu.testbed.report import signalling
 
 pytestmark = pytest.mark.e2e
 
-#: Issue #14: until the controller detects an MN from its first frame, a
-#: roam (carrier kept, so no RS) goes unnoticed and the session dies.
-ROAM_NOT_DETECTED_YET = pytest.mark.xfail(
-    strict=True, reason="issue #14: roam detection (first frame) not built yet; "
-                        "drop this mark once it is")
-
-
-@pytest.mark.parametrize("radio", ["flap", pytest.param("roam", marks=ROAM_NOT_DETECTED_YET)])
+@pytest.mark.parametrize("radio", ["flap", "roam"])
 def test_demo_writes_report_pcap_and_timeline(tmp_path, radio):
     result = subprocess.run(
         [sys.executable, "-m", "dmm_ryu.tools.demo", "--modes", "proxy", "--manager", "osken-manager",

@@ -1,5 +1,7 @@
 """The product's promise on real OVS + Mininet, in every mode: a live TCP
-flow and every address survive MAAR1 -> MAAR2 -> MAAR3 -> MAAR1, new flows
+flow and every address survive MAAR1 -> MAAR2 -> MAAR3 -> MAAR1 (moves
+alternating a radio roam, detected from the MN's traffic alone, and a link
+flap), new flows
 take the optimal path, the signalling on the wire is the mode's figure, and
 nothing of the MN remains once it left the domain."""
 import re
@@ -12,11 +14,13 @@ from dmm_ryu.testbed.scenario import run_mode
 pytestmark = pytest.mark.e2e
 
 PATH = ("maar1", "maar2", "maar3", "maar1")
+RADIOS = ("roam", "flap")
 
 
 @pytest.fixture(scope="module", params=["relay", "locator", "proxy", "pmipv6"])
 def run(request, tmp_path_factory):
-    return run_mode(request.param, tmp_path_factory.mktemp(request.param), path=PATH)
+    return run_mode(request.param, tmp_path_factory.mktemp(request.param), path=PATH,
+                    radios=RADIOS)
 
 
 def test_every_expectation_holds(run):

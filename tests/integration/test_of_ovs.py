@@ -13,6 +13,7 @@ from tests.unit.test_of_scenarios import GOLDEN, ORDER
 
 pytestmark = pytest.mark.integration
 OFCTL = ["ovs-ofctl", "-O", "OpenFlow13"]
+ACCESS_PORTS = (2, 3)
 
 
 @pytest.fixture
@@ -20,6 +21,9 @@ def bridge():
     name = f"tstof{os.getpid() % 10000}"
     subprocess.run(["ovs-vsctl", "--may-exist", "add-br", name, "--", "set", "bridge", name,
                     "datapath_type=netdev", "protocols=OpenFlow13"], check=True)
+    for port in ACCESS_PORTS:  # the punt meters the rules name (flows.meter_mods)
+        subprocess.run(OFCTL + ["add-meter", name, f"meter={port},pktps,burst,"
+                                "band=type=drop,rate=100,burst_size=50"], check=True)
     try:
         yield name
     finally:

@@ -100,6 +100,7 @@ class FakeOFTable:
     def __init__(self) -> None:
         self.flows: List[Flow] = []
         self.packet_outs: list = []
+        self.meters: Dict[int, list] = {}
         self._in_bundle = False
 
     # --- control side -----------------------------------------------------
@@ -115,6 +116,8 @@ class FakeOFTable:
                 self.apply([msg.message])
             elif name == "ONFBundleCtrlMsg":
                 self._bundle_ctrl(msg)
+            elif name == "OFPMeterMod":
+                self._meter_mod(msg)
             else:
                 raise NotImplementedError(name)
 
@@ -129,6 +132,16 @@ class FakeOFTable:
             self._in_bundle = False
             for i, flow in enumerate(self.flows):
                 _refuse_overlap(flow, self.flows[i + 1:])
+
+    def _meter_mod(self, msg) -> None:
+        """Meters by id; as on OVS, deleting one also deletes its flows."""
+        if msg.command == OFP.OFPMC_DELETE:
+            self.meters.pop(msg.meter_id, None)
+            self.flows = [f for f in self.flows if msg.meter_id not in _meters_of(f)]
+        else:
+            assert msg.command == OFP.OFPMC_MODIFY or msg.meter_id not in self.meters, \
+                f"meter {msg.meter_id} exists"
+            self.meters[msg.meter_id] = list(msg.bands)
 
     def _flow_mod(self, msg) -> None:
         match = _norm_match(msg.match)
@@ -179,12 +192,18 @@ class FakeOFTable:
             elif kind == "OFPInstructionWriteMetadata":
                 mask = inst.metadata_mask
                 state["metadata"] = state["metadata"] & ~mask | inst.metadata & mask
+            elif kind == "OFPInstructionMeter":
+                assert inst.meter_id in self.meters, f"no meter {inst.meter_id}"
             elif kind == "OFPInstructionGotoTable":
                 assert inst.table_id > flow.table, "goto_table must go forward"
                 next_table = inst.table_id
             else:
                 raise NotImplementedError(kind)
         return next_table
+
+
+def _meters_of(flow: Flow) -> List[int]:
+    return [i.meter_id for i in flow.instructions if type(i).__name__ == "OFPInstructionMeter"]
 
 
 def _same_place(flow: Flow, msg, match) -> bool:

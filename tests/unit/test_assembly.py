@@ -16,12 +16,11 @@ cmd: {address: "2001:db8:ffff::100", dpid: 256, port: 1}
 
 
 def test_new_keys_reach_the_core():
-    configs = build(load_text(BASE + "access_technology: ppp\ntimers: {prefix_idle: 90}\n"))
+    configs = build(load_text(BASE + "access_technology: ppp\n"))
     assert configs.maars["maar1"].max_bindings == 10
     assert configs.maars["maar2"].max_bindings == 4096
     assert configs.cmd.max_bindings == 4106  # what all MAARs may serve together
     assert configs.domain.access_tech == 2
-    assert configs.domain.timers.prefix_idle == 90.0
 
 
 def test_defaults_in_the_core():
@@ -55,3 +54,12 @@ def test_address_beyond_the_usable_part_of_a_cut_pool_is_fine():
     text = BASE.replace('"2001:db8:1::/48"', '"2001:db8::/32"').replace(
         '"2001:db8:2::/120"', '"2001:db9::/48"')
     assert "only 2001:db8::/46" in " ".join(build(load_text(text)).notes)
+
+
+@pytest.mark.parametrize("extra, key", [("gateway: dlif\n", "gateway"),
+                                        ("timers: {prefix_idle: 30}\n", "timers.prefix_idle")])
+def test_keys_not_implemented_yet_are_refused_not_ignored(extra, key):
+    from tests.unit.fakedomain import domain_text
+    text = domain_text().replace("timers: {lifetime: 40}\n", "") + extra
+    with pytest.raises(InvalidConfigError, match=key):
+        build(load_text(text))

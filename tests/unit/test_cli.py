@@ -10,7 +10,7 @@ import pytest
 
 from dmm_ryu.tools import dmmctl as cli
 from dmm_ryu.ops.rest import RestApp, RestConfig
-from tests.unit.fakeview import NOW, FakeView
+from tests.unit.fakeview import NOW, FakeView, many_bindings
 
 TOKEN = "cli-token"
 
@@ -189,3 +189,13 @@ def test_expiry_counts_down_from_now(capsys, url, monkeypatch):
     monkeypatch.setattr(cli.time, "time", lambda: NOW)
     code, out, _ = run(capsys, "--url", url, "bindings", "--maar", "maar3")
     assert code == 0 and out.splitlines()[1].endswith("3600      in 3540s")
+
+
+@pytest.mark.parametrize("view", [FakeView(bindings=many_bindings(2500))])
+def test_bindings_follows_every_page(capsys, url):
+    """2,500 bindings come in three pages of at most 1,000; dmmctl shows all."""
+    assert cli.main(["--url", url, "--json", "bindings"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [b["mn_id"] for b in body["bindings"]] == [f"mn{i:05d}@dmm.example"
+                                                       for i in range(2500)]
+    assert body["next"] is None

@@ -165,7 +165,7 @@ def test_mn_leaving_the_domain_ends_the_session_everywhere(dom):
     attach(dom, "maar1")
     attach(dom, "maar2")
     base = FakeDomain(domain_text("proxy"))
-    dom.dmm.port_down(2, 2, dom.now)
+    dom.run(dom.dmm.port_down(2, 2, dom.now))
     dom.advance(3)
     assert dom.dmm.cmd_node.count() == 0
     for dpid, table in dom.tables.items():
@@ -225,6 +225,7 @@ def test_mn_refused_for_an_exhausted_pool_gets_a_prefix_once_one_is_free():
     other = "0a:00:00:00:00:02"
     attach(dom, "maar1", port=3, mac=other)
     assert dom.dmm.nodes["maar1"].core.counters["refused_pool_exhausted"] == 1
+    assert dom.dmm.stats.errors()["pool_exhausted"] == 1
     attach(dom, "maar1", port=3, mac=other)  # within the hold-down: ignored
     assert dom.dmm.nodes["maar1"].core.counters["attach_held_down"] == 1
     dom.run(dom.dmm.port_down(1, 2, dom.now))
@@ -250,3 +251,20 @@ def test_link_flap_within_the_guard_keeps_the_session_and_registers_anew(dom):
     dom.advance(5)  # past the guard: it was cancelled by the new attachment
     assert pbus_sent(dom) == before + 1
     assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
+
+
+def test_option_types_of_the_domain_file_are_used_on_the_wire():
+    """Types 200/201 for Previous/Serving MAAR: the CMD's PBU to the P-MAAR
+    carries Serving MAAR as type 201, and the handover completes."""
+    from dmm_ryu.wire.mh import OptionTypes
+    dom = FakeDomain(domain_text(extra="option_types: {previous_maar: 200, serving_maar: 201}\n"))
+    attach(dom, "maar1")
+    dom.wire.clear()
+    attach(dom, "maar2")
+    types = OptionTypes(previous_maar=200, serving_maar=201)
+    to_p_maar = [decode_packet(f[14:], types) for f in dom.wire]
+    assert any(m.message.options.serving_maar for m in to_p_maar)
+    by_default = [decode_packet(f[14:]) for f in dom.wire]  # 67/68 are not in these packets
+    assert not any(m.message.options.serving_maar for m in by_default)
+    assert ra_prefixes(dom.last_ra("maar2")[2]) == [("2001:db8:2::/64", True),
+                                                    ("2001:db8:1::/64", False)]

@@ -11,14 +11,14 @@ from dmm_ryu.core.events import MessageReceived, MnAttached
 from dmm_ryu.core.messages import answer, options
 from dmm_ryu.wire.mh.model import timestamp_from_unix
 from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
-from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
+from dmm_ryu.wire.mh.model import DMM_PBU_FLAGS, HandoffIndicator, ProxyBindingUpdate, Status
 
 PREF = IPv6Network("2001:db8:1::/64")
 
 
 def pbu(seq=1, lifetime=400, stamp=0, handoff=HandoffIndicator.UNKNOWN, **changes):
     opts = replace(options("mn", (PREF,), handoff, 4, stamp), **changes)
-    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts)
+    return ProxyBindingUpdate(sequence=seq, lifetime=lifetime, options=opts, flags=DMM_PBU_FLAGS)
 
 
 def answers(node, src, message, now=0.0):
@@ -32,8 +32,8 @@ def domain():
     return build(3)
 
 
-def status_of(domain, message, src=None):
-    (pba,) = answers(domain.cmd, src or domain.maars[0].address, message)
+def status_of(domain, message, src=None, now=0.0):
+    (pba,) = answers(domain.cmd, src or domain.maars[0].address, message, now)
     return pba.status
 
 
@@ -83,9 +83,10 @@ def test_maar_resynchronises_after_135():
 def test_older_attachment_is_refused_157(domain):
     maar1, maar2 = domain.maars[0].address, domain.maars[1].address
     later = timestamp_from_unix(2.0)
-    assert status_of(domain, pbu(stamp=later), maar2) == Status.ACCEPTED
+    assert status_of(domain, pbu(stamp=later, hnps=(IPv6Network("2001:db8:2::/64"),)),
+                     maar2, now=2.0) == Status.ACCEPTED
     older = pbu(stamp=timestamp_from_unix(1.0), hnps=(IPv6Network("2001:db8:1:1::/64"),))
-    assert status_of(domain, older, maar1) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+    assert status_of(domain, older, maar1, now=2.0) == Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
     assert domain.cmd.store.get("mn").proxy_coa == maar2
 
 

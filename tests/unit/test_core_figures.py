@@ -8,7 +8,7 @@ from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunn
 from dmm_ryu.core.config import Mode
 from dmm_ryu.sim.network import Link
 from dmm_ryu.sim.domain import build, describe, violations
-from dmm_ryu.wire.mh.model import PBU_FLAGS, AccessTechnology, HandoffIndicator
+from dmm_ryu.wire.mh.model import DMM_PBA_FLAGS, DMM_PBU_FLAGS, AccessTechnology, HandoffIndicator
 
 PREF1, PREF2, PREF3 = "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"
 
@@ -36,7 +36,7 @@ def test_figure1_first_attachment(mode):
         ("CMD", "MAAR1", "PBA", 0, (PREF1,), None, ()),
     ]
     pbu, pba = (sent.message for sent in domain.net.log)
-    assert pbu.flags == PBU_FLAGS and pbu.lifetime == 400
+    assert pbu.flags == DMM_PBU_FLAGS and pba.flags == DMM_PBA_FLAGS and pbu.lifetime == 400
     assert pbu.options.mn_id == "mn" and pbu.options.handoff == HandoffIndicator.UNKNOWN
     assert pbu.options.access_tech == AccessTechnology.IEEE_802_11
     assert pbu.options.timestamp is not None

@@ -115,3 +115,13 @@ def test_memory_store_and_p_maar_list():
     store.delete("mn")
     store.delete("mn")
     assert store.get("mn") is None and len(store) == 0
+
+
+def test_held_down_mns_are_bounded_oldest_first():
+    from dmm_ryu.core.attach import MAX_HELD, Attachments, Seen
+    table = Attachments(guard=10.0, holddown=1.0)
+    for i in range(MAX_HELD + 10):
+        table.hold(f"mn{i}", 2, now=0.0)
+    assert len(table.held) == MAX_HELD
+    assert table.seen("mn0", "m", 2, now=0.5) is Seen.NEW       # its hold was dropped
+    assert table.seen(f"mn{MAX_HELD + 9}", "m", 2, now=0.5) is Seen.HELD

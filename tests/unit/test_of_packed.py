@@ -266,12 +266,13 @@ def packed_network(upto, reverse=False):
     fabric.add_station("upstream", sc.UPSTREAM_MAC)
     for number, name in enumerate(sc.NAMES):
         table = FakeOFTable()
-        table.apply(serialised(flows.base_flows(sc.CTX[name])))
+        table.apply(serialised(flows.meter_mods(sc.CTX[name]) + flows.base_flows(sc.CTX[name])))
         for state in sc.ORDER[:sc.ORDER.index(upto) + 1]:
             changes = sc.STATES[state][2].get(name, [])
             msgs = [m for a in (changes[::-1] if reverse else changes)
                     for m in packed.flows_for(a, sc.CTX[name])]
             table.apply(decode(b"".join(packed.bundle(msgs, number, 100 * number))))
+            table.apply(serialised(sc.admission_msgs(state, name)))
         fabric.add_switch(name, table, sc.CTX[name].transport_mac, [sc.TRANSPORT])
     return fabric
 

@@ -17,7 +17,8 @@ from dmm_ryu.config.domainfile import parse
 from dmm_ryu.core.actions import (ANCHOR, SERVING, InstallLocalRoute, InstallTunnel,
                                   RemoveLocalRoute, RemoveTunnel)
 from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane
-from dmm_ryu.of.flows import DEFAULT_PARSER, base_flows, flows_for, rebuild_flows
+from dmm_ryu.of.flows import (DEFAULT_PARSER, admission_flows, base_flows, flows_for, meter_mods,
+                              places, rebuild_flows)
 from dmm_ryu.of.render import format_flows
 from tests.unit import golden
 from tests.unit.fakeoftable import CONTROLLER, Fabric, FakeOFTable
@@ -88,9 +89,18 @@ def prefixes_of(state):
     return [n for n in PREF if any(a.prefix == PREF[n] for i in STATES[state][1].values() for a in i)]
 
 
+def admission_msgs(state, name):
+    """The MN admission changes the runtime adds to a state's bundle: the
+    MN is admitted where it is delivered to, and nowhere else."""
+    at = ORDER.index(state)
+    before = places(STATES[ORDER[at - 1]][1].get(name, [])) if at else set()
+    return admission_flows(CTX[name], before, places(STATES[state][1].get(name, [])))
+
+
 def transition_msgs(state, name, reverse=False):
     actions = STATES[state][2].get(name, [])
-    return [m for a in (actions[::-1] if reverse else actions) for m in flows_for(a, CTX[name])]
+    return ([m for a in (actions[::-1] if reverse else actions) for m in flows_for(a, CTX[name])]
+            + admission_msgs(state, name))
 
 
 def network(upto, reverse=False):
@@ -99,7 +109,7 @@ def network(upto, reverse=False):
     fabric.add_station("upstream", UPSTREAM_MAC)
     for name in NAMES:
         table = FakeOFTable()
-        table.apply(base_flows(CTX[name]))
+        table.apply(meter_mods(CTX[name]) + base_flows(CTX[name]))
         for state in ORDER[:ORDER.index(upto) + 1]:
             table.apply(transition_msgs(state, name, reverse))
         fabric.add_switch(name, table, CTX[name].transport_mac, [TRANSPORT])
@@ -210,12 +220,20 @@ PUNTED = [
                                        eth_dst="33:33:ff:00:01:00")),
     ("PBU for the MAAR", TRANSPORT, ipv6("2001:db8:ffff::2", "2001:db8:ffff::1", ip_proto=135)),
     ("PBU for the CMD", TRANSPORT, ipv6("2001:db8:ffff::2", str(CMD_ADDRESS), ip_proto=135)),
+    ("data from an MN with no session here", 3, ipv6(host(1), CN, eth_dst=GATEWAY_MAC,
+                                                     eth_src="00:00:00:00:bb:02")),
+    ("data to another MAC from an unknown source", ACCESS,
+     ipv6(host(1), CN, eth_dst="0e:00:00:00:00:09", eth_src="00:00:00:00:bb:02")),
 ]
 DROPPED = [
     ("NS for another target", ACCESS, icmp(135, "ff02::1:ff00:9", ipv6_nd_target="fe80::9",
-                                           eth_dst="33:33:ff:00:00:09")),
-    ("MH from an MN", ACCESS, ipv6(host(1), "2001:db8:ffff::1", ip_proto=135, eth_dst=GATEWAY_MAC)),
-    ("ping to the gateway's link-local", ACCESS, ipv6(host(1), "fe80::1", eth_dst=GATEWAY_MAC)),
+                                           eth_dst="33:33:ff:00:00:09", eth_src=MN_MAC)),
+    ("MH from an MN", ACCESS, ipv6(host(1), "2001:db8:ffff::1", ip_proto=135, eth_dst=GATEWAY_MAC,
+                                   eth_src=MN_MAC)),
+    ("ping to the gateway's link-local", ACCESS, ipv6(host(1), "fe80::1", eth_dst=GATEWAY_MAC,
+                                                      eth_src=MN_MAC)),
+    ("multicast from a known MN", ACCESS, ipv6(host(1), "ff02::16", eth_dst="33:33:00:00:00:16",
+                                               eth_src=MN_MAC)),
     ("frame for another MAC", TRANSPORT, ipv6(CN, host(1), eth_dst="0e:00:00:00:00:09")),
 ]
 
@@ -249,7 +267,9 @@ def test_removing_everything_leaves_the_base_flows(state):
     for name in NAMES:
         table = FakeOFTable()
         table.apply(rebuilt(state, name))
-        table.apply([m for a in STATES[state][1].get(name, []) for m in flows_for(undo(a), CTX[name])])
+        installed = STATES[state][1].get(name, [])
+        table.apply([m for a in installed for m in flows_for(undo(a), CTX[name])]
+                    + admission_flows(CTX[name], places(installed), ()))
         assert table.snapshot() == table_of(base_flows(CTX[name])), name
 
 

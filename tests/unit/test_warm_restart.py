@@ -2,7 +2,7 @@
 switches keep forwarding and reconnect to the same rules, and the domain
 carries on (the next move works); a store that cannot write stops the
 node from acknowledging."""
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
@@ -25,10 +25,20 @@ def sqlite_stores(tmp_path):
 
 
 def reopen(stores, tmp_path):
-    """The processes died: close the files, open them again."""
+    """The process died: close its files (the restart opens them again)."""
     for store in stores.values():
         store.close()
     stores.clear()
+
+
+def attached_then_restarted(tmp_path) -> FakeDomain:
+    """An MN registered at maar1, then the controller restarted."""
+    store_of, stores = sqlite_stores(tmp_path)
+    dom = FakeDomain(domain_text(), store_of)
+    attach(dom, "maar1")
+    reopen(stores, tmp_path)
+    dom.restart()
+    return dom
 
 
 def delivery(dom, maar, prefix):
@@ -56,11 +66,7 @@ def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
 
 
 def test_restored_pool_does_not_hand_out_a_live_prefix(tmp_path):
-    store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
-    attach(dom, "maar1")
-    reopen(stores, tmp_path)
-    dom.restart()
+    dom = attached_then_restarted(tmp_path)
     attach(dom, "maar1", port=3, mac="0a:00:00:00:00:02")
     second = dom.dmm.cmd_node.binding("0a0000000002@dmm.example")
     assert [str(p) for p, _ in second.anchors] == ["2001:db8:1:1::/64"]
@@ -108,12 +114,51 @@ def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
 
 
 def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
-    store_of, stores = sqlite_stores(tmp_path)
-    dom = FakeDomain(domain_text(), store_of)
-    attach(dom, "maar1")
-    reopen(stores, tmp_path)
-    dom.restart()
+    dom = attached_then_restarted(tmp_path)
     dom.run(dom.dmm.ports_seen(1, [1, 3], dom.now))  # access port 2 is down now
     for _ in range(8):
         dom.advance(0.5)
     assert dom.dmm.cmd_node.count() == 0
+
+
+def test_after_a_restart_a_restored_prefix_cannot_be_claimed_by_another_mn(tmp_path):
+    """The CMD's prefix-owner index comes back with the bindings (attack 1
+    of the trust-boundary issue, after a restart)."""
+    dom = attached_then_restarted(tmp_path)
+    cmd = dom.dmm.cmd_node
+    assert cmd.binding(MN_ID) is not None
+    assert cmd.core._owners.taken(IPv6Network("2001:db8:1::/64"), "thief@dmm.example",
+                                  cmd.core.store)
+
+
+def test_two_cmd_instances_on_one_store_cannot_both_write_one_binding():
+    """Compare-and-swap on each record's revision: the instance that wrote
+    last wins; the other's stale write is refused, undone (it reloads what
+    the store holds) and sends nothing."""
+    from dmm_ryu.config.domainfile import load_text
+    from dmm_ryu.runtime.controller import DmmController
+    shared = MemoryStore()
+    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    attach(dom, "maar1")
+    other = DmmController(load_text(domain_text()))
+    other.attach_stores(lambda n: shared if n == "cmd" else MemoryStore(), dom.now)
+    assert other.cmd_node.binding(MN_ID) == dom.dmm.cmd_node.binding(MN_ID)
+    assert other.deregister(MN_ID, dom.now)  # the other instance ends the session
+    assert dom.dmm.deregister(MN_ID, dom.now) == []  # ours is stale: refused, nothing sent
+    assert dom.dmm.stats.errors()["store_failed"] == 1
+    assert dom.dmm.cmd_node.binding(MN_ID) is None  # undone to what the store holds
+
+
+def test_standby_cmd_ignores_events_until_activated_then_serves_from_the_store():
+    from dmm_ryu.config.domainfile import load_text
+    from dmm_ryu.runtime.controller import DmmController
+    shared = MemoryStore()
+    standby = DmmController(load_text(domain_text()), nodes=["cmd"])
+    standby.attach_stores(lambda n: shared, 0.0)
+    standby.deactivate("cmd")
+    dom = FakeDomain(domain_text(), lambda n: shared if n == "cmd" else MemoryStore())
+    attach(dom, "maar1")
+    assert standby.cmd_node.binding(MN_ID) is None
+    assert standby.deregister(MN_ID, dom.now) is None
+    assert standby.activate("cmd", dom.now) == 1
+    assert standby.cmd_node.binding(MN_ID) == dom.dmm.cmd_node.binding(MN_ID)
