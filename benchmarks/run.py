@@ -321,6 +321,12 @@ def scale_section(quick: bool) -> dict:
                                 "switch (what a reconnect installs), base pipeline included"}}
 
 
+def restart_section(quick: bool) -> dict:
+    """Issue 13: restart-to-reconciled and the cost of durable state (in process)."""
+    from benchmarks import bench_restart
+    return bench_restart.measure(quick)
+
+
 # -- report --------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -354,6 +360,7 @@ def main(argv=None) -> int:
     if not args.skip_live:
         section("handover_rate_real", lambda: handover_rate_real(out, args.quick))
     section("scale", lambda: scale_section(args.quick))
+    section("restart", lambda: restart_section(args.quick))
     live = None
     if args.skip_live:
         for name in ("handover_latency", "data_interruption", "dmm_vs_pmipv6", "tunnel_overhead"):

@@ -1,0 +1,302 @@
+"""Warm restart and the price of durability (issue #13), in process.
+
+Run from the repository root::
+
+    PYTHONPATH=. python3 benchmarks/bench_restart.py [--quick] [--dir DIR]
+
+* **restart-to-reconciled** at 1, 1,000 and 10,000 MNs: the runtime
+  (:class:`DmmController`, what the app wraps) on one SQLite store per
+  node registers the MNs and moves each once (so each holds a local and an
+  anchored prefix, with tunnels), via packet-ins of Router Solicitations
+  as ``benchmarks/loadgen.py`` sends them; the stores are closed (the
+  process died); then a new controller is timed from construction through
+  ``attach_stores`` (load, decode, re-arm timers) and ``switch_connected``
+  of every switch (the whole rule set of each reconnect bundle, FlowMods
+  built and serialized to wire bytes).  OpenFlow transport not included.
+* **durability cost**: the same handover run (as fast as possible) with
+  SQLite stores and with none, alternated; the store's cost per handover
+  is measured inside the commits (µs, and % of the handover time without
+  a store), and the handover rates of both are compared.
+
+Targets: durability costs <= 10 % of the in-process handover rate;
+restart-to-reconciled <= 5 s at 10,000 MNs.  DIR must be on the disk the
+state would live on (default: a temporary directory under /var/tmp).
+Times are CPU time of this process (``time.process_time``; see ``clock``).
+This is a measurement, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from benchmarks.bench_of import Datapath
+from benchmarks.loadgen import ACCESS_PORTS, Fabric, attach, domain, mac
+from dmm_ryu.config.domainfile import parse
+from dmm_ryu.of import packed
+from dmm_ryu.of.bundle import bundle
+from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.store.base import MemoryStore
+from dmm_ryu.store.sqlite import SqliteStore
+
+MAARS = 8
+RESTART_SIZES = (1, 1_000, 10_000)
+RESTART_TARGET_S = 5.0
+DURABILITY_TARGET_PCT = 10.0
+#: CPU time of this process, as bench_of.py measures: on a machine shared
+#: with other work, wall time counts their turns too.  (SQLite in WAL with
+#: synchronous=NORMAL does not wait for the disk at commit.)
+clock = time.process_time
+
+
+class TimedStore:
+    """A store whose commits are timed (the durability cost, measured where
+    it is paid)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.seconds, self.commits = inner, 0.0, 0
+
+    def load(self, prefix: str = ""):
+        return self.inner.load(prefix)
+
+    def get(self, key: str):
+        return self.inner.get(key)
+
+    def commit(self, writes, expect={}):
+        start = clock()
+        try:
+            return self.inner.commit(writes, expect)
+        finally:
+            self.seconds += clock() - start
+            self.commits += 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Stores:
+    """One SQLite file per node under ``directory`` (None: in memory, which
+    isolates the cost of the persistence layer from SQLite's), timed."""
+
+    def __init__(self, directory: Optional[Path]) -> None:
+        self.directory, self.open = directory, {}
+
+    def __call__(self, name: str) -> TimedStore:
+        inner = MemoryStore() if self.directory is None else \
+            SqliteStore(self.directory / f"{name}.sqlite")
+        self.open[name] = TimedStore(inner)
+        return self.open[name]
+
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.open.values())
+
+    def commits(self) -> int:
+        return sum(s.commits for s in self.open.values())
+
+    def close(self) -> None:
+        for store in self.open.values():
+            store.close()
+        self.open.clear()
+
+
+def controller(store_of: Optional[Callable]) -> Tuple[DmmController, Fabric, Dict[str, float]]:
+    """A started controller (stores attached, every switch connected) and
+    how long each phase took: ``load`` (construct, attach_stores),
+    ``rules`` (switch_connected of every switch), ``wire`` (serialized)."""
+    start = clock()
+    ctl = DmmController(parse(domain(MAARS)))
+    if store_of is not None:
+        ctl.attach_stores(store_of, clock())
+    loaded = clock()
+    outputs = [out for dpid in sorted({n.dpid for n in ctl.directory})
+               for out in ctl.switch_connected(dpid)]
+    ruled = clock()
+    for out in outputs:
+        wire(out)
+    phases = {"load": loaded - start, "rules": ruled - loaded, "wire": clock() - ruled}
+    fabric = Fabric(ctl)
+    fabric.absorb(outputs, clock)
+    return ctl, fabric, phases
+
+
+def packed_state_seconds(ctl: DmmController) -> float:
+    """What the per-MN rules of every reconnect cost as of/packed.py bytes
+    (the hot path's encoder; rebuilds use the framework today)."""
+    start = clock()
+    for node in ctl.maar_nodes:
+        for action in node.core.installed():
+            packed.flows_for(action, node.ctx)
+    return clock() - start
+
+
+def wire(out) -> int:
+    """Octets of one output as the shell's Sender sends it (flow changes of
+    one event in one bundle), serialized."""
+    datapath, msgs = Datapath(), out.msgs
+    if out.atomic and len(msgs) > 1:
+        msgs = bundle(msgs, datapath, 1)
+    octets = 0
+    for msg in msgs:
+        msg.datapath = datapath
+        msg.serialize()
+        octets += len(msg.buf)
+    return octets
+
+
+def port_of(n: int) -> int:
+    return ACCESS_PORTS[n % len(ACCESS_PORTS)]
+
+
+def register(ctl: DmmController, fabric: Fabric, mns: int) -> None:
+    """``mns`` MNs attach, each at maar (n mod MAARS)+1."""
+    for n in range(mns):
+        attach(ctl, fabric, mac(n + 1), n % MAARS + 1, port_of(n), clock)
+        fabric.run(clock)
+
+
+def move(ctl: DmmController, fabric: Fabric, plan: List[Tuple[int, int]]) -> float:
+    """Run the handovers of ``plan`` ((MN number, MAAR)); seconds taken."""
+    start = clock()
+    for n, maar in plan:
+        attach(ctl, fabric, mac(n + 1), maar, port_of(n), clock)
+        fabric.run(clock)
+    return clock() - start
+
+
+def plan_moves(mns: int, count: int, seed: int = 1) -> List[Tuple[int, int]]:
+    """``count`` handovers of random MNs to a MAAR other than their current one."""
+    rng, where, plan = random.Random(seed), {n: n % MAARS + 1 for n in range(mns)}, []
+    for _ in range(count):
+        n = rng.randrange(mns)
+        where[n] = rng.choice([i for i in range(1, MAARS + 1) if i != where[n]])
+        plan.append((n, where[n]))
+    return plan
+
+
+def restart_row(mns: int, directory: Path, base_s: float = 0.0) -> dict:
+    """Fill the stores with ``mns`` moved MNs, then time a warm restart.
+    ``base_s``: rules + wire of the rebuild without MNs (the 1-MN row), for
+    the projection with the per-MN rules packed."""
+    stores = Stores(directory)
+    ctl, fabric, _ = controller(stores)
+    register(ctl, fabric, mns)
+    move(ctl, fabric, [(n, (n + 1) % MAARS + 1) for n in range(mns)])
+    bindings = ctl.cmd_node.count()
+    stores.close()
+    stores = Stores(directory)
+    ctl, fabric, phases = controller(stores)
+    restored = ctl.cmd_node.count()
+    stores.close()
+    seconds = sum(phases.values())
+    projected = phases["load"] + base_s + packed_state_seconds(ctl)
+    return {"mns": mns, "bindings": bindings, "restored": restored,
+            "flow_mods": fabric.flow_mods, "seconds": round(seconds, 3),
+            **{f"{k}_s": round(v, 3) for k, v in phases.items()},
+            "packed_projection_s": round(projected, 3),
+            "met": seconds <= RESTART_TARGET_S if mns == 10_000 else None}
+
+
+def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
+    """One handover run, on ``stores`` or on none."""
+    ctl, fabric, _ = controller(stores)
+    register(ctl, fabric, mns)
+    before = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
+    seconds = move(ctl, fabric, plan_moves(mns, handovers))
+    after = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
+    if stores:
+        stores.close()
+    return {"seconds": seconds, "store_seconds": after[0] - before[0],
+            "commits": after[1] - before[1]}
+
+
+def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
+    """Alternate runs without stores, on SQLite and in memory; medians."""
+    on, off, memory = [], [], []
+    for rep in range(reps):
+        off.append(durability_run(mns, handovers, None))
+        run_dir = directory / f"durability{rep}"
+        run_dir.mkdir()
+        on.append(durability_run(mns, handovers, Stores(run_dir)))
+        memory.append(durability_run(mns, handovers, Stores(None)))
+    t_off = statistics.median(r["seconds"] for r in off)
+    t_on = statistics.median(r["seconds"] for r in on)
+    t_memory = statistics.median(r["seconds"] for r in memory)
+    store_us = statistics.median(r["store_seconds"] for r in on) / handovers * 1e6
+    commits = statistics.median(r["commits"] for r in on) / handovers
+    handover_us = t_off / handovers * 1e6
+    rate_off, rate_on = handovers / t_off, handovers / t_on
+    slowdown = 100 * (1 - rate_on / rate_off)
+    return {"mns": mns, "handovers": handovers, "reps": reps,
+            "handover_us_without_store": round(handover_us, 1),
+            "store_us_per_handover": round(store_us, 1),
+            "commits_per_handover": round(commits, 2),
+            "us_per_commit": round(store_us / commits, 1) if commits else None,
+            "store_pct_of_handover": round(100 * store_us / handover_us, 1),
+            "durability_us_per_handover": round((t_on - t_off) / handovers * 1e6, 1),
+            "memory_store_us_per_handover": round((t_memory - t_off) / handovers * 1e6, 1),
+            "rate_without_store_per_s": round(rate_off), "rate_with_sqlite_per_s": round(rate_on),
+            "rate_cost_pct": round(slowdown, 1), "met": slowdown <= DURABILITY_TARGET_PCT}
+
+
+def table(restarts: List[dict], cost: dict) -> str:
+    lines = ["restart-to-reconciled (construct + attach_stores + switch_connected, serialized)",
+             f"{'MNs':>7} {'restored':>9} {'FlowMods':>9} {'load s':>7} {'rules s':>8} "
+             f"{'wire s':>7} {'total s':>8} {'packed s':>9}  target <= 5 s @10k"]
+    for r in restarts:
+        met = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
+        lines.append(f"{r['mns']:>7} {r['restored']:>9} {r['flow_mods']:>9} {r['load_s']:>7.3f} "
+                     f"{r['rules_s']:>8.3f} {r['wire_s']:>7.3f} {r['seconds']:>8.3f} "
+                     f"{r['packed_projection_s']:>9.3f}  {met}")
+    lines.append("  (packed s: load + the 1-MN rebuild + the per-MN rules as of/packed.py "
+                 "bytes, a projection)")
+    lines += ["", f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
+                  f"median of {cost['reps']} alternated runs)",
+              f"  handover without store   {cost['handover_us_without_store']:>8.1f} µs",
+              f"  store commits/handover   {cost['store_us_per_handover']:>8.1f} µs "
+              f"({cost['store_pct_of_handover']} % of the handover; "
+              f"{cost['commits_per_handover']} commits of {cost['us_per_commit']} µs)",
+              f"  all durability/handover  {cost['durability_us_per_handover']:>8.1f} µs "
+              "(commits + encoding the records + tracking)",
+              f"  of which without SQLite  {cost['memory_store_us_per_handover']:>8.1f} µs "
+              "(the same on an in-memory store)",
+              f"  rate, no store           {cost['rate_without_store_per_s']:>8} /s",
+              f"  rate, SQLite             {cost['rate_with_sqlite_per_s']:>8} /s "
+              f"(-{cost['rate_cost_pct']} %; target <= 10 %: "
+              f"{'met' if cost['met'] else 'MISSED'})"]
+    return "\n".join(lines)
+
+
+def measure(quick: bool = False, where: Optional[Path] = None) -> dict:
+    """Both measurements (``quick``: 1 and 1,000 MNs, short runs), their
+    table, and whether the targets were met (the section of benchmarks.run)."""
+    directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=where or "/var/tmp"))
+    try:
+        restarts = []
+        for mns in RESTART_SIZES[:2] if quick else RESTART_SIZES:
+            (directory / str(mns)).mkdir()
+            base = restarts[0]["rules_s"] + restarts[0]["wire_s"] if restarts else 0.0
+            restarts.append(restart_row(mns, directory / str(mns), base))
+        cost = durability(200 if quick else 1000, 500 if quick else 4000, 1 if quick else 3,
+                          directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return {"restart": restarts, "durability": cost, "table": table(restarts, cost),
+            "command": "benchmarks.bench_restart.measure(quick=%s)" % quick}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_restart", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 and 1,000 MNs, short runs")
+    parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    args = parser.parse_args(argv)
+    print(measure(args.quick, args.dir)["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
