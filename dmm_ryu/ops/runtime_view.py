@@ -91,7 +91,8 @@ class ControllerView:
         cmd = self._c.cmd_node
         return {"status": status, "maars_connected": up, "maars_total": len(maars),
                 "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
-                "bindings": 0 if cmd is None else cmd.count()}
+                "bindings": 0 if cmd is None else cmd.count(),
+                "maars": {m.name: maar_counts(m) for m in self.maars()}}
 
     def deregister(self, mn_id: str) -> bool:
         outputs = self._c.deregister(mn_id, self._clock())
@@ -99,6 +100,13 @@ class ControllerView:
             return False
         self._send(outputs)
         return True
+
+
+def maar_counts(maar: MaarView) -> dict:
+    """The figures /metrics and /health report of one MAAR."""
+    return {"bindings": maar.bindings, "tunnels": len(maar.tunnels),
+            "connected": maar.connected, "pool_used": maar.pool_used,
+            "pool_size": maar.pool_size}
 
 
 def _maar_view(cfg, state: Optional[MaarState], name_of) -> MaarView:
