@@ -97,7 +97,7 @@ def rows(columns: Dict[str, dict], sizes: dict) -> List[list]:
     for n in sizes["mem"]:
         out.append(row(f"runtime bytes per MN at {n:,} MNs (tracemalloc)",
                        lambda c, n=n: c["memory"][n]["bytes_per_mn"], TARGETS["memory"]))
-        out.append(row(f"/metrics scrape ms at {n:,} bindings",
+        out.append(row(f"/metrics scrape CPU ms at {n:,} bindings",
                        lambda c, n=n: c["memory"][n]["metrics_scrape_ms"], TARGETS["metrics"]))
     return out
 
@@ -123,11 +123,15 @@ def main(argv=None) -> int:
     parser.add_argument("--before", default=None, help="git ref (default: merge-base with main)")
     parser.add_argument("--tree", action="append", default=[], metavar="LABEL=PATH",
                         help="another checkout to measure as a column")
+    parser.add_argument("--mem", default=None, metavar="N,N",
+                        help="MN counts of the memory and /metrics runs (default 10000,100000)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     out = args.out or ROOT / "output" / time.strftime("perf-%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     sizes = plan(args.quick)
+    if args.mem:
+        sizes["mem"] = tuple(int(n) for n in args.mem.split(","))
     before = args.before or _git("merge-base", "HEAD", "main")
     trees = {f"before ({_git('rev-parse', '--short', before)})": export(before, out),
              f"after ({_git('rev-parse', '--short', 'HEAD')})": ROOT}
@@ -141,7 +145,7 @@ def main(argv=None) -> int:
     table = rows(columns, sizes)
     text = markdown(table, list(columns))
     command = "python -m benchmarks.perf" + " --quick" * args.quick + "".join(
-        f" --tree {t}" for t in args.tree)
+        f" --tree {t}" for t in args.tree) + (f" --mem {args.mem}" if args.mem else "")
     (out / "perf.json").write_text(json.dumps({"command": command, "sizes": sizes,
                                                "columns": columns}, indent=1, default=str))
     (out / "perf.md").write_text(f"{text}\n\nCommand: `{command}`\n")

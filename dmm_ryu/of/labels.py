@@ -27,7 +27,7 @@ from dmm_ryu.of.pipeline import LABEL_BITS
 MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
 #: Labels remembered per plan (LRU): a handover asks for a prefix's label
 #: several times (cookie, match, action) within milliseconds.
-LABEL_CACHE = 4096
+LABEL_CACHE = 1024
 
 
 class DataplaneError(ValueError):
