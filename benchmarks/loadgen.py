@@ -68,7 +68,12 @@ ONF_ET_BUNDLE_ADD_MESSAGE = 2301
 OFPP_CONTROLLER = 0xFFFFFFFD
 
 
-def domain(maars: int, mode: str = "proxy", lifetime: int = 400) -> dict:
+#: Binding lifetime (s): longer than any run, so no binding expires while a
+#: slow (traced, or shared-machine) run is still registering the others.
+LIFETIME = 65535
+
+
+def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
     """A domain of ``maars`` MAARs (32 access ports each), CMD on its own switch."""
     raw = {"mode": mode, "upstream_mac": "0e:00:00:00:ff:fe",
            "timers": {"lifetime": lifetime}, "maars": {},
@@ -324,7 +329,8 @@ def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) ->
     return {"mns": n_mns, "mode": mode, "handovers_per_mn": 1,
             "bytes_per_mn": round(held / n_mns), "total_mib": round(held / 2**20, 1),
             "metrics_scrape_ms": round(statistics.median(times), 2),
-            "metrics_bytes": size, "bindings": ctl.cmd_node.count()}
+            "metrics_bytes": size, "bindings": ctl.cmd_node.count(),
+            "errors": ctl.stats.errors()}
 
 
 def pct(values: List[float], p: float) -> float:
