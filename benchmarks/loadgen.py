@@ -70,7 +70,7 @@ OFPP_CONTROLLER = 0xFFFFFFFD
 
 #: Binding lifetime (s): longer than any run, so no binding expires while a
 #: slow (traced, or shared-machine) run is still registering the others.
-LIFETIME = 65535
+LIFETIME = 65532  # a multiple of 4 s, the wire unit
 
 
 def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
