@@ -23,8 +23,7 @@ def handover_ms(ctl, fabric, who: str, maar: int) -> float:
     """One move of ``who`` to ``maar``: RS until the S-MAAR's RA, in ms."""
     fabric.ras.clear()
     start = time.perf_counter()
-    attach(ctl, fabric, who, maar, ACCESS_PORTS[0], time.perf_counter)
-    fabric.run(time.perf_counter)
+    attach(ctl, fabric, who, maar, ACCESS_PORTS[0])
     assert fabric.ras and fabric.ras[-1][0] == who, "the handover did not complete"
     return (time.perf_counter() - start) * 1000
 
@@ -32,15 +31,13 @@ def handover_ms(ctl, fabric, who: str, maar: int) -> float:
 def flood(macs: int) -> dict:
     ctl, fabric = new_controller(3, "proxy")
     victim = mac(1)
-    attach(ctl, fabric, victim, 2, ACCESS_PORTS[0], time.perf_counter)
-    fabric.run(time.perf_counter)
+    attach(ctl, fabric, victim, 2, ACCESS_PORTS[0])
     before = [handover_ms(ctl, fabric, victim, m) for m in (3, 2, 3, 2)]
     tracemalloc.start()
     base = tracemalloc.take_snapshot()
     start = time.perf_counter()
     for n in range(macs):
-        attach(ctl, fabric, mac(1_000_000 + n), 1, ACCESS_PORTS[1 + n % 31], time.perf_counter)
-        fabric.run(time.perf_counter)
+        attach(ctl, fabric, mac(1_000_000 + n), 1, ACCESS_PORTS[1 + n % 31])
     elapsed = time.perf_counter() - start
     grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
     tracemalloc.stop()

@@ -120,7 +120,7 @@ def controller(store_of: Optional[Callable]) -> Tuple[DmmController, Fabric, Dic
         wire(out)
     phases = {"load": loaded - start, "rules": ruled - loaded, "wire": clock() - ruled}
     fabric = Fabric(ctl)
-    fabric.absorb(outputs, clock)
+    fabric.send(outputs)
     return ctl, fabric, phases
 
 
@@ -155,16 +155,14 @@ def port_of(n: int) -> int:
 def register(ctl: DmmController, fabric: Fabric, mns: int) -> None:
     """``mns`` MNs attach, each at maar (n mod MAARS)+1."""
     for n in range(mns):
-        attach(ctl, fabric, mac(n + 1), n % MAARS + 1, port_of(n), clock)
-        fabric.run(clock)
+        attach(ctl, fabric, mac(n + 1), n % MAARS + 1, port_of(n))
 
 
 def move(ctl: DmmController, fabric: Fabric, plan: List[Tuple[int, int]]) -> float:
     """Run the handovers of ``plan`` ((MN number, MAAR)); seconds taken."""
     start = clock()
     for n, maar in plan:
-        attach(ctl, fabric, mac(n + 1), maar, port_of(n), clock)
-        fabric.run(clock)
+        attach(ctl, fabric, mac(n + 1), maar, port_of(n))
     return clock() - start
 
 

@@ -1,40 +1,79 @@
-"""Handover-rate load generator: the controller runtime without OpenFlow
-transport.
+"""Handover-rate load generator: the controller runtime and its send path,
+without a socket.
 
-One in-process :class:`dmm_ryu.runtime.controller.DmmController` (the exact object
+One in-process :class:`dmm_ryu.runtime.controller.DmmController` (the object
 the Ryu/os-ken app wraps) is fed synthetic packet-ins: Router Solicitations
-from distinct MACs on access ports of several MAARs, and every PBU/PBA it
-emits as a packet-out is delivered as a packet-in to the switch owning the
-destination MAC by :class:`dmm_ryu.testbed.fakedomain.FakeDomain` without
-flow tables (the transport fabric, with zero delay; FlowMods only counted).
-A handover is complete when the S-MAAR's first Router Advertisement for
-that MN leaves (the controller's "registered" log moment).  No OpenFlow socket, no OVS, no eventlet: this measures the
-controller's own work per handover, i.e. an upper bound for the real stack.
+from distinct MACs on access ports of several MAARs.  Its outputs go through
+the app's own :class:`dmm_ryu.shell.sender.Sender` into :class:`SwitchLink`
+stand-ins for Ryu's ``Datapath``: every framework message is numbered and
+serialised exactly as ``Datapath.send_msg`` does, packed messages are taken
+as written, and the fabric reads the PBU/PBA packet-outs back *from the
+bytes* and delivers them as packet-ins to the switch owning the destination
+MAC (zero delay).  A handover is complete when the S-MAAR's first Router
+Advertisement for that MN leaves (the controller's "registered" moment).
+Only the socket write (Ryu's send queue) and OVS are left out, so this is
+an upper bound for the real stack.  Besides the wall-clock rate each run
+reports handovers per second of its own CPU time (``per_cpu_s``): on a
+machine shared with other work that is the figure that compares.
 
-Open-loop: handovers are scheduled at a fixed offered rate; latency is
-completion time minus scheduled time (queueing included).
+Honesty rules (issue 17): each measured run belongs in a fresh process
+(:func:`run_cold` spawns one), so no module-level cache is warm from an
+earlier run; the handovers-per-MN ratio is stated and fixed (work per
+handover grows with it, sessions never end); a handover is never started
+for an MN whose previous one has not completed (it is skipped and counted);
+everything not completed is reported.  Logging runs at ``log_level``
+(default INFO, ryu-manager's default) into /dev/null, so log formatting is
+paid as in production.
+
+This file imports nothing from ``benchmarks``: run as a script with another
+checkout on PYTHONPATH it measures that checkout (the "before" column).
+
+    python benchmarks/loadgen.py rate --offered 0 --mns 2000 --ratio 1
+    python benchmarks/loadgen.py memory --mns 10000
 """
 from __future__ import annotations
 
-import cProfile
+import argparse
 import collections
+import cProfile
+import gc
+import json
 import logging
+import os
 import pstats
 import random
 import statistics
+import struct
+import subprocess
+import sys
 import time
-from typing import Dict, List, Tuple
+import tracemalloc
+from pathlib import Path
+from typing import Deque, Dict, List, Optional, Tuple
 
-from dmm_ryu.wire import ndp
+from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
-from dmm_ryu.testbed.fakedomain import FakeDomain
+from dmm_ryu.shell.sender import Sender
+from dmm_ryu.wire import ndp
 from dmm_ryu.wire.inet import mac_text
 
 RA = ndp.ROUTER_ADVERTISEMENT
 ACCESS_PORTS = list(range(2, 34))
+MODES = ("proxy", "relay", "locator", "pmipv6")
+_HEADER = struct.Struct("!BBHI")
+_PACKET_OUT = struct.Struct("!IIH6x")  # buffer_id, in_port, actions_len
+_OUTPUT = struct.Struct("!HHI")  # ofp_action_output: type, len, port
+OFPT_FLOW_MOD, OFPT_PACKET_OUT, OFPT_EXPERIMENTER = 14, 13, 4
+ONF_ET_BUNDLE_ADD_MESSAGE = 2301
+OFPP_CONTROLLER = 0xFFFFFFFD
 
 
-def domain(maars: int, mode: str = "proxy", lifetime: int = 400) -> dict:
+#: Binding lifetime (s): longer than any run, so no binding expires while a
+#: slow (traced, or shared-machine) run is still registering the others.
+LIFETIME = 65532  # a multiple of 4 s, the wire unit
+
+
+def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
     """A domain of ``maars`` MAARs (32 access ports each), CMD on its own switch."""
     raw = {"mode": mode, "upstream_mac": "0e:00:00:00:ff:fe",
            "timers": {"lifetime": lifetime}, "maars": {},
@@ -53,76 +92,245 @@ def mac(n: int) -> str:
                                              (n >> 8) & 255, n & 255)
 
 
-def new_domain(maars: int, mode: str) -> FakeDomain:
-    """The domain on switches without flow tables (see FakeDomain)."""
-    logging.getLogger("dmm").setLevel(logging.WARNING)
-    return FakeDomain(domain(maars, mode), tables=False)
+class Wire:
+    """What crossed the links: OpenFlow messages by kind, bytes, writes."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter = collections.Counter()
+
+    def per(self, handovers: int) -> dict:
+        return {k: round(v / handovers, 2) for k, v in sorted(self.counts.items())}
 
 
-def attach(net: FakeDomain, mac_: str, maar: int, port: int, now_fn) -> List[Tuple[str, float]]:
-    """An RS from ``mac_``; (MN MAC, time) of each RA that left meanwhile."""
-    net.now = now_fn()
-    net.inject(net.wires[maar].name, port, ndp.router_solicitation(mac_))
-    done = now_fn()
-    ras = [(mac_text(frame[:6]), done) for _, _, frame in net.to_mns if frame[54] == RA]
-    net.to_mns.clear()
-    return ras
+class SwitchLink:
+    """A Ryu ``Datapath`` as the sender sees it: ``send_msg`` numbers and
+    serialises like the framework's; ``send`` takes the bytes, and the
+    fabric parses them (packet-outs) as the switch would."""
+
+    def __init__(self, dpid: int, ctl: DmmController, fabric: "Fabric") -> None:
+        self.id = dpid
+        self.xid = 0
+        self.ofproto, self.ofproto_parser = ctl.env.ofproto, ctl.env.parser
+        self._fabric = fabric
+
+    def set_xid(self, msg) -> int:
+        self.xid = (self.xid + 1) & self.ofproto.MAX_XID
+        msg.set_xid(self.xid)
+        return self.xid
+
+    def send_msg(self, msg) -> None:
+        if msg.xid is None:
+            self.set_xid(msg)
+        msg.serialize()
+        self.send(msg.buf)
+
+    def send(self, buf) -> None:
+        self._fabric.receive(self.id, bytes(buf))
 
 
-def run_rate(offered: float, n_mns: int, handovers: int, maars: int = 8, mode: str = "proxy",
-             seed: int = 1, profile: bool = False) -> dict:
-    """``n_mns`` MNs registered first, then ``handovers`` moves to random
-    other MAARs scheduled at ``offered``/s (0: as fast as possible)."""
-    net = new_domain(maars, mode)
-    clock = time.perf_counter
-    rng = random.Random(seed)
-    where: Dict[str, int] = {}
+class Fabric:
+    """The switches and the transport between them: PBU/PBA packet-outs
+    become packet-ins at the owner of the destination MAC; RAs are
+    recorded as completions."""
+
+    def __init__(self, ctl: DmmController) -> None:
+        self.ctl = ctl
+        self.by_mac = {bytes.fromhex(n.mac.replace(":", "")): (n.dpid, n.uplink)
+                       for n in ctl.directory}
+        self.queue: Deque[Tuple[int, int, bytes]] = collections.deque()
+        self.wire = Wire()
+        self.ras: List[Tuple[str, float]] = []
+        self.sender = Sender(ctl.stats)
+        for dpid in sorted({n.dpid for n in ctl.directory}):
+            self.sender.datapaths[dpid] = SwitchLink(dpid, ctl, self)
+
+    def receive(self, dpid: int, wire: bytes) -> None:
+        counts = self.wire.counts
+        counts["writes"] += 1
+        counts["bytes"] += len(wire)
+        offset = 0
+        while offset < len(wire):
+            _, msg_type, length, _ = _HEADER.unpack_from(wire, offset)
+            counts["messages"] += 1
+            if msg_type == OFPT_PACKET_OUT:
+                counts["packet_outs"] += 1
+                self._packet_out(dpid, wire[offset:offset + length])
+            elif msg_type == OFPT_FLOW_MOD:
+                counts["flow_mods"] += 1
+            elif msg_type == OFPT_EXPERIMENTER:
+                exp_type = struct.unpack_from("!I", wire, offset + 12)[0]
+                counts["bundle_adds" if exp_type == ONF_ET_BUNDLE_ADD_MESSAGE
+                       else "bundle_controls"] += 1
+            offset += length
+
+    def _packet_out(self, dpid: int, msg: bytes) -> None:
+        _, in_port, actions_len = _PACKET_OUT.unpack_from(msg, 8)
+        _, _, port = _OUTPUT.unpack_from(msg, 24)
+        data = msg[24 + actions_len:]
+        if data[12:14] == b"\x86\xdd" and data[20] == 135:
+            to_dpid, to_port = self.by_mac[data[:6]]
+            if in_port != OFPP_CONTROLLER:
+                to_dpid = dpid  # re-entering the same switch (OFPP_TABLE)
+            self.queue.append((to_dpid, to_port, data))
+        elif data[54] == RA:
+            self.ras.append((mac_text(data[:6]), time.perf_counter()))
+
+    def send(self, outputs) -> None:
+        self.sender.send(outputs)
+
+    def run(self) -> None:
+        while self.queue:
+            dpid, port, frame = self.queue.popleft()
+            self.send(self.ctl.packet_in(dpid, port, frame, time.perf_counter()))
+
+
+def quiet_logging(level: str = "INFO") -> None:
+    """Log at ``level`` into /dev/null: formatting is paid, nothing printed;
+    the per-message signalling log off, as the app's default."""
+    logger = logging.getLogger("dmm")
+    logger.handlers[:] = [logging.StreamHandler(open(os.devnull, "w"))]
+    logger.propagate = False
+    logger.setLevel(getattr(logging, level))
+    logging.getLogger("dmm.signalling").setLevel(logging.WARNING)
+
+
+def new_controller(maars: int, mode: str) -> Tuple[DmmController, Fabric]:
+    ctl = DmmController(parse(domain(maars, mode)))
+    fabric = Fabric(ctl)
+    for dpid in sorted({n.dpid for n in ctl.directory}):
+        fabric.send(ctl.switch_connected(dpid))
+    fabric.wire.counts.clear()
+    return ctl, fabric
+
+
+def attach(ctl: DmmController, fabric: Fabric, mac_: str, maar: int, port: int) -> None:
+    fabric.send(ctl.packet_in(maar, port, ndp.router_solicitation(mac_), time.perf_counter()))
+    fabric.run()
+
+
+def port_of(n: int) -> int:
+    return ACCESS_PORTS[n % len(ACCESS_PORTS)]
+
+
+def register(ctl: DmmController, fabric: Fabric, n_mns: int, maars: int) -> Dict[int, int]:
+    """First attachment of ``n_mns`` MNs, spread over the MAARs; where each is."""
+    where = {}
     for n in range(n_mns):
-        m = mac(n + 1)
-        where[m] = n % maars + 1
-        attach(net, m, where[m], ACCESS_PORTS[n % len(ACCESS_PORTS)], clock)
+        where[n] = n % maars + 1
+        attach(ctl, fabric, mac(n + 1), where[n], port_of(n))
+    fabric.ras.clear()
+    return where
+
+
+def plan_moves(where: Dict[int, int], ratio: int, maars: int, seed: int) -> List[Tuple[int, int]]:
+    """``ratio`` rounds; in each, every MN moves once (random order) to a
+    random other MAAR: exactly ``ratio`` handovers per MN."""
+    rng = random.Random(seed)
+    at = dict(where)
     plan = []
-    for h in range(handovers):
-        m = mac(rng.randrange(n_mns) + 1)
-        dst = rng.choice([i for i in range(1, maars + 1) if i != where[m]])
-        where[m] = dst
-        plan.append((h / offered if offered else 0.0, m, dst))
-    prof = cProfile.Profile() if profile else None
-    pending: Dict[str, List[float]] = collections.defaultdict(list)
+    for _ in range(ratio):
+        order = list(at)
+        rng.shuffle(order)
+        for n in order:
+            dst = rng.choice([i for i in range(1, maars + 1) if i != at[n]])
+            at[n] = dst
+            plan.append((n, dst))
+    return plan
+
+
+def run_rate(offered: float, n_mns: int, ratio: int = 1, maars: int = 8, mode: str = "proxy",
+             seed: int = 1, profile: bool = False, handovers: Optional[int] = None) -> dict:
+    """Open loop: ``n_mns`` MNs registered first, then ``ratio`` handovers
+    per MN scheduled at ``offered``/s (0: as fast as possible); latency is
+    the RA's time minus the scheduled time (queueing included).
+    ``handovers`` (tests, smoke runs) cuts the plan short."""
+    ctl, fabric = new_controller(maars, mode)
+    where = register(ctl, fabric, n_mns, maars)
+    plan = plan_moves(where, ratio, maars, seed)[:handovers]
+    fabric.wire.counts.clear()
+    macs = {n: mac(n + 1) for n in where}
+    in_flight: Dict[str, float] = {}
     latencies: List[float] = []
-    start = clock()
+    skipped = 0
+    prof = cProfile.Profile() if profile else None
+    clock = time.perf_counter
+    start, cpu_start = clock(), time.process_time()
     if prof:
         prof.enable()
-    i, ras = 0, []
-    while i < len(plan):
-        now = clock() - start
-        while i < len(plan) and plan[i][0] <= now:
-            at, m, dst = plan[i]
-            pending[m].append(start + at)
-            ras += attach(net, m, dst, ACCESS_PORTS[int(m[-2:], 16) % len(ACCESS_PORTS)],
-                          clock)
-            i += 1
-        for m, t in ras:
-            if pending.get(m):
-                latencies.append(t - pending[m].pop(0))
-        ras.clear()
-        if offered and i < len(plan) and plan[i][0] > clock() - start:
-            time.sleep(max(0.0, min(0.0005, plan[i][0] - (clock() - start))))
-    elapsed = clock() - start
+    for i, (n, dst) in enumerate(plan):
+        due = start + i / offered if offered else clock()
+        if offered:
+            _wait_until(due)
+        m = macs[n]
+        if m in in_flight:
+            skipped += 1
+            continue
+        in_flight[m] = due
+        attach(ctl, fabric, m, dst, port_of(n))
+        for done, t in fabric.ras:
+            started = in_flight.pop(done, None)
+            if started is not None:
+                latencies.append(t - started)
+        fabric.ras.clear()
+    elapsed, cpu = clock() - start, time.process_time() - cpu_start
     if prof:
         prof.disable()
     lat_ms = sorted(x * 1000 for x in latencies)
     result = {
-        "offered_per_s": offered or "max", "mns": n_mns, "maars": maars, "mode": mode,
-        "handovers": handovers, "completed": len(lat_ms), "elapsed_s": round(elapsed, 3),
-        "achieved_per_s": round(len(lat_ms) / elapsed, 1),
+        "offered_per_s": offered or "max", "mns": n_mns, "handovers_per_mn": ratio,
+        "maars": maars, "mode": mode, "handovers": len(plan), "completed": len(lat_ms),
+        "skipped_in_flight": skipped, "incomplete": len(in_flight),
+        "errors": ctl.stats.errors(), "elapsed_s": round(elapsed, 3),
+        "achieved_per_s": round(len(lat_ms) / elapsed, 1) if elapsed else None,
+        "per_cpu_s": round(len(lat_ms) / cpu, 1) if cpu else None,
         "p50_ms": round(pct(lat_ms, 50), 3), "p99_ms": round(pct(lat_ms, 99), 3),
         "max_ms": round(lat_ms[-1], 3) if lat_ms else None,
-        "flow_mods": net.flow_mods,
+        "wire_per_handover": fabric.wire.per(max(1, len(lat_ms))),
     }
     if prof:
         result["profile"] = profile_breakdown(prof)
     return result
+
+
+def _wait_until(due: float) -> None:
+    """Open loop: the schedule, not the controller, sets the pace (sleep
+    most of a long gap, spin the last half millisecond)."""
+    gap = due - time.perf_counter()
+    if gap > 0.001:
+        time.sleep(gap - 0.0005)
+    while time.perf_counter() < due:
+        pass
+
+
+def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) -> dict:
+    """Runtime memory per MN (tracemalloc, from after the switches connect
+    to after every MN registered and moved once), then the /metrics scrape
+    time over those ``n_mns`` bindings (tracing stopped)."""
+    from dmm_ryu.ops import metrics
+    from dmm_ryu.ops.runtime_view import ControllerView
+
+    ctl, fabric = new_controller(maars, mode)
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    where = register(ctl, fabric, n_mns, maars)
+    for n, dst in plan_moves(where, 1, maars, seed=1):
+        attach(ctl, fabric, mac(n + 1), dst, port_of(n))
+        fabric.ras.clear()
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    registry = metrics.registry_for(ControllerView(ctl, fabric.send))
+    times, size = [], 0
+    for _ in range(scrapes):  # CPU time: the event loop's cost, whatever else runs
+        t = time.process_time()
+        size = len(metrics.exposition(registry))
+        times.append((time.process_time() - t) * 1000)
+    return {"mns": n_mns, "mode": mode, "handovers_per_mn": 1,
+            "bytes_per_mn": round(held / n_mns), "total_mib": round(held / 2**20, 1),
+            "metrics_scrape_ms": round(statistics.median(times), 2),
+            "metrics_bytes": size, "bindings": ctl.cmd_node.count(),
+            "errors": ctl.stats.errors()}
 
 
 def pct(values: List[float], p: float) -> float:
@@ -132,24 +340,20 @@ def pct(values: List[float], p: float) -> float:
     return values[k]
 
 
-def _bucket(filename: str, func: str) -> str:
+def _bucket(filename: str) -> str:
     f = filename.replace("\\", "/")
-    if "/dmm_ryu/wire/mh/" in f:
-        return "dmm_ryu.wire.mh (Mobility Header codec)"
-    if "/dmm_ryu/core/" in f:
-        return "dmm_ryu.core (protocol core)"
-    if "/dmm_ryu/of/" in f:
-        return "dmm_ryu.of (FlowMod building)"
-    if "/dmm_ryu/" in f:
-        return "dmm_ryu runtime (controller.py, ndp, inet, view)"
-    if "/ryu/" in f or "/os_ken/" in f:
-        return "ryu/os-ken ofproto parser classes"
-    if "ipaddress" in f:
-        return "stdlib ipaddress"
-    if "logging" in f:
-        return "logging"
-    if "/benchmarks/" in f:
-        return "load generator itself"
+    for marker, name in (("/dmm_ryu/wire/mh/", "dmm_ryu.wire.mh (Mobility Header codec)"),
+                         ("/dmm_ryu/core/", "dmm_ryu.core (protocol core)"),
+                         ("/dmm_ryu/of/", "dmm_ryu.of (OpenFlow building/packing)"),
+                         ("/dmm_ryu/shell/", "dmm_ryu.shell (sender)"),
+                         ("/dmm_ryu/", "dmm_ryu runtime (nodes, ndp, inet)"),
+                         ("/ryu/", "ryu/os-ken ofproto classes and serialiser"),
+                         ("/os_ken/", "ryu/os-ken ofproto classes and serialiser"),
+                         ("netaddr", "netaddr (framework's address conversion)"),
+                         ("ipaddress", "stdlib ipaddress"), ("logging", "logging"),
+                         ("/benchmarks/", "load generator itself")):
+        if marker in f:
+            return name
     return "other stdlib/builtins"
 
 
@@ -158,9 +362,10 @@ def profile_breakdown(prof: cProfile.Profile, top: int = 12) -> dict:
     total = sum(v[2] for v in stats.stats.values())
     buckets: Dict[str, float] = collections.Counter()
     funcs = []
-    for (filename, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
-        buckets[_bucket(filename, func)] += tt
-        funcs.append((tt, ct, nc, f"{filename.split('/site-packages/')[-1].split('/work/main/')[-1]}:{line}({func})"))
+    for (filename, line, func), (_, nc, tt, ct, _) in stats.stats.items():
+        buckets[_bucket(filename)] += tt
+        short = filename.split("/site-packages/")[-1].split("/dmm_ryu/")[-1]
+        funcs.append((tt, ct, nc, f"{short}:{line}({func})"))
     funcs.sort(reverse=True)
     return {
         "total_s": round(total, 3),
@@ -186,13 +391,11 @@ def flow_entries(mns_list=(1, 10, 100, 1000), anchored_list=(0, 1, 2, 3), mode="
     rows = []
     for a in anchored_list:
         for m in mns_list:
-            net = new_domain(max(a + 1, 2), mode)
-            ctl = net.dmm
+            ctl, fabric = new_controller(max(a + 1, 2), mode)
             for n in range(m):
                 for hop in range(a, -1, -1):
-                    attach(net, mac(n + 1), hop + 1, ACCESS_PORTS[n % len(ACCESS_PORTS)],
-                           time.perf_counter)
-            base = count_rules(new_domain(2, mode).dmm, 1)
+                    attach(ctl, fabric, mac(n + 1), hop + 1, port_of(n))
+            base = count_rules(new_controller(2, mode)[0], 1)
             rows.append({"mns": m, "anchored_prefixes_per_mn": a,
                          "serving_maar_rules": count_rules(ctl, 1),
                          "anchor_maar_rules": count_rules(ctl, 2) if a else None,
@@ -200,7 +403,47 @@ def flow_entries(mns_list=(1, 10, 100, 1000), anchored_list=(0, 1, 2, 3), mode="
     return rows
 
 
-def summary(values):
-    values = sorted(values)
-    return {"median": statistics.median(values), "min": values[0], "max": values[-1],
-            "n": len(values)}
+# --- fresh-process runs -------------------------------------------------------
+
+def run_cold(tree: Path, kind: str, timeout: float = 1800, **kwargs) -> dict:
+    """One measurement in a fresh interpreter with ``tree``'s dmm_ryu (this
+    file's code, that checkout's package): nothing warm from another run."""
+    argv = [sys.executable, str(Path(__file__).resolve()), kind]
+    for key, value in kwargs.items():
+        if value is True:
+            argv.append(f"--{key}")
+        elif value not in (None, False):
+            argv += [f"--{key}", str(value)]
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=str(tree))
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]}
+    return json.loads(done.stdout)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=("rate", "memory"))
+    parser.add_argument("--offered", type=float, default=0.0)
+    parser.add_argument("--mns", type=int, default=2000)
+    parser.add_argument("--ratio", type=int, default=1)
+    parser.add_argument("--maars", type=int, default=8)
+    parser.add_argument("--mode", default="proxy", choices=MODES)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    quiet_logging(args.log_level)
+    if args.kind == "rate":
+        result = run_rate(args.offered, args.mns, args.ratio, args.maars, args.mode, args.seed,
+                          args.profile)
+    else:
+        result = memory(args.mns, args.maars, args.mode)
+    result["log_level"] = args.log_level
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,7 +23,6 @@ from dmm_ryu.core.actions import (
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate
 
 
-
 @dataclass(eq=False)
 class MaarBce:
     """A MAAR's binding cache entry for one MN.
@@ -93,7 +92,17 @@ def sync(bce: MaarBce) -> List[Action]:
     target = wanted(bce)
     if target is None or target == bce.installed:
         return []
-    gone = sorted(bce.installed - target, key=repr)
-    new = sorted(target - bce.installed, key=repr)
+    gone = sorted(bce.installed - target, key=_order)
+    new = sorted(target - bce.installed, key=_order)
     bce.installed = target
     return [undo(install) for install in gone] + new
+
+
+def _order(install) -> tuple:
+    """A sort key that is cheap (``repr`` of a dataclass formats every
+    field, prefixes as text) and still total: local routes before tunnels,
+    then by prefix, role and peer."""
+    prefix = install.prefix
+    peer = getattr(install, "peer", None)
+    return (type(install).__name__, int(prefix.network_address), prefix.prefixlen,
+            getattr(install, "role", ""), 0 if peer is None else int(peer))

@@ -63,6 +63,13 @@ class Rule:
     match: Tuple[Tuple[str, Any], ...]
 
 
+#: Rules and framework matches remembered (LRU).  A handover uses a rule two
+#: or three times within milliseconds (build, bundle, a repeat RS), so a
+#: small cache keeps those hits; holding every MN's rules (an OFPMatch is
+#: about 3.4 KB) cost ~13.5 KB per MN and thrashed above 16k MNs (issue 17).
+RULE_CACHE = 1024
+
+
 def _rule(table: pl.Table, priority: int, **match: Any) -> Rule:
     return Rule(table, priority, tuple(match.items()))
 
@@ -74,7 +81,7 @@ def _user_value(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=RULE_CACHE)
 def _match(parser, rule: Rule):
     """One OFPMatch per rule, shared by its install and its removal: the
     framework's match constructor converts every field and dominates the
@@ -300,7 +307,7 @@ def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable,
 
 # --- local routes -----------------------------------------------------------
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=RULE_CACHE)
 def dst_rule(prefix: IPv6Network) -> Rule:
     """The ROUTE rule for traffic to ``prefix`` (local route, anchor entry)."""
     return _ipv6_rule(pl.ROUTE, pl.prefix_priority(prefix), ipv6_dst=prefix)

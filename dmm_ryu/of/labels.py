@@ -16,10 +16,10 @@ is refused with :class:`DataplaneError` rather than given a clashing label.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv6Address, IPv6Network
-from typing import Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from dmm_ryu.config.domainfile import MaarSection
 from dmm_ryu.of.pipeline import LABEL_BITS
@@ -27,7 +27,7 @@ from dmm_ryu.of.pipeline import LABEL_BITS
 MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
 #: Labels remembered per plan (LRU): a handover asks for a prefix's label
 #: several times (cookie, match, action) within milliseconds.
-LABEL_CACHE = 4096
+LABEL_CACHE = 1024
 
 
 class DataplaneError(ValueError):
@@ -65,11 +65,24 @@ class LabelPlan:
     maars: Tuple[PlannedMaar, ...]
     index_bits: int
 
+    #: Lookups by name, by address and by pool (its length, then its
+    #: network as an int): built once, so a handover never scans the plan.
+    _by_name: Dict[str, PlannedMaar] = field(init=False, repr=False, compare=False)
+    _by_address: Dict[IPv6Address, PlannedMaar] = field(init=False, repr=False, compare=False)
+    _by_pool: Tuple[Tuple[int, Dict[int, PlannedMaar]], ...] = field(
+        init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # Memoised per instance (a frozen plan is a pure function of the
         # config); hashing the plan itself for a shared cache would cost
         # more than the lookup it saves.
         object.__setattr__(self, "label", lru_cache(maxsize=LABEL_CACHE)(self._label))
+        object.__setattr__(self, "_by_name", {m.name: m for m in reversed(self.maars)})
+        object.__setattr__(self, "_by_address", {m.address: m for m in reversed(self.maars)})
+        pools: Dict[int, Dict[int, PlannedMaar]] = {}
+        for m in reversed(self.maars):  # the first MAAR wins, as a scan would
+            pools.setdefault(m.pool.prefixlen, {})[_top_bits(m.pool, m.pool.prefixlen)] = m
+        object.__setattr__(self, "_by_pool", tuple(sorted(pools.items())))
 
     @classmethod
     def from_maars(cls, maars: Mapping[str, MaarSection]) -> "LabelPlan":
@@ -84,17 +97,34 @@ class LabelPlan:
         return cls(planned, index_bits)
 
     def by_name(self, name: str) -> PlannedMaar:
-        return self._find(lambda m: m.name == name, f"no MAAR named {name!r}")
+        found = self._by_name.get(name)
+        if found is None:
+            raise DataplaneError(f"no MAAR named {name!r}")
+        return found
 
     def by_address(self, address: IPv6Address) -> PlannedMaar:
-        return self._find(lambda m: m.address == address, f"no MAAR has address {address}")
+        found = self._by_address.get(address)
+        if found is None:
+            raise DataplaneError(f"no MAAR has address {address}")
+        return found
 
     def anchor_of(self, prefix: IPv6Network) -> PlannedMaar:
         """The MAAR whose exclusive pool holds ``prefix`` (draft section 3)."""
-        owner = self._find(lambda m: prefix.subnet_of(m.pool), f"{prefix} is in no MAAR's pool")
+        owner = self._pool_holding(prefix)
+        if owner is None:
+            raise DataplaneError(f"{prefix} is in no MAAR's pool")
         if prefix.prefixlen != owner.prefix_length:
             raise DataplaneError(f"{prefix}: {owner.name} hands out /{owner.prefix_length} prefixes")
         return owner
+
+    def _pool_holding(self, prefix: IPv6Network) -> Optional[PlannedMaar]:
+        """One dict probe per distinct pool length (usually one)."""
+        for length, pools in self._by_pool:
+            if prefix.prefixlen >= length:
+                found = pools.get(_top_bits(prefix, length))
+                if found is not None:
+                    return found
+        return None
 
     def _label(self, prefix: IPv6Network) -> int:
         """The MPLS label of ``prefix`` (``label``, memoised); DataplaneError
@@ -108,11 +138,11 @@ class LabelPlan:
                 f"{1 << self.index_bits} prefixes per MAAR")
         return owner.ordinal << self.index_bits | index
 
-    def _find(self, wanted, complaint: str) -> PlannedMaar:
-        for maar in self.maars:
-            if wanted(maar):
-                return maar
-        raise DataplaneError(complaint)
+
+
+def _top_bits(network: IPv6Network, length: int) -> int:
+    """The first ``length`` bits of ``network``'s address."""
+    return int(network.network_address) >> (128 - length)
 
 
 def _check_unique_macs(planned: Tuple[PlannedMaar, ...]) -> None:

@@ -94,10 +94,20 @@ class ControllerView:
         health = {"status": status, "maars_connected": up, "maars_total": len(maars),
                   "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
                   "bindings": 0 if cmd is None else cmd.count(),
-                  "nodes": sorted(self._c.nodes)}
+                  "nodes": sorted(self._c.nodes),
+                  "maars": {name: self._counts(name) for name in sorted(self._c.domain.maars)}}
         if self._leadership is not None:
             health["leadership"] = self._leadership()
         return health
+
+    def _counts(self, name: str) -> dict:
+        """One MAAR's figures from its node's snapshot, without the views
+        (names resolved per tunnel) that /maars builds."""
+        node = self._c.nodes.get(name)
+        if node is None:
+            return maar_counts(_maar_view(self._c.domain.maars[name], None, self._name))
+        with self._c.lock:
+            return maar_counts(node.snapshot())
 
     def deregister(self, mn_id: str) -> bool:
         outputs = self._c.deregister(mn_id, self._clock())
@@ -105,6 +115,14 @@ class ControllerView:
             return False
         self._send(outputs)
         return True
+
+
+def maar_counts(maar) -> dict:
+    """The figures /metrics and /health report of one MAAR (from a
+    MaarView or a MaarState: they name them alike)."""
+    return {"bindings": maar.bindings, "tunnels": len(maar.tunnels),
+            "connected": maar.connected, "pool_used": maar.pool_used,
+            "pool_size": maar.pool_size}
 
 
 def _maar_view(cfg, state: Optional[MaarState], name_of) -> MaarView:

@@ -2,7 +2,10 @@
 
 The core asks for timers by key (``StartTimer``/``CancelTimer``); starting a
 key again replaces it.  Replaced and cancelled entries stay in the heap and
-are skipped lazily, so every operation is O(log n).
+are skipped lazily, so every operation is O(log n); when they outnumber the
+live ones the heap is rebuilt without them (O(n), amortised O(1) per dead
+entry), so a handover that restarts a timer several times does not leave
+entries behind until their deadlines (issue 17: ~7 per MN).
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import itertools
 from typing import Dict, Hashable, List, Optional, Tuple
 
 Owner = Hashable
+#: Dead entries tolerated beyond the live count before a rebuild.
+COMPACT_FLOOR = 64
 
 
 class TimerQueue:
@@ -21,13 +26,24 @@ class TimerQueue:
         self._live: Dict[Tuple[Owner, Hashable], int] = {}
         self._seq = itertools.count()
 
+    def __len__(self) -> int:
+        """Live timers."""
+        return len(self._live)
+
+    @property
+    def entries(self) -> int:
+        """Heap entries, dead ones included (what the queue's memory holds)."""
+        return len(self._heap)
+
     def start(self, owner: Owner, key: Hashable, at: float) -> None:
         seq = next(self._seq)
         self._live[(owner, key)] = seq
         heapq.heappush(self._heap, (at, seq, owner, key))
+        self._compact_if_mostly_dead()
 
     def cancel(self, owner: Owner, key: Hashable) -> None:
-        self._live.pop((owner, key), None)
+        if self._live.pop((owner, key), None) is not None:
+            self._compact_if_mostly_dead()
 
     def cancel_owner(self, owner: Owner) -> None:
         """Cancel every timer of ``owner`` (its state is being reloaded)."""
@@ -53,3 +69,11 @@ class TimerQueue:
             if self._live.get((owner, key)) == seq:
                 return
             heapq.heappop(self._heap)
+
+    def _compact_if_mostly_dead(self) -> None:
+        """Drop dead entries once they exceed the live ones (and a floor,
+        so a tiny queue is not rebuilt on every call)."""
+        if len(self._heap) > 2 * len(self._live) + COMPACT_FLOOR:
+            live = self._live
+            self._heap = [e for e in self._heap if live.get((e[2], e[3])) == e[1]]
+            heapq.heapify(self._heap)

@@ -17,6 +17,7 @@ from dmm_ryu.ops.view import (
     BindingView, MaarView, PrefixBinding, PreviousMaarEntry, TunnelView,
     find_prefix, select_bindings,
 )
+from dmm_ryu.ops.runtime_view import maar_counts
 from dmm_ryu.runtime.stats import Stats
 
 ADDRESSES = {"maar1": IPv6Address("2001:db8:ff::1"), "maar2": IPv6Address("2001:db8:ff::2"),
@@ -149,7 +150,9 @@ class FakeView:
 
     def health(self) -> dict:
         self._check()
-        return {"status": self.health_status, "maars_connected": 2, "maars_total": 3}
+        return {"status": self.health_status, "maars_connected": 2, "maars_total": 3,
+                "bindings": len(self._bindings),
+                "maars": {m.name: maar_counts(m) for m in self._maars}}
 
     def deregister(self, mn_id: str) -> bool:
         self._check()

@@ -80,14 +80,30 @@ def test_injected_registry_keeps_its_other_metrics(view):
 
 
 def test_empty_domain_exposes_families_without_samples():
-    class Empty(FakeView):
-        def bindings(self, maar=None, prefix=None):
-            return []
-
-        def maars(self):
-            return []
-
-    view = Empty()
+    view = FakeView(bindings=[])
+    view._maars = []
     view._stats = Stats()
     samples = scrape(metrics.registry_for(view))
     assert samples == {("dmm_cmd_bindings", ()): 0}
+
+
+class CallCountingView(FakeView):
+    """Counts the view methods a scrape calls."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.calls = []
+
+    def __getattribute__(self, name):
+        if name in ("bindings", "binding", "maars", "maar", "prefix", "health", "stats"):
+            object.__getattribute__(self, "calls").append(name)
+        return object.__getattribute__(self, name)
+
+
+@pytest.mark.parametrize("count", [3, 3000])
+def test_a_scrape_reads_counts_never_the_bindings_or_tunnels(count):
+    from tests.unit.fakeview import many_bindings
+    view = CallCountingView(bindings=many_bindings(count))
+    samples = scrape(metrics.registry_for(view))
+    assert sorted(view.calls) == ["health", "stats"]
+    assert samples[("dmm_cmd_bindings", ())] == count

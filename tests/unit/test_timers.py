@@ -31,3 +31,27 @@ def test_starting_a_key_again_replaces_it_and_cancel_removes_it():
     assert drain(q, 4.0) == []
     assert drain(q, 5.0) == [("maar1", "retx")]
     assert q.next_deadline() is None
+
+
+def test_cancelled_and_replaced_entries_are_dropped_once_they_outnumber_live_ones():
+    q = TimerQueue()
+    for mn in range(100):
+        q.start(f"maar{mn}", "lifetime", 1000.0 + mn)
+    for round_ in range(50):  # every MN's retx restarted and cancelled again and again
+        for mn in range(100):
+            q.start(f"maar{mn}", "retx", 10.0 + round_)
+            q.cancel(f"maar{mn}", "retx")
+    assert len(q) == 100
+    assert q.entries <= 2 * len(q) + 64 + 1
+    assert q.next_deadline() == 1000.0
+    assert drain(q, 1000.0 + 99)[:2] == [("maar0", "lifetime"), ("maar1", "lifetime")]
+    assert len(q) == 0
+
+
+def test_compaction_keeps_the_replacing_entry_of_a_restarted_key():
+    q = TimerQueue()
+    for i in range(500):
+        q.start("cmd", "refresh", float(i))  # each start replaces the previous one
+    assert q.entries < 100
+    assert drain(q, 498.0) == []
+    assert drain(q, 499.0) == [("cmd", "refresh")]

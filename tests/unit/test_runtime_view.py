@@ -1,0 +1,21 @@
+"""ControllerView's counts (what /health and /metrics report) agree with
+the views REST lists, on the whole domain over fake switches."""
+import pytest
+
+from dmm_ryu.ops.runtime_view import ControllerView, maar_counts
+from dmm_ryu.wire.ndp import router_solicitation
+from tests.unit.fakedomain import FakeDomain, domain_text
+
+
+@pytest.mark.parametrize("mode", ["proxy", "relay", "locator"])
+def test_health_counts_equal_the_listed_views(mode):
+    dom = FakeDomain(domain_text(mode))
+    for port, path in ((2, ["maar1", "maar2"]), (3, ["maar3", "maar2", "maar1"])):
+        for maar in path:
+            dom.inject(maar, port, router_solicitation(f"02:00:00:00:00:0{port}"))
+    view = ControllerView(dom.dmm, dom.run)
+    health = view.health()
+    assert health["bindings"] == len(view.bindings()) == 2
+    assert health["maars"] == {m.name: maar_counts(m) for m in view.maars()}
+    # one anchored prefix for the first MN, two for the second: two ends each
+    assert sum(c["tunnels"] for c in health["maars"].values()) == 2 * 3
