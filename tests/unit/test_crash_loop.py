@@ -28,7 +28,7 @@ import pytest
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.store import fault
 from dmm_ryu.store.sqlite import SqliteStore
-from tests.unit.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
 
 MODES = ["relay", "locator", "proxy", "pmipv6"]
@@ -49,7 +49,7 @@ def store_factory(directory: Path, wrap: Callable = lambda s: s):
 def run_script(mode: str, directory: Path, wrap: Callable) -> None:
     """The handover script; the MN's position and the clock are written
     before each move (the MN moved before the controller heard of it)."""
-    dom = FakeDomain(domain_text(mode), store_factory(directory, wrap))
+    dom = FakeDomain(domain_text(mode), store_of=store_factory(directory, wrap))
     for maar in PATH:
         (directory / "at").write_text(f"{maar} {dom.now}")
         attach(dom, maar)

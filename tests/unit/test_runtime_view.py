@@ -4,7 +4,7 @@ import pytest
 
 from dmm_ryu.ops.runtime_view import ControllerView, maar_counts
 from dmm_ryu.wire.ndp import router_solicitation
-from tests.unit.fakedomain import FakeDomain, domain_text
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 
 
 @pytest.mark.parametrize("mode", ["proxy", "relay", "locator"])

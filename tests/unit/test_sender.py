@@ -6,7 +6,7 @@ from dmm_ryu.of import packed
 from dmm_ryu.of.compat import ofproto_v1_3 as OFP
 from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.shell.sender import Sender
-from tests.unit.fakeoftable import decode
+from dmm_ryu.testbed.ofdecode import decode
 
 
 class RecordingDatapath:
