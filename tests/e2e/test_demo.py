@@ -1,8 +1,9 @@
 """README command 1 (``./dmm demo``) end to end, here for one mode under
-os-ken's manager (the e2e handover tests cover every mode under Ryu's):
+os-ken 4's manager (the e2e handover tests cover every mode under Ryu's):
 exit status, the printed table and the three output files, once per radio
-model."""
+model on the native hub, and once on the eventlet hub."""
 import json
+import os
 import subprocess
 import sys
 
@@ -12,12 +13,13 @@ from dmm_ryu.testbed.report import signalling
 
 pytestmark = pytest.mark.e2e
 
-@pytest.mark.parametrize("radio", ["flap", "roam"])
-def test_demo_writes_report_pcap_and_timeline(tmp_path, radio):
+@pytest.mark.parametrize("radio, hub", [("flap", "native"), ("roam", "native"),
+                                        ("roam", "eventlet")])
+def test_demo_writes_report_pcap_and_timeline(tmp_path, radio, hub):
     result = subprocess.run(
         [sys.executable, "-m", "dmm_ryu.tools.demo", "--modes", "proxy", "--manager", "osken-manager",
          "--radio", radio, "--output", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OSKEN_HUB_TYPE": hub},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"proxy    maar1->maar2     {radio}" in result.stdout
@@ -33,4 +35,4 @@ def test_demo_writes_report_pcap_and_timeline(tmp_path, radio):
     assert ("maar2", "cmd", "PBU") in kinds and ("cmd", "maar2", "PBA") in kinds
     assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     log = (tmp_path / "proxy" / "osken-manager.log").read_text()
-    assert "framework os_ken" in log and "Traceback" not in log
+    assert "framework os_ken" in log and f"{hub} hub" in log and "Traceback" not in log
