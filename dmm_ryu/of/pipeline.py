@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Optional
 
+from dmm_ryu.wire.constants import ICMPV6_PROTO, MH_PROTO, NdType
+
 
 @dataclass(frozen=True)
 class Table:
@@ -83,10 +85,10 @@ METADATA_UPLINK = (0x1, 0x1)
 
 ETH_TYPE_IPV6 = 0x86DD
 ETH_TYPE_MPLS = 0x8847
-IPPROTO_ICMPV6 = 58
-IPPROTO_MH = 135
-ICMPV6_RS = 133
-ICMPV6_NS = 135
+IPPROTO_ICMPV6 = ICMPV6_PROTO  # one source: dmm_ryu.wire.constants
+IPPROTO_MH = MH_PROTO
+ICMPV6_RS = int(NdType.ROUTER_SOLICITATION)
+ICMPV6_NS = int(NdType.NEIGHBOR_SOLICITATION)
 LINK_LOCAL = IPv6Network("fe80::/10")
 
 COOKIE_APP = 0xD3 << 56

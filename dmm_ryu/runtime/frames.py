@@ -8,7 +8,7 @@ Anything shorter than an Ethernet + IPv6 header is neither.
 from __future__ import annotations
 
 from dmm_ryu.wire.inet import ETH_HEADER, IPV6_HEADER
-from dmm_ryu.wire.mh.codec import MH_PROTO
+from dmm_ryu.wire.constants import MH_PROTO
 
 ETH_TYPE_IPV6 = b"\x86\xdd"
 #: Ethernet + IPv6 header: the shortest frame worth a look.
