@@ -16,7 +16,8 @@ Keys (defaults in brackets)::
     upstream_mac       unicast MAC of the upstream router        [0e:00:00:00:ff:fe]
     timers             lifetime (s, multiple of 4), refresh_ratio, retransmit_initial,
                        retransmit_max, retransmit_limit, aggregation_timeout,
-                       prefix_idle (s an unused prefix is kept; 0 = never collected) [0]
+                       prefix_idle (s an unused prefix is kept; 0 = never collected) [0],
+                       timestamp_window (s a Timestamp may run ahead of our clock) [1]
     detach_guard       s a detached MN may take to reappear elsewhere   [10]
     mn_policy          listed | any: who may attach [listed with mn_ids, else any]
     mn_ids             MAC -> MN-ID (NAI); MN-IDs unique
@@ -221,6 +222,7 @@ TIMERS = {
     "retransmit_limit": (True, 1, 1000, False),
     "aggregation_timeout": (False, 0.0, 60.0, False),
     "prefix_idle": (False, 0.0, 30 * 86400.0, True),
+    "timestamp_window": (False, 0.0, 3600.0, False),
 }
 TIMER_KEYS = tuple(TIMERS)
 

@@ -63,3 +63,9 @@ def test_keys_not_implemented_yet_are_refused_not_ignored(extra, key):
     text = domain_text().replace("timers: {lifetime: 40}\n", "") + extra
     with pytest.raises(InvalidConfigError, match=key):
         build(load_text(text))
+
+
+def test_timestamp_window_reaches_the_core():
+    from dmm_ryu.testbed.fakedomain import domain_text
+    text = domain_text().replace("timers: {lifetime: 40}", "timers: {lifetime: 40, timestamp_window: 5}")
+    assert build(load_text(text)).domain.timers.timestamp_window == 5.0
