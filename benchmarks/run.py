@@ -337,7 +337,7 @@ def scale_section(quick: bool) -> dict:
                                  "Cmd (proxy, 16 MAARs), tracing from before the PBUs are built",
                        "flows": "N MNs driven through the in-process DmmController so each ends "
                                 "on maar1 holding A anchored prefixes (walk maar(A+1) .. maar1); "
-                                "rules = ADD FlowMods of dmm_ryu.of.flows.rebuild_flows for the "
+                                "rules = ADD FlowMods of dmm_ryu.of.admission.rebuild_flows for the "
                                 "switch (what a reconnect installs), base pipeline included"}}
 
 

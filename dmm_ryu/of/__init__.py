@@ -4,7 +4,8 @@ core's actions to FlowMods, never sending anything (the adapter does).
 * :mod:`pipeline` - tables, priority bands, metadata and cookie format.
 * :mod:`labels` - MAAR ordinals, transport MACs, the MPLS label of a prefix.
 * :mod:`context` - :class:`~dmm_ryu.of.context.MaarDataplane`, one MAAR's view.
-* :mod:`flows` - ``base_flows``, ``flows_for``, ``rebuild_flows``, ``delete_ours``.
+* :mod:`flows` - ``base_flows``, ``flows_for``, ``delete_ours``.
+* :mod:`admission` - MN admission rules, ``rebuild_flows``.
 * :mod:`bundle` - wrap FlowMods in an atomic, ordered OVS bundle.
 * :mod:`packed` - the hot path as bytes: route/tunnel FlowMods, bundles and
   packet-outs from per-prefix templates, identical to the framework's.

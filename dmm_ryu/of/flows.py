@@ -5,7 +5,6 @@ Faucet does) and the adapter binds them when it sends.  Public API::
 
     base_flows(ctx, parser) -> [FlowMod]         pipeline, punts, table-miss
     meter_mods(ctx, parser) -> [MeterMod]        the access ports' punt meters
-    admission_flows(ctx, before, after, parser)  MN admission, by places(installs)
     flows_for(action, ctx, parser) -> [FlowMod]  Install/Remove LocalRoute/Tunnel
     rebuild_flows(ctx, routes, tunnels, parser)  delete ours + everything again
     dst_rule(prefix), tunnel_rules(ctx, prefix, role) -> the Rules (for of/packed.py)
@@ -34,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv6Network
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Tuple
 
 from dmm_ryu.of import compat
 from dmm_ryu.core import actions as core
@@ -270,41 +269,6 @@ def base_flows(ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
     return [_add(parser, owner, rule, instructions) for rule, instructions in pairs]
 
 
-# --- MN admission ----------------------------------------------------------
-
-def mn_rules(ctx: MaarDataplane, mac: str, port: int) -> List[Rule]:
-    """An MN with a session here: its frames to the gateway enter the
-    pipeline, the rest of its IPv6 is dropped; neither is ever punted as
-    an unknown source (the RS/NS/DAD punts stay above both)."""
-    mac = mac.lower()
-    return [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
-                       eth_dst=ctx.gateway_mac, eth_src=mac),
-            _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_KNOWN_SOURCE, in_port=port, eth_src=mac)]
-
-
-def places(installs: Iterable) -> set:
-    """(MAC, access port) of each MN these Install* actions deliver to:
-    its local routes and serving tunnels (an anchor's MN is elsewhere)."""
-    return {(a.mac.lower(), a.port) for a in installs
-            if isinstance(a, core.InstallLocalRoute)
-            or (isinstance(a, core.InstallTunnel) and a.role == core.SERVING)}
-
-
-def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable,
-                    parser=DEFAULT_PARSER) -> list:
-    """Admission rules going from the (mac, port) places ``before`` to
-    ``after``: the gone removed, the new added; each MN owns its rules
-    (cookie pl.mn_cookie), so a route's removal never takes them along."""
-    before, after, admit = set(before), set(after), _mark_uplink(parser) + _goto(parser, pl.UPLINK)
-    out = [m for mac, port in sorted(before - after)
-           for m in _removals(parser, pl.mn_cookie(mac), mn_rules(ctx, mac, port))]
-    for mac, port in sorted(after - before):
-        first, known = mn_rules(ctx, mac, port)
-        out += [_add(parser, pl.mn_cookie(mac), first, admit),
-                _add(parser, pl.mn_cookie(mac), known, [])]
-    return out
-
-
 # --- local routes -----------------------------------------------------------
 
 @lru_cache(maxsize=RULE_CACHE)
@@ -391,16 +355,3 @@ def flows_for(action, ctx: MaarDataplane, parser=DEFAULT_PARSER) -> list:
     if translate is None:
         raise TypeError(f"{type(action).__name__} is not a flow action")
     return translate(action, ctx, parser)
-
-
-def rebuild_flows(ctx: MaarDataplane, routes: Iterable[core.InstallLocalRoute],
-                  tunnels: Iterable[core.InstallTunnel], parser=DEFAULT_PARSER,
-                  admitted: Optional[Iterable] = None) -> list:
-    """The whole rule set of a MAAR from its current state, after wiping
-    ours: sent (in a bundle) when the switch (re)connects.  ``admitted``:
-    the (mac, port) of MNs admitted here (default: every MN delivered to)."""
-    installs = [*routes, *tunnels]
-    state = [flow for a in installs for flow in flows_for(a, ctx, parser)]
-    admitted = places(installs) if admitted is None else admitted
-    return [delete_ours(parser), *base_flows(ctx, parser), *state,
-            *admission_flows(ctx, (), admitted, parser)]

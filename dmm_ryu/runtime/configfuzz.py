@@ -18,7 +18,7 @@ from dmm_ryu.core.actions import SendMessage
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.events import MnAttached
 from dmm_ryu.core.maar import Maar
-from dmm_ryu.of import flows
+from dmm_ryu.of import admission, flows
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.runtime.assembly import CoreConfigs, build
 from dmm_ryu.wire.mh.codec import decode_mh, encode_mh
@@ -43,7 +43,7 @@ def run(domain: DomainFile, configs: CoreConfigs) -> None:
         flows.cmd_switch_flows(domain.cmd)
     macs = list(domain.mn_ids)[:1] + [UNLISTED_MAC]
     for name, config in configs.maars.items():
-        flows.rebuild_flows(MaarDataplane.for_maar(domain, name, domain.upstream_mac), (), ())
+        admission.rebuild_flows(MaarDataplane.for_maar(domain, name, domain.upstream_mac), (), ())
         maar = Maar(config)
         for mac in macs:
             mn_id = domain.mn_id_for(mac)

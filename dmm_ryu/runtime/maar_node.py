@@ -20,7 +20,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 from dmm_ryu.core import actions as act
 from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired
 from dmm_ryu.core.maar import Maar
-from dmm_ryu.of import flows
+from dmm_ryu.of import admission, flows
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
@@ -65,7 +65,7 @@ class MaarNode(Node):
         tunnels = [a for a in installed if isinstance(a, act.InstallTunnel)]
         self._admitted = {m: p for m in self.core.bces if (p := self._places(m))}
         admitted = set().union(*self._admitted.values())
-        msgs = flows.rebuild_flows(self.ctx, routes, tunnels, self.env.parser, admitted)
+        msgs = admission.rebuild_flows(self.ctx, routes, tunnels, self.env.parser, admitted)
         return [Output(self.info.dpid, flows.meter_mods(self.ctx, self.env.parser)),
                 Output(self.info.dpid, msgs, atomic=True)]
 
@@ -175,7 +175,7 @@ class MaarNode(Node):
         msgs = [m for a in changes for m in flows.flows_for(a, self.ctx, parser)]
         for mn_id in sorted(touched):
             before, after = self._admitted.pop(mn_id, set()), self._places(mn_id)
-            msgs += flows.admission_flows(self.ctx, before, after, parser)
+            msgs += admission.admission_flows(self.ctx, before, after, parser)
             if after:
                 self._admitted[mn_id] = after
                 if self._punted.holds(mn_id):
@@ -189,7 +189,7 @@ class MaarNode(Node):
         bce = self.core.bces.get(mn_id)
         if bce is None or mn_id in self.core.attachments.absent:
             return set()
-        return flows.places(bce.installed)
+        return admission.places(bce.installed)
 
     def _reinject(self, mn_id: str, now: float) -> List[Output]:
         """The MN's held frames, back into the pipeline from their port

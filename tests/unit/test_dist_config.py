@@ -43,7 +43,8 @@ def test_health_names_the_nodes_and_who_leads(domain):
 
 def test_leader_gauge(domain):
     view = FakeView()
-    view.health = lambda: {"status": "ok", "leadership": LEAD}
+    health = view.health()
+    view.health = lambda: {**health, "leadership": LEAD}
     samples = scrape(metrics.registry_for(view))
     key = ("dmm_cmd_leader", (("instance", "cmd-b"), ("leader", "cmd-b"), ("role", "master")))
     assert samples[key] == 1.0

@@ -17,8 +17,8 @@ from dmm_ryu.config.domainfile import parse
 from dmm_ryu.core.actions import (ANCHOR, SERVING, InstallLocalRoute, InstallTunnel,
                                   RemoveLocalRoute, RemoveTunnel)
 from dmm_ryu.of.context import GATEWAY_MAC, MaarDataplane
-from dmm_ryu.of.flows import (DEFAULT_PARSER, admission_flows, base_flows, flows_for, meter_mods,
-                              places, rebuild_flows)
+from dmm_ryu.of.admission import admission_flows, places, rebuild_flows
+from dmm_ryu.of.flows import DEFAULT_PARSER, base_flows, flows_for, meter_mods
 from dmm_ryu.of.render import format_flows
 from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
 from tests.unit import golden
