@@ -42,7 +42,8 @@ class Cmd(PeerSignalling):
         self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
         self._departed: Dict[str, int] = {}
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
-        self._seqs: Dict[Tuple[str, IPv6Address], int] = {}
+        #: MN-ID -> P-MAAR -> the last sequence number sent it (per session)
+        self._seqs: Dict[str, Dict[IPv6Address, int]] = {}
         self._owners = PrefixOwners(self.store)
 
     @property

@@ -60,9 +60,9 @@ class PeerSignalling:
                                   flags=pbu_flags(self._domain.mode))
 
     def _next_seq(self, mn_id: str, peer: IPv6Address) -> int:
-        pair = (mn_id, peer)
-        self._seqs[pair] = next_seq(self._seqs.get(pair, 0))
-        return self._seqs[pair]
+        numbers = self._seqs.setdefault(mn_id, {})
+        numbers[peer] = next_seq(numbers.get(peer, 0))
+        return numbers[peer]
 
     def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
         pbu = replace(pbu, sequence=self._next_seq(pbu.options.mn_id, target))
@@ -78,7 +78,7 @@ class PeerSignalling:
         sent = self._outbox.get(key)
         if sent is not None and pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
             self.counters["resynced"] += 1
-            self._seqs[(pba.options.mn_id, src)] = pba.sequence
+            self._seqs.setdefault(pba.options.mn_id, {})[src] = pba.sequence
             return self._retransmit(key, self.store.get(pba.options.mn_id), now)
         if sent is None or sent[1].sequence != pba.sequence:
             self.counters["stale_pba"] += 1
@@ -91,7 +91,10 @@ class PeerSignalling:
         actions: List[Action] = [self._backoff.stop(key)]
         bce = self.store.get(pba.options.mn_id)
         if sent[1].lifetime == 0:
-            self._seqs.pop((pba.options.mn_id, src), None)
+            numbers = self._seqs.get(pba.options.mn_id, {})
+            numbers.pop(src, None)
+            if not numbers:
+                self._seqs.pop(pba.options.mn_id, None)
             return actions
         if bce is None:
             return actions + self._orphan(src, pba, now)
