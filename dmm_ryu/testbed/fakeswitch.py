@@ -25,8 +25,8 @@ from ipaddress import IPv6Address
 from typing import Dict, List, Optional, Tuple
 
 from dmm_ryu.of import compat
-from dmm_ryu.testbed.fakeoverlap import (ETH_TYPE_IPV6, ETH_TYPE_MPLS,  # noqa: F401
-                                         OverlapError, refuse_overlap as _refuse_overlap)
+from dmm_ryu.testbed.fakeoverlap import ETH_TYPE_IPV6, ETH_TYPE_MPLS
+from dmm_ryu.testbed.fakeoverlap import refuse_overlap as _refuse_overlap
 
 OFP = compat.ofproto_v1_3
 IPV6_ONLY = ("ipv6_src", "ipv6_dst", "ip_proto", "icmpv6_type", "ipv6_nd_target")

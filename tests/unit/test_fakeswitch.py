@@ -6,7 +6,8 @@ import pytest
 
 from dmm_ryu.of import compat
 from dmm_ryu.of.bundle import bundle
-from dmm_ryu.testbed.fakeswitch import FakeOFTable, OverlapError
+from dmm_ryu.testbed.fakeoverlap import OverlapError
+from dmm_ryu.testbed.fakeswitch import FakeOFTable
 from dmm_ryu.testbed.ofdecode import FakeDatapath
 
 OFP = compat.ofproto_v1_3
