@@ -28,6 +28,7 @@ from dmm_ryu.core.actions import (
     StartTimer,
 )
 from dmm_ryu.core.backoff import Backoff
+from dmm_ryu.core.census import BindingCache
 from dmm_ryu.core.config import MaarConfig
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
 from dmm_ryu.core.maar_anchor import AnchorSide
@@ -58,7 +59,7 @@ class Maar(AnchorSide, PeerLearning):
         self.address: IPv6Address = config.address
         self.pool = PrefixPool(config.pool, config.prefix_len)
         self.pools = config.pools
-        self.bces: Dict[str, MaarBce] = {}
+        self.bces: BindingCache = BindingCache()  # MN-ID -> MaarBce
         self.counters: Counter = Counter()
         self._domain = config.domain
         self._timers = config.domain.timers

@@ -101,13 +101,13 @@ class ControllerView:
         return health
 
     def _counts(self, name: str) -> dict:
-        """One MAAR's figures from its node's snapshot, without the views
-        (names resolved per tunnel) that /maars builds."""
+        """One MAAR's figures, kept by its node as events happen: O(1) per
+        scrape, whatever the number of bindings (issue 12)."""
         node = self._c.nodes.get(name)
         if node is None:
             return maar_counts(_maar_view(self._c.domain.maars[name], None, self._name))
         with self._c.lock:
-            return maar_counts(node.snapshot())
+            return node.counts()
 
     def deregister(self, mn_id: str) -> bool:
         outputs = self._c.deregister(mn_id, self._clock())

@@ -94,7 +94,9 @@ class MaarNode(Node):
         to the core (:meth:`Node.handle`: stored, then carried out)."""
         if isinstance(event, TimerFired) and event.key[0] == "reinject":
             return self._reinject(event.key[1], now)
-        return super().handle(event, now)
+        out = super().handle(event, now)
+        self.core.bces.settle()
+        return out
 
     def carry_out(self, event, actions: list, now: float) -> List[Output]:
         """The event's flow changes, the admission changes of the MNs it
@@ -226,15 +228,25 @@ class MaarNode(Node):
 
     # -- what operators see --------------------------------------------------
 
+    def counts(self) -> dict:
+        """The figures /metrics and /health report, without walking the
+        BCEs (the binding cache keeps its head count: core/census.py)."""
+        core = self.core
+        core.bces.settle()
+        return {"bindings": core.bces.bindings, "tunnels": core.bces.tunnels,
+                "connected": self.connected, "pool_used": core.pool.used,
+                "pool_size": core.pool.size}
+
     def snapshot(self) -> MaarState:
         core = self.core
+        core.bces.settle()
         tunnels = sorted((TunnelState(a.prefix, a.peer, a.role, a.mn_id)
                           for a in core.installed() if isinstance(a, act.InstallTunnel)),
                          key=lambda t: (int(t.prefix.network_address), t.role))
         return MaarState(
             name=self.name, address=self.info.address, pool_size=core.pool.size,
             pool_used=core.pool.used, connected=self.connected,
-            bindings=sum(1 for bce in core.bces.values() if bce.final and not bce.leaving),
+            bindings=core.bces.bindings,
             attached=len(core.attachments.present), tunnels=tuple(tunnels))
 
 

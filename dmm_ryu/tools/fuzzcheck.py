@@ -1,7 +1,9 @@
 """The invariants the fuzzer checks after every input.
 
 Cheap ones run after each input: no prefix in two CMD bindings, every
-CMD prefix inside its anchor's pool, and the rejection count (below).  The
+CMD prefix inside its anchor's pool, each MAAR's kept head count (what
+/metrics reports) equal to a recount of its BCEs, and the rejection count
+(below).  The
 expensive one, each switch's incrementally built flow table equal to a
 rebuild from state, runs every few hundred inputs.
 
@@ -30,6 +32,7 @@ OUTSIDE_POOL = "prefix outside its anchor's pool"
 TABLE_DIFFERS = "incremental flow table differs from a rebuild"
 NOT_COUNTED = "rejected input not counted in stats.errors()"
 COUNTED_TWICE = "one input counted more than one error"
+COUNTS_DRIFT = "a MAAR's kept counts differ from a recount"
 
 
 class Break(NamedTuple):
@@ -102,6 +105,18 @@ def binding_breaks(dom: FakeDomain) -> List[Break]:
             pool = pools.get(anchor)
             if pool is None or not prefix.subnet_of(pool):
                 found.append(Break(OUTSIDE_POOL, f"{prefix} of {bce.mn_id}, anchor {anchor}"))
+    return found
+
+
+def count_breaks(dom: FakeDomain) -> List[Break]:
+    """MAARs whose incrementally kept (bindings, tunnels) differ from a
+    recount of their BCEs."""
+    found = []
+    for node in dom.dmm.maar_nodes:
+        counts = node.counts()
+        kept, recount = (counts["bindings"], counts["tunnels"]), node.core.bces.recount()
+        if kept != recount:
+            found.append(Break(COUNTS_DRIFT, f"{node.name}: kept {kept}, recount {recount}"))
     return found
 
 
