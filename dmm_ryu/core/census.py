@@ -16,15 +16,13 @@ from typing import Dict, Set, Tuple
 
 from dmm_ryu.core.actions import InstallTunnel
 
-#: What one BCE adds to the counts: (is a binding, tunnel ends).
-Share = Tuple[int, int]
-_NONE: Share = (0, 0)
 
-
-def share(bce) -> Share:
-    """One BCE's contribution to the counts."""
+def share(bce) -> int:
+    """One BCE's contribution to the counts, packed in a small int (kept
+    per MN: ints below 257 are shared objects, tuples are not): tunnel
+    ends times two, plus one for a binding."""
     tunnels = sum(1 for install in bce.installed if isinstance(install, InstallTunnel))
-    return (1 if bce.final and not bce.leaving else 0), tunnels
+    return 2 * tunnels + (1 if bce.final and not bce.leaving else 0)
 
 
 class BindingCache(dict):
@@ -34,7 +32,7 @@ class BindingCache(dict):
     def __init__(self) -> None:
         super().__init__()
         self._touched: Set[str] = set()
-        self._shares: Dict[str, Share] = {}
+        self._shares: Dict[str, int] = {}
         self.bindings = 0
         self.tunnels = 0
 
@@ -73,19 +71,19 @@ class BindingCache(dict):
     def settle(self) -> None:
         """Recount the BCEs looked up or written since the last settle."""
         for mn_id in self._touched:
-            old = self._shares.pop(mn_id, _NONE)
+            old = self._shares.pop(mn_id, 0)
             bce = super().get(mn_id)
-            new = _NONE if bce is None else share(bce)
-            if new != _NONE:
+            new = 0 if bce is None else share(bce)
+            if new:
                 self._shares[mn_id] = new
-            self.bindings += new[0] - old[0]
-            self.tunnels += new[1] - old[1]
+            self.bindings += (new & 1) - (old & 1)
+            self.tunnels += (new >> 1) - (old >> 1)
         self._touched.clear()
 
-    def recount(self) -> Share:
+    def recount(self) -> Tuple[int, int]:
         """(bindings, tunnels) from every BCE: what settle must agree with."""
         shares = [share(bce) for bce in self.values()]
-        return sum(s[0] for s in shares), sum(s[1] for s in shares)
+        return sum(s & 1 for s in shares), sum(s >> 1 for s in shares)
 
     def __reduce__(self):
         """Copies (the fuzzer forks domains) rebuild the counts from the BCEs."""
