@@ -6,6 +6,7 @@ controllers can stand in later without touching the protocol logic.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Iterator, List, Optional, Protocol
@@ -76,23 +77,36 @@ class BindingStore(Protocol):
 
     def __iter__(self) -> Iterator[CmdBce]: ...
 
+    def ids(self, after: Optional[str] = None, limit: Optional[int] = None) -> List[str]:
+        """MN-IDs in order, after ``after``, at most ``limit`` (a REST page)."""
+
 
 class MemoryStore:
-    """The embedded default: a dict in this process."""
+    """The embedded default: a dict in this process, and its MN-IDs kept in
+    order, so a page of a listing costs its own length, not a sort of the
+    whole cache (which at 100,000 MNs held the event loop for each page)."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_order")
 
     def __init__(self) -> None:
         self._entries: Dict[str, CmdBce] = {}
+        self._order: List[str] = []
 
     def get(self, mn_id: str) -> Optional[CmdBce]:
         return self._entries.get(mn_id)
 
     def put(self, bce: CmdBce) -> None:
+        if bce.mn_id not in self._entries:
+            bisect.insort(self._order, bce.mn_id)
         self._entries[bce.mn_id] = bce
 
     def delete(self, mn_id: str) -> None:
-        self._entries.pop(mn_id, None)
+        if self._entries.pop(mn_id, None) is not None:
+            del self._order[bisect.bisect_left(self._order, mn_id)]
+
+    def ids(self, after: Optional[str] = None, limit: Optional[int] = None) -> List[str]:
+        start = 0 if after is None else bisect.bisect_right(self._order, after)
+        return self._order[start:None if limit is None else start + limit]
 
     def __len__(self) -> int:
         return len(self._entries)

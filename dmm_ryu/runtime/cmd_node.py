@@ -53,13 +53,8 @@ class CmdNode(Node):
     def bindings(self, after: Optional[str] = None,
                  limit: Optional[int] = None) -> List[CmdBinding]:
         """BCEs in MN-ID order, starting after ``after``, at most ``limit``."""
-        ids = sorted(b.mn_id for b in self.core.store)
-        if after is not None:
-            ids = [i for i in ids if i > after]
-        if limit is not None:
-            ids = ids[:limit]
         store = self.core.store
-        return [_snapshot(store.get(i)) for i in ids]
+        return [_snapshot(store.get(i)) for i in store.ids(after, limit)]
 
     def count(self) -> int:
         return len(self.core.store)

@@ -143,3 +143,17 @@ def test_a_maar_never_tunnels_one_prefix_for_two_mns():
     assert second.p_maars == {} and maar.counters["dropped_prefix_of_another_mn"] == 1
     del first.p_maars[prefix]  # the first MN's session let it go: now it may move
     assert maar._learn(second, [(prefix, anchor)])
+
+
+def test_the_cmd_cache_pages_in_mn_id_order_without_walking_itself(monkeypatch):
+    store = MemoryStore()
+    for mn_id in ("mn-c", "mn-a", "mn-d", "mn-b"):
+        store.put(CmdBce(mn_id, None, {}, 0, 0.0, 0, 0))
+    store.put(CmdBce("mn-a", None, {}, 0, 1.0, 0, 0))  # an update is no second entry
+    store.delete("mn-c")
+    store.delete("mn-x")  # unknown: nothing
+    monkeypatch.setattr(MemoryStore, "__iter__", lambda self: iter(()))
+    assert store.ids() == ["mn-a", "mn-b", "mn-d"]
+    assert store.ids(after="mn-a", limit=1) == ["mn-b"]
+    assert store.ids(after="mn-b") == ["mn-d"]
+    assert store.ids(after="mn-d", limit=5) == []
