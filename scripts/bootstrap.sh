@@ -38,14 +38,22 @@ install_debian_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Run a command with every file descriptor above 2 closed.
+without_inherited_fds() {
+    python3 -c 'import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))' "$@"
+}
+
 start_openvswitch() {
     if ovs-vsctl --timeout=3 show >/dev/null 2>&1; then
         return
     fi
     say "starting Open vSwitch (ovsdb-server + ovs-vswitchd, user-space datapath)"
     # No kernel module on these machines: bridges use datapath_type=netdev.
-    /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/dev/null 2>&1 \
-        || /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random
+    # The daemons outlive this script: they must not inherit its open files
+    # beyond stdio (a caller's flock would be held for as long as OVS runs).
+    without_inherited_fds /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random \
+        >/dev/null 2>&1 \
+        || without_inherited_fds /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random
     ovs-vsctl --timeout=10 show >/dev/null
 }
 
