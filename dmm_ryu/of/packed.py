@@ -35,7 +35,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from dmm_ryu.core import actions as core
-from dmm_ryu.of import flows
+from dmm_ryu.of import admission, flows
 from dmm_ryu.of import ofwire as w
 from dmm_ryu.of import pipeline as pl
 from dmm_ryu.of.bundle import FLAGS as BUNDLE_FLAGS
@@ -90,6 +90,9 @@ class MaarPacker:
         self.template: Callable[[IPv6Network, str], Template] = (
             lru_cache(maxsize=PREFIX_CACHE)(self._compile))
         self._constants: Dict[str, List[bytes]] = {}
+        #: (MN MAC, access port) -> its admission rules, packed (LRU, as templates).
+        self.admission_rules: Callable[[str, int], Tuple[PackedRule, ...]] = (
+            lru_cache(maxsize=PREFIX_CACHE)(self._admission_rules))
         self._translators = {
             core.InstallLocalRoute: self._install_local_route,
             core.RemoveLocalRoute: self._remove_local_route,
@@ -115,6 +118,9 @@ class MaarPacker:
         if found is None:
             found = self._constants[name] = build()
         return found
+
+    def _admission_rules(self, mac: str, port: int) -> Tuple[PackedRule, ...]:
+        return tuple(map(PackedRule.of, admission.mn_rules(self.ctx, mac, port)))
 
     # --- templates ---------------------------------------------------------
 

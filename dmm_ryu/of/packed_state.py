@@ -48,19 +48,15 @@ def serialised(msgs: Iterable) -> List[bytes]:
     return out
 
 
-def _mn_rules(ctx: MaarDataplane, mac: str, port: int) -> List[packed.PackedRule]:
-    return [packed.PackedRule.of(rule) for rule in admission.mn_rules(ctx, mac, port)]
-
-
 def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable) -> List[bytes]:
     """admission.admission_flows as bytes: the gone places' rules removed,
     the new ones added, each under its MN's cookie."""
-    before, after = set(before), set(after)
+    before, after, rules = set(before), set(after), packed.packer(ctx).admission_rules
     out = [m for mac, port in sorted(before - after)
-           for m in packed.removals(0, pl.mn_cookie(mac), _mn_rules(ctx, mac, port))]
+           for m in packed.removals(0, pl.mn_cookie(mac), rules(mac, port))]
     for mac, port in sorted(after - before):
         owner = pl.mn_cookie(mac)
-        first, known = _mn_rules(ctx, mac, port)
+        first, known = rules(mac, port)
         out += [w.flow_mod(0, owner, 0, packed.ADD, *first, _ADMIT),
                 w.flow_mod(0, owner, 0, packed.ADD, *known)]
     return out

@@ -3,8 +3,9 @@ its OpenFlow context, and what arrives on its access links.
 
 The node turns frames from MNs into core events (authorising the MN by its
 MAC), the core's route/tunnel actions into one bundle of FlowMods per
-event, and its RAs into packet-outs.  The core's BCEs are the one record of
-installed state: a reconnecting switch is rebuilt from them.
+event, and its RAs into packet-outs, all packed to bytes (of/packed.py,
+of/packed_state.py).  The core's BCEs are the one record of installed
+state: a reconnecting switch is rebuilt from them.
 
 Admission (issue 14): an MN delivered to here (local route or serving
 tunnel) and not away from its port has rules matching its MAC; any other

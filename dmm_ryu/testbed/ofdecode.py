@@ -92,7 +92,7 @@ def output_messages(out, parser=compat.ofproto_v1_3_parser) -> list:
     """What the switch receives for one runtime Output, as framework
     objects: its framework messages, then its packed ones decoded, wrapped
     in one bundle when atomic (as shell/sender.py sends them)."""
-    raw = list(getattr(out, "raw", None) or ())
+    raw = list(out.raw)
     if out.atomic and len(raw) > 1:
         raw = packed.bundle(raw, 1, 1)
     return list(out.msgs) + (decode(b"".join(raw), parser) if raw else [])
