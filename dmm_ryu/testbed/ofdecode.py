@@ -5,10 +5,11 @@ builds can be checked to encode.
 """
 from __future__ import annotations
 
+import functools
 import struct
 from typing import List
 
-from dmm_ryu.of import compat, packed
+from dmm_ryu.of import bundle, compat, ofwire
 
 OFP = compat.ofproto_v1_3
 
@@ -91,8 +92,20 @@ _READERS = {OFP.OFPT_PACKET_OUT: _packet_out, OFP.OFPT_METER_MOD: _meter_mod}
 def output_messages(out, parser=compat.ofproto_v1_3_parser) -> list:
     """What the switch receives for one runtime Output, as framework
     objects: its framework messages, then its packed ones decoded, wrapped
-    in one bundle when atomic (as shell/sender.py sends them)."""
-    raw = list(out.raw)
-    if out.atomic and len(raw) > 1:
-        raw = packed.bundle(raw, 1, 1)
-    return list(out.msgs) + (decode(b"".join(raw), parser) if raw else [])
+    in one bundle when atomic (as shell/sender.py sends them).  A rule
+    message (FlowMod, meter mod) is decoded once per content: a fake
+    domain re-applies the same rules on every rebuild it checks."""
+    msgs = [_rule_message(ofwire.with_xid(m, 0), parser) if m[1] in _RULE_TYPES
+            else decode(m, parser)[0] for m in out.raw]
+    if out.atomic and len(msgs) > 1:
+        msgs = bundle.bundle(msgs, FakeDatapath(parser), 1, parser)
+    return list(out.msgs) + msgs
+
+
+_RULE_TYPES = (OFP.OFPT_FLOW_MOD, OFP.OFPT_METER_MOD)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _rule_message(wire: bytes, parser):
+    (msg,) = decode(wire, parser)
+    return msg
