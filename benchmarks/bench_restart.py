@@ -12,7 +12,8 @@ Run from the repository root::
   process died); then a new controller is timed from construction through
   ``attach_stores`` (load, decode, re-arm timers) and ``switch_connected``
   of every switch (the whole rule set of each reconnect bundle, FlowMods
-  built and serialized to wire bytes).  OpenFlow transport not included.
+  packed by of/packed_state.py, then numbered and bundled by the shell's
+  Sender as it writes them).  OpenFlow transport not included.
 * **durability cost**: the same handover run (as fast as possible) with
   SQLite stores and with none, alternated; the store's cost per handover
   is measured inside the commits (µs, and % of the handover time without
@@ -38,9 +39,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 from benchmarks.bench_of import Datapath
 from benchmarks.loadgen import ACCESS_PORTS, Fabric, attach, domain, mac
 from dmm_ryu.config.domainfile import parse
-from dmm_ryu.of import packed
-from dmm_ryu.of.bundle import bundle
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.runtime.stats import Stats
+from dmm_ryu.shell.sender import Sender
 from dmm_ryu.store.base import MemoryStore
 from dmm_ryu.store.sqlite import SqliteStore
 
@@ -125,28 +126,28 @@ def controller(store_of: Optional[Callable]) -> Tuple[DmmController, Fabric, Dic
     return ctl, fabric, phases
 
 
-def packed_state_seconds(ctl: DmmController) -> float:
-    """What the per-MN rules of every reconnect cost as of/packed.py bytes
-    (the hot path's encoder; rebuilds use the framework today)."""
-    start = clock()
-    for node in ctl.maar_nodes:
-        for action in node.core.installed():
-            packed.flows_for(action, node.ctx)
-    return clock() - start
+class CountingLink(Datapath):
+    """A datapath that counts the octets the shell's Sender writes to it."""
+
+    def __init__(self) -> None:
+        self.octets = 0
+
+    def send(self, buf) -> None:
+        self.octets += len(buf)
+
+    def send_msg(self, msg) -> None:
+        msg.set_xid(1)
+        msg.serialize()
+        self.send(msg.buf)
 
 
 def wire(out) -> int:
-    """Octets of one output as the shell's Sender sends it (flow changes of
-    one event in one bundle), serialized."""
-    datapath, msgs = Datapath(), out.msgs
-    if out.atomic and len(msgs) > 1:
-        msgs = bundle(msgs, datapath, 1)
-    octets = 0
-    for msg in msgs:
-        msg.datapath = datapath
-        msg.serialize()
-        octets += len(msg.buf)
-    return octets
+    """Octets of one output as the shell's Sender sends it (numbered,
+    bundled when atomic, serialised where it holds framework objects)."""
+    link, sender = CountingLink(), Sender(Stats())
+    sender.datapaths[out.dpid] = link
+    sender.send([out])
+    return link.octets
 
 
 def port_of(n: int) -> int:
@@ -177,10 +178,8 @@ def plan_moves(mns: int, count: int, seed: int = 1) -> List[Tuple[int, int]]:
     return plan
 
 
-def restart_row(mns: int, directory: Path, base_s: float = 0.0) -> dict:
-    """Fill the stores with ``mns`` moved MNs, then time a warm restart.
-    ``base_s``: rules + wire of the rebuild without MNs (the 1-MN row), for
-    the projection with the per-MN rules packed."""
+def restart_row(mns: int, directory: Path) -> dict:
+    """Fill the stores with ``mns`` moved MNs, then time a warm restart."""
     stores = Stores(directory)
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
@@ -192,11 +191,9 @@ def restart_row(mns: int, directory: Path, base_s: float = 0.0) -> dict:
     restored = ctl.cmd_node.count()
     stores.close()
     seconds = sum(phases.values())
-    projected = phases["load"] + base_s + packed_state_seconds(ctl)
     return {"mns": mns, "bindings": bindings, "restored": restored,
             "flow_mods": fabric.wire.counts["flow_mods"], "seconds": round(seconds, 3),
             **{f"{k}_s": round(v, 3) for k, v in phases.items()},
-            "packed_projection_s": round(projected, 3),
             "met": seconds <= RESTART_TARGET_S if mns == 10_000 else None}
 
 
@@ -245,14 +242,11 @@ def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
 def table(restarts: List[dict], cost: dict) -> str:
     lines = ["restart-to-reconciled (construct + attach_stores + switch_connected, serialized)",
              f"{'MNs':>7} {'restored':>9} {'FlowMods':>9} {'load s':>7} {'rules s':>8} "
-             f"{'wire s':>7} {'total s':>8} {'packed s':>9}  target <= 5 s @10k"]
+             f"{'wire s':>7} {'total s':>8}  target <= 5 s @10k"]
     for r in restarts:
         met = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
         lines.append(f"{r['mns']:>7} {r['restored']:>9} {r['flow_mods']:>9} {r['load_s']:>7.3f} "
-                     f"{r['rules_s']:>8.3f} {r['wire_s']:>7.3f} {r['seconds']:>8.3f} "
-                     f"{r['packed_projection_s']:>9.3f}  {met}")
-    lines.append("  (packed s: load + the 1-MN rebuild + the per-MN rules as of/packed.py "
-                 "bytes, a projection)")
+                     f"{r['rules_s']:>8.3f} {r['wire_s']:>7.3f} {r['seconds']:>8.3f}  {met}")
     lines += ["", f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
                   f"median of {cost['reps']} alternated runs)",
               f"  handover without store   {cost['handover_us_without_store']:>8.1f} µs",
@@ -278,8 +272,7 @@ def measure(quick: bool = False, where: Optional[Path] = None) -> dict:
         restarts = []
         for mns in RESTART_SIZES[:2] if quick else RESTART_SIZES:
             (directory / str(mns)).mkdir()
-            base = restarts[0]["rules_s"] + restarts[0]["wire_s"] if restarts else 0.0
-            restarts.append(restart_row(mns, directory / str(mns), base))
+            restarts.append(restart_row(mns, directory / str(mns)))
         cost = durability(200 if quick else 1000, 500 if quick else 4000, 1 if quick else 3,
                           directory)
     finally:

@@ -65,6 +65,10 @@ _PACKET_OUT = struct.Struct("!IIH6x")  # buffer_id, in_port, actions_len
 _OUTPUT = struct.Struct("!HHI")  # ofp_action_output: type, len, port
 OFPT_FLOW_MOD, OFPT_PACKET_OUT, OFPT_EXPERIMENTER = 14, 13, 4
 ONF_ET_BUNDLE_ADD_MESSAGE = 2301
+#: Where a bundle add's inner message keeps its type (after the ONF bundle-add header).
+BUNDLED_TYPE = 24 + 1
+#: A FlowMod's command byte: after its header, cookie, cookie mask and table id.
+FLOW_MOD_COMMAND = 8 + 8 + 8 + 1
 OFPP_CONTROLLER = 0xFFFFFFFD
 
 
@@ -159,8 +163,11 @@ class Fabric:
                 counts["flow_mods"] += 1
             elif msg_type == OFPT_EXPERIMENTER:
                 exp_type = struct.unpack_from("!I", wire, offset + 12)[0]
-                counts["bundle_adds" if exp_type == ONF_ET_BUNDLE_ADD_MESSAGE
-                       else "bundle_controls"] += 1
+                if exp_type == ONF_ET_BUNDLE_ADD_MESSAGE:
+                    counts["bundle_adds"] += 1
+                    counts["flow_mods"] += wire[offset + BUNDLED_TYPE] == OFPT_FLOW_MOD
+                else:
+                    counts["bundle_controls"] += 1
             offset += length
 
     def _packet_out(self, dpid: int, msg: bytes) -> None:
@@ -378,9 +385,12 @@ def profile_breakdown(prof: cProfile.Profile, top: int = 12) -> dict:
 
 
 def count_rules(ctl: DmmController, dpid: int) -> int:
+    """ADD FlowMods of a switch's rebuild (framework objects or packed)."""
     out = ctl.switch_connected(dpid)
-    return sum(1 for o in out for m in o.msgs
-               if getattr(m, "command", None) == ctl.env.ofproto.OFPFC_ADD)
+    add = ctl.env.ofproto.OFPFC_ADD
+    return (sum(1 for o in out for m in o.msgs if getattr(m, "command", None) == add)
+            + sum(1 for o in out for m in o.raw
+                  if m[1] == OFPT_FLOW_MOD and m[FLOW_MOD_COMMAND] == add))
 
 
 def flow_entries(mns_list=(1, 10, 100, 1000), anchored_list=(0, 1, 2, 3), mode="proxy") -> list:

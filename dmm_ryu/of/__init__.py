@@ -9,6 +9,8 @@ core's actions to FlowMods, never sending anything (the adapter does).
 * :mod:`bundle` - wrap FlowMods in an atomic, ordered OVS bundle.
 * :mod:`packed` - the hot path as bytes: route/tunnel FlowMods, bundles and
   packet-outs from per-prefix templates, identical to the framework's.
+* :mod:`packed_state` - admission rules, meters and the reconnect rebuild
+  as bytes (what the nodes send; flows/admission stay the reference).
 * :mod:`ofwire` - the struct packers ``packed`` is built from.
 * :mod:`render` - ``format_flows``: ovs-ofctl text for golden files.
 

@@ -1,8 +1,8 @@
 """The hot path's OpenFlow as bytes: FlowMods for route and tunnel actions,
 OVS bundles and packet-outs, byte for byte what the framework's serialiser
 writes for ``flows.flows_for`` / ``bundle.bundle`` / an ``OFPPacketOut``,
-at a tenth of the cost (issue 17).  Cold paths (base flows, rebuilds)
-stay on the framework's classes.
+at a tenth of the cost (issue 17).  Admission rules and rebuilds:
+of/packed_state.py.
 
 Public API::
 
@@ -35,7 +35,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from dmm_ryu.core import actions as core
-from dmm_ryu.of import flows
+from dmm_ryu.of import admission, flows
 from dmm_ryu.of import ofwire as w
 from dmm_ryu.of import pipeline as pl
 from dmm_ryu.of.bundle import FLAGS as BUNDLE_FLAGS
@@ -46,11 +46,11 @@ OFP = w.OFP
 #: Prefix templates kept per MAAR (LRU); see the module docstring.
 PREFIX_CACHE = 512
 
-_MARK_UPLINK = w.write_metadata(*pl.METADATA_UPLINK)
+MARK_UPLINK = w.write_metadata(*pl.METADATA_UPLINK)
 _GOTO_ROUTE = w.goto_table(pl.ROUTE.table_id)
 _PUSH = w.push_mpls(pl.ETH_TYPE_MPLS)
 _POP = w.pop_mpls(pl.ETH_TYPE_IPV6)
-_ADD, _DELETE_STRICT = OFP.OFPFC_ADD, OFP.OFPFC_DELETE_STRICT
+ADD, _DELETE_STRICT = OFP.OFPFC_ADD, OFP.OFPFC_DELETE_STRICT
 
 
 class PackedRule(NamedTuple):
@@ -89,6 +89,10 @@ class MaarPacker:
                        for m in ctx.plan.maars}
         self.template: Callable[[IPv6Network, str], Template] = (
             lru_cache(maxsize=PREFIX_CACHE)(self._compile))
+        self._constants: Dict[str, List[bytes]] = {}
+        #: (MN MAC, access port) -> its admission rules, packed (LRU, as templates).
+        self.admission_rules: Callable[[str, int], Tuple[PackedRule, ...]] = (
+            lru_cache(maxsize=PREFIX_CACHE)(self._admission_rules))
         self._translators = {
             core.InstallLocalRoute: self._install_local_route,
             core.RemoveLocalRoute: self._remove_local_route,
@@ -106,6 +110,17 @@ class MaarPacker:
         if translate is None:
             raise TypeError(f"{type(action).__name__} is not a flow action")
         return translate(action, xid)
+
+    def constant(self, name: str, build: Callable[[], List[bytes]]) -> List[bytes]:
+        """The MAAR's messages called ``name``, built on first use: those
+        that are the same on every reconnect (base flows, meters)."""
+        found = self._constants.get(name)
+        if found is None:
+            found = self._constants[name] = build()
+        return found
+
+    def _admission_rules(self, mac: str, port: int) -> Tuple[PackedRule, ...]:
+        return tuple(map(PackedRule.of, admission.mn_rules(self.ctx, mac, port)))
 
     # --- templates ---------------------------------------------------------
 
@@ -140,12 +155,12 @@ class MaarPacker:
     def _install_local_route(self, action: core.InstallLocalRoute, xid: int) -> List[bytes]:
         label, (rule,), _ = self.template(action.prefix, LOCAL)
         actions = w.DEC_NW_TTL + self._deliver(action.mac, action.port)
-        return [w.flow_mod(xid, pl.cookie(pl.Kind.LOCAL, label), 0, _ADD, *rule,
+        return [w.flow_mod(xid, pl.cookie(pl.Kind.LOCAL, label), 0, ADD, *rule,
                            w.apply_actions(actions))]
 
     def _remove_local_route(self, action: core.RemoveLocalRoute, xid: int) -> List[bytes]:
         label, rules, _ = self.template(action.prefix, LOCAL)
-        return _removals(xid, pl.cookie(pl.Kind.LOCAL, label), rules)
+        return removals(xid, pl.cookie(pl.Kind.LOCAL, label), rules)
 
     def _install_tunnel(self, action: core.InstallTunnel, xid: int) -> List[bytes]:
         label, rules, push_label = self.template(action.prefix, action.role)
@@ -153,23 +168,23 @@ class MaarPacker:
         into = push_label + to_peer
         if action.role == core.ANCHOR:
             instructions = (w.apply_actions(w.DEC_NW_TTL + into),
-                            w.apply_actions(_POP) + _MARK_UPLINK + _GOTO_ROUTE)
+                            w.apply_actions(_POP) + MARK_UPLINK + _GOTO_ROUTE)
         elif not action.mac or not action.port:
             raise DataplaneError(f"serving tunnel for {action.prefix} needs the MN's mac and port")
         else:
             instructions = (w.apply_actions(into),
                             w.apply_actions(_POP + self._deliver(action.mac, action.port)))
         owner = pl.cookie(pl.Kind.TUNNEL, label, ordinal)
-        return [w.flow_mod(xid + i, owner, 0, _ADD, *rule, inst)
+        return [w.flow_mod(xid + i, owner, 0, ADD, *rule, inst)
                 for i, (rule, inst) in enumerate(zip(rules, instructions))]
 
     def _remove_tunnel(self, action: core.RemoveTunnel, xid: int) -> List[bytes]:
         label, rules, _ = self.template(action.prefix, action.role)
         ordinal, _ = self._peer(action.peer)
-        return _removals(xid, pl.cookie(pl.Kind.TUNNEL, label, ordinal), rules)
+        return removals(xid, pl.cookie(pl.Kind.TUNNEL, label, ordinal), rules)
 
 
-def _removals(xid: int, owner: int, rules) -> List[bytes]:
+def removals(xid: int, owner: int, rules) -> List[bytes]:
     """Strict deletes of ``rules`` with the owner's exact cookie."""
     return [w.flow_mod(xid + i, owner, pl.COOKIE_EXACT, _DELETE_STRICT, *rule)
             for i, rule in enumerate(rules)]

@@ -14,7 +14,7 @@ from dmm_ryu.config.domainfile import CmdSection
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.events import Revoke
 from dmm_ryu.core.store import CmdBce, prefix_order
-from dmm_ryu.of import flows
+from dmm_ryu.of import flows, packed_state
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
 from dmm_ryu.runtime.snapshot import CmdBinding
@@ -35,8 +35,8 @@ class CmdNode(Node):
         self.connected = True
         if not self.has_own_switch:
             return []
-        msgs = flows.cmd_switch_flows(self.section, self.env.parser)
-        return [Output(self.info.dpid, msgs, atomic=True)]
+        rules = packed_state.serialised(flows.cmd_switch_flows(self.section))
+        return [Output(self.info.dpid, [], atomic=True, raw=rules)]
 
     def revoke(self, mn_id: str, now: float) -> Optional[List[Output]]:
         """Operator-forced end of a session; None if the MN has no binding."""

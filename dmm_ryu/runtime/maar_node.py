@@ -3,8 +3,9 @@ its OpenFlow context, and what arrives on its access links.
 
 The node turns frames from MNs into core events (authorising the MN by its
 MAC), the core's route/tunnel actions into one bundle of FlowMods per
-event, and its RAs into packet-outs.  The core's BCEs are the one record of
-installed state: a reconnecting switch is rebuilt from them.
+event, and its RAs into packet-outs, all packed to bytes (of/packed.py,
+of/packed_state.py).  The core's BCEs are the one record of installed
+state: a reconnecting switch is rebuilt from them.
 
 Admission (issue 14): an MN delivered to here (local route or serving
 tunnel) and not away from its port has rules matching its MAC; any other
@@ -20,7 +21,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 from dmm_ryu.core import actions as act
 from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired
 from dmm_ryu.core.maar import Maar
-from dmm_ryu.of import admission, flows
+from dmm_ryu.of import admission, flows, packed, packed_state
 from dmm_ryu.of.context import MaarDataplane
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
@@ -65,9 +66,9 @@ class MaarNode(Node):
         tunnels = [a for a in installed if isinstance(a, act.InstallTunnel)]
         self._admitted = {m: p for m in self.core.bces if (p := self._places(m))}
         admitted = set().union(*self._admitted.values())
-        msgs = admission.rebuild_flows(self.ctx, routes, tunnels, self.env.parser, admitted)
-        return [Output(self.info.dpid, flows.meter_mods(self.ctx, self.env.parser)),
-                Output(self.info.dpid, msgs, atomic=True)]
+        rebuild = packed_state.rebuild_flows(self.ctx, routes, tunnels, admitted)
+        return [Output(self.info.dpid, [], raw=packed_state.meter_mods(self.ctx)),
+                Output(self.info.dpid, [], atomic=True, raw=rebuild)]
 
     def link_down(self, port: int, now: float) -> List[Output]:
         """An access link went down: the core starts its detach guard, and
@@ -173,16 +174,16 @@ class MaarNode(Node):
         changes = [a for a in actions if isinstance(a, flows.FLOW_ACTIONS)]
         out = super().execute([a for a in actions if not isinstance(a, flows.FLOW_ACTIONS)],
                               now)
-        parser = self.env.parser
-        msgs = [m for a in changes for m in flows.flows_for(a, self.ctx, parser)]
+        pack = packed.packer(self.ctx).flows_for
+        msgs = [m for a in changes for m in pack(a)]
         for mn_id in sorted(touched):
             before, after = self._admitted.pop(mn_id, set()), self._places(mn_id)
-            msgs += admission.admission_flows(self.ctx, before, after, parser)
+            msgs += packed_state.admission_flows(self.ctx, before, after)
             if after:
                 self._admitted[mn_id] = after
                 if self._punted.holds(mn_id):
                     self.env.timers.start(self.name, ("reinject", mn_id), now + REINJECT_DELAY)
-        bundle = [Output(self.info.dpid, msgs, atomic=True)] if msgs else []
+        bundle = [Output(self.info.dpid, [], atomic=True, raw=msgs)] if msgs else []
         return bundle + out
 
     def _places(self, mn_id: str) -> Set[Tuple[str, int]]:
@@ -204,8 +205,8 @@ class MaarNode(Node):
         for _ in frames:
             self.env.stats.count("tx", "reinjected")
         table = self.env.ofproto.OFPP_TABLE
-        return [Output(self.info.dpid, [self.packet_out(table, frame, port)
-                                        for port, frame in frames])]
+        return [Output(self.info.dpid, [], raw=[self.packet_out(table, frame, port)
+                                                for port, frame in frames])]
 
     def local_action(self, action, now: float) -> List[Output]:
         if isinstance(action, act.SendRouterAdvert):
@@ -224,7 +225,7 @@ class MaarNode(Node):
         frame = ndp.router_advertisement(self.ctx.gateway_mac, self.ctx.gateway_ll, advert.mac,
                                          ndp.ALL_NODES, advert.prefixes)
         self.env.stats.count("tx", "RA")
-        return Output(self.info.dpid, [self.packet_out(advert.port, frame)])
+        return Output(self.info.dpid, [], raw=[self.packet_out(advert.port, frame)])
 
     # -- what operators see --------------------------------------------------
 

@@ -11,10 +11,11 @@ nodes run under Ryu/os-ken and under the fake switches of the tests.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from dmm_ryu.core import actions as act
+from dmm_ryu.of import packed
 from dmm_ryu.store.base import KvStore, StoreError
 from dmm_ryu.runtime.directory import Directory, NodeInfo
 from dmm_ryu.runtime.persistence import NodeState, touched
@@ -32,11 +33,14 @@ SIGNALLING = logging.getLogger("dmm.signalling")
 
 @dataclass
 class Output:
-    """OpenFlow messages for one switch.  ``atomic``: send as one bundle."""
+    """OpenFlow messages for one switch: framework objects (``msgs``, cold
+    paths) and packed bytes (``raw``, of/packed.py, xids left to the
+    sender).  ``atomic``: send as one bundle."""
 
     dpid: int
     msgs: list
     atomic: bool = False
+    raw: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -153,21 +157,20 @@ class Node:
                               codec.encode_packet(action.message, action.src, action.dst,
                                                   option_types=self.env.option_types))
         if dst.dpid == self.info.dpid:
-            return Output(self.info.dpid, [self.packet_out(self.env.ofproto.OFPP_TABLE, frame,
-                                                           self.info.uplink)])
-        return Output(self.info.dpid, [self.packet_out(self.info.uplink, frame)])
+            return Output(self.info.dpid, [], raw=[self.packet_out(self.env.ofproto.OFPP_TABLE,
+                                                                   frame, self.info.uplink)])
+        return Output(self.info.dpid, [], raw=[self.packet_out(self.info.uplink, frame)])
 
     def answer_neighbour(self, nd: ndp.NdPacket, port: int, mac: str) -> Output:
         """A Neighbour Advertisement for ``nd``'s target, from ``mac``."""
         frame = ndp.neighbor_advertisement(mac, nd.target, nd.eth_src, nd.src)
-        return Output(self.info.dpid, [self.packet_out(port, frame)])
+        return Output(self.info.dpid, [], raw=[self.packet_out(port, frame)])
 
-    def packet_out(self, port: int, frame: bytes, in_port: Optional[int] = None):
-        ofp, parser = self.env.ofproto, self.env.parser
-        return parser.OFPPacketOut(
-            datapath=None, buffer_id=ofp.OFP_NO_BUFFER,
-            in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
-            actions=[parser.OFPActionOutput(port)], data=frame)
+    @staticmethod
+    def packet_out(port: int, frame: bytes, in_port: Optional[int] = None) -> bytes:
+        """``frame`` out of ``port`` (from the controller unless ``in_port``),
+        packed: a packet-out for Output.raw."""
+        return packed.packet_out(port, frame, in_port)
 
 
 def message_kind(message) -> tuple:

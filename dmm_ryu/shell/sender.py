@@ -1,10 +1,11 @@
 """Sends the runtime's outputs to the connected switches: flow changes of
 one event as one OVS bundle, packet-outs as they are.
 
-An :class:`~dmm_ryu.runtime.node.Output` carries framework message objects
-(``msgs``, the cold paths: base flows, rebuilds) or, on the hot path,
-messages already packed by :mod:`dmm_ryu.of.packed` (``raw``, an optional
-attribute: FlowMods and packet-outs whose xids are placeholders).  Packed
+An :class:`~dmm_ryu.runtime.node.Output` carries messages already packed
+by :mod:`dmm_ryu.of.packed` / :mod:`dmm_ryu.of.packed_state` (``raw``:
+FlowMods, meter mods and packet-outs whose xids are placeholders; what the
+nodes send) or framework message objects (``msgs``, for any cold path
+that builds them).  Packed
 messages of one call are numbered from the datapath's own xid counter and
 written with a single ``datapath.send`` per switch, after any framework
 message queued before them, so the order the node chose is the order on
@@ -38,9 +39,9 @@ class Sender:
             if out.msgs:
                 _flush(datapath, pending.pop(out.dpid, None))
                 self._send_objects(datapath, out)
-            raw = getattr(out, "raw", None)
-            if raw:
-                pending.setdefault(out.dpid, []).extend(self._number(datapath, raw, out.atomic))
+            if out.raw:
+                pending.setdefault(out.dpid, []).extend(
+                    self._number(datapath, out.raw, out.atomic))
         for dpid, chunks in pending.items():
             _flush(self.datapaths[dpid], chunks)
 

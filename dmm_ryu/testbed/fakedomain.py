@@ -27,6 +27,7 @@ from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
+from dmm_ryu.testbed.ofdecode import output_messages
 from dmm_ryu.wire.inet import mac_text
 
 OFP = compat.ofproto_v1_3
@@ -119,15 +120,17 @@ class FakeDomain:
         return self._dpid_of[name]
 
     def run(self, outputs) -> None:
-        """Apply flow changes; carry packet-outs until the domain is quiet."""
+        """Apply flow changes; carry packet-outs until the domain is quiet.
+        Packed messages are decoded from their bytes (the fast path runs)."""
         queue = deque(outputs)
         while queue:
             out = queue.popleft()
-            for msg in out.msgs:
-                if type(msg).__name__ == "OFPPacketOut":
+            for msg in output_messages(out):
+                kind = type(msg).__name__
+                if kind == "OFPPacketOut":
                     queue += self._packet_out(out.dpid, msg)
                     continue
-                self.flow_mods += 1
+                self.flow_mods += kind != "ONFBundleCtrlMsg"
                 if self.keeps_tables:
                     self.tables[out.dpid].apply([msg])
 

@@ -25,6 +25,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 from dmm_ryu.testbed.fakedomain import FakeDomain
 from dmm_ryu.testbed.fakeswitch import FakeOFTable
+from dmm_ryu.testbed.ofdecode import output_messages
 from dmm_ryu.wire import ndp
 
 TWO_BINDINGS = "prefix in two CMD bindings"
@@ -126,7 +127,7 @@ def table_breaks(dom: FakeDomain) -> List[Break]:
     for dpid, table in dom.tables.items():
         fresh = FakeOFTable()
         for out in dom.dmm.switch_connected(dpid):
-            fresh.apply(out.msgs)
+            fresh.apply(output_messages(out))
         if fresh.snapshot() != table.snapshot():
             extra = len(table.snapshot() - fresh.snapshot())
             missing = len(fresh.snapshot() - table.snapshot())

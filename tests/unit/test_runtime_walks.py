@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from dmm_ryu.testbed.fakeswitch import FakeOFTable
+from dmm_ryu.testbed.ofdecode import output_messages
 from tests.unit.test_controller import downlink, rs
 
 MACS = ["0a:00:00:00:00:01", "0a:00:00:00:00:02"]
@@ -41,7 +42,7 @@ def check(dom: FakeDomain, where: dict) -> None:
     for dpid, table in dom.tables.items():
         fresh = FakeOFTable()
         for out in dom.dmm.switch_connected(dpid):
-            fresh.apply(out.msgs)
+            fresh.apply(output_messages(out))
         assert fresh.snapshot() == table.snapshot(), f"switch {dpid}: incremental != rebuild"
 
 
