@@ -106,7 +106,7 @@ def _diff(a: List[Key], b: List[Key]) -> list:
 # --- decoded by Wireshark ---------------------------------------------------
 
 FIELDS = ("frame.time_epoch", "ipv6.src", "ipv6.dst", "mip6.mhtype", "mip6.bu.seqnr",
-          "mip6.ba.seqnr", "mip6.bu.lifetime", "mip6.ba.lifetime", "mip6.ba.status", "mip6.hi",
+          "mip6.ba.seqnr", "mip6.bu.lifetime", "mip6.ba.lifetime", "mip6.ba.status", "mip6.hi", "mip6.att",
           "dmm.serving_maar.address", "dmm.previous_maar.address", "dmm.bu.d_flag",
           "dmm.ba.d_flag", "_ws.malformed")
 
@@ -134,6 +134,7 @@ def _row(f: Dict[str, str], name: Callable[[IPv6Address], str]) -> dict:
             "seq": int(f[f"mip6.{part}.seqnr"]), "lifetime": 4 * int(f[f"mip6.{part}.lifetime"]),
             "status": None if pbu else int(f["mip6.ba.status"]),
             "handoff": int(f["mip6.hi"]) if f["mip6.hi"] else None,
+            "access_tech": int(f["mip6.att"]) if f["mip6.att"] else None,
             "serving_maar": bool(f["dmm.serving_maar.address"]),
             "previous_maars": len([a for a in f["dmm.previous_maar.address"].split(",") if a]),
             "d_flag": f[f"dmm.{part}.d_flag"] in ("1", "True"),

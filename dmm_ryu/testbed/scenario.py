@@ -39,6 +39,9 @@ FLOWING_WINDOW = 1.0
 #: after the CMD dropped the binding: until every MAAR forgot the MN, then
 #: until the last packet reached the captures
 LEAVE_SETTLE = 5.0
+#: the testbed's access links are veth pairs, Ethernet: RFC 5213's Access
+#: Technology Type 3 (IEEE 802.3); the product's default stays 802.11
+ACCESS_TECHNOLOGY = "802.3"
 CAPTURE_DRAIN = 1.0
 
 
@@ -170,7 +173,8 @@ class Scenario:
             stale.unlink()
         domain = out / "dmm.yaml"
         domain.write_text(domain_yaml(maars, 1, mode=mode, lifetime=lifetime)
-                          + f"detach_guard: {detach_guard}\nderegistration: {dereg}\n")
+                          + f"detach_guard: {detach_guard}\nderegistration: {dereg}\n"
+                          + f"access_technology: {ACCESS_TECHNOLOGY}\n")
         self.domain_file = domain
         # {process: (OpenFlow port, REST port)}; a process is named after the
         # node it serves, "" for the one serving every node
