@@ -6,7 +6,8 @@ from dmm_ryu.core.config import Mode
 from dmm_ryu.sim.domain import build
 from dmm_ryu.sim.network import Link
 from dmm_ryu.testbed import figures
-from dmm_ryu.testbed.report import figure_problems
+from dmm_ryu.testbed.report import figure_problems, signalling_problems
+from dmm_ryu.testbed.scenario import ModeRun, Step
 
 
 def msg(frm, to, kind, serving=False, previous=0, lifetime=40, handoff=4, t=0.0):
@@ -107,3 +108,44 @@ def test_the_core_meets_the_lists_on_the_demo_path_and_the_leave(mode):
     expected = figures.leave("maar1", ["maar2", "maar3"])
     assert figure_problems(mode.value, _sim_msgs(domain, mark, names), "maar1",
                            ["maar2", "maar3"], expected) == []
+
+
+def _timed(domain, since, names, t0):
+    rows = _sim_msgs(domain, since, names)
+    for n, row in enumerate(rows):
+        row["t"] = t0 + n / 1000
+    return rows
+
+
+def _demo_run(mode):
+    """A ModeRun of the demo path (sim messages, one move every 5 s, the
+    leave at 20 s) and its messages."""
+    domain = build(3, mode, link=Link(delay=0.01))
+    names = {m.address: f"maar{i + 1}" for i, m in enumerate(domain.maars)}
+    names[domain.cmd.address] = "cmd"
+    run, msgs, visited = ModeRun(mode.value, left_at=20.0), [], []
+    for k, index in enumerate((0, 1, 2, 0, None)):
+        mark = len(domain.net.log)
+        domain.move("mn", index)
+        assert domain.net.settle()
+        msgs += _timed(domain, mark, names, 5.0 * k)
+        if index is None:
+            break
+        dst = f"maar{index + 1}"
+        prefixes = [{"prefix": f"2001:db8:{v[4:]}::/64", "anchor": v, "local": v == dst}
+                    for v in sorted(set(visited) | {dst})]
+        run.steps.append(Step(mode.value, visited[-1] if visited else None, dst, 5.0 * k,
+                              prefixes=prefixes))
+        visited.append(dst)
+    return run, msgs
+
+
+@pytest.mark.parametrize("mode", [Mode.RELAY, Mode.LOCATOR, Mode.PROXY])
+def test_report_judges_every_window_and_the_leave(mode):
+    run, msgs = _demo_run(mode)
+    assert signalling_problems(run, msgs) == []
+    extra = dict(msgs[3], t=7.0)                      # a copy inside the first handover
+    assert signalling_problems(run, msgs + [extra])[0].startswith(f"{mode.value} maar1->maar2: ")
+    cut = [m for m in msgs if not (m["t"] >= 20.0 and m["from"] == "maar3")]
+    (problem,) = signalling_problems(run, cut)            # maar3's leave PBA lost
+    assert problem.startswith(f"{mode.value} leave at maar1: 5 messages where the figure has 6")
