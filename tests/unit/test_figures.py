@@ -2,12 +2,13 @@
 against them (what the demo and the e2e judge the wire by)."""
 import pytest
 
+from dmm_ryu.config.domainfile import load
 from dmm_ryu.core.config import Mode
 from dmm_ryu.sim.domain import build
 from dmm_ryu.sim.network import Link
 from dmm_ryu.testbed import figures
 from dmm_ryu.testbed.report import figure_problems, signalling_problems
-from dmm_ryu.testbed.scenario import ModeRun, Step
+from dmm_ryu.testbed.scenario import ModeRun, Scenario, Step
 
 
 def msg(frm, to, kind, serving=False, previous=0, lifetime=40, handoff=4, t=0.0):
@@ -149,3 +150,12 @@ def test_report_judges_every_window_and_the_leave(mode):
     cut = [m for m in msgs if not (m["t"] >= 20.0 and m["from"] == "maar3")]
     (problem,) = signalling_problems(run, cut)            # maar3's leave PBA lost
     assert problem.startswith(f"{mode.value} leave at maar1: 5 messages where the figure has 6")
+
+
+def test_the_scenarios_domain_file_names_its_method_and_ethernet_access(tmp_path):
+    """What the e2e runs on: the chosen 3.5 method, and ATT 3 (IEEE 802.3)
+    because the testbed's access links are Ethernet."""
+    scenario = Scenario("locator", tmp_path / "run", dereg="renew", lifetime=16)
+    domain = load(str(scenario.domain_file))
+    assert (domain.mode, domain.deregistration, domain.timers["lifetime"]) == ("locator", "renew", 16)
+    assert domain.access_technology == 3
