@@ -151,17 +151,21 @@ class Cmd(PeerSignalling):
 
     def _refresh(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
                  now: float) -> List[Action]:
-        """Re-registration by the S-MAAR.  In locator mode the P-MAARs are
-        asked again to answer the S-MAAR directly: this repairs a lost
-        direct PBA (the S-MAAR re-registers when one is overdue)."""
+        """A PBU from the S-MAAR itself: a re-registration (HI 5), a new
+        attachment at the same MAAR, or a retry of its handover PBU.  The MN
+        did not move, so no P-MAAR is told anything (RFC 5213 5.3.3: a
+        lifetime extension only updates the BCE and is answered by the
+        anchor; draft 3.3: P-MAARs answer the S-MAAR when they learn "the new
+        MN's location").  The CMD answers at once with the session's HNPs
+        and a Previous MAAR option per P-MAAR prefix, the whole state, which
+        in locator mode also repairs a direct PBA that was lost."""
         self.counters["refreshes"] += 1
         actions = [self._accept(bce, src, pbu, now)]
         relay = self._relays.get(bce.mn_id)
         if relay is not None:
             relay.pbu = pbu
             return actions + (self._aggregate(bce, relay) if relay.answered else [])
-        targets = set(bce.anchors.values()) - {src} if self._domain.mode is Mode.LOCATOR else set()
-        return actions + self._conclude(bce, pbu, targets, now)
+        return actions + [self._to_s_maar(bce, pbu, bce.p_maars())]
 
     def _accept(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate,
                 now: float) -> StartTimer:
@@ -186,17 +190,17 @@ class Cmd(PeerSignalling):
 
         relay: PBUs to the P-MAARs, the S-MAAR's PBA once they answered.
         proxy: the PBA with Previous MAAR options at once, PBUs in parallel.
-        locator: PBUs to the P-MAARs, which answer the S-MAAR themselves,
-        and at once the PBA (session HNPs, no Previous MAAR option) that
-        tells the S-MAAR its registration is accepted.
+        locator (Figure 3): only the PBUs to the P-MAARs; each answers the
+        S-MAAR directly, and that PBA accepts its registration.  With no
+        P-MAAR (a new session, Figure 1) the CMD answers it.
         """
         notes = [action for target in sorted(targets) for action in self._notify(bce, target, now)]
         if self._relaying and targets:
             self._relays[bce.mn_id] = Aggregation(pbu, set(targets), False)
             timeout = now + self._timers.aggregation_timeout
             return notes + [StartTimer(("agg", bce.mn_id), timeout)]
-        if self._domain.mode is Mode.LOCATOR:
-            return notes + [self._to_s_maar(bce, pbu, ())]
+        if self._domain.mode is Mode.LOCATOR and targets:
+            return notes
         return [self._to_s_maar(bce, pbu, bce.p_maars())] + notes
 
     def _to_s_maar(self, bce: CmdBce, pbu: ProxyBindingUpdate, previous) -> SendMessage:

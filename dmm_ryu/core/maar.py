@@ -199,7 +199,7 @@ class Maar(AnchorSide, PeerLearning):
         if not pba_believed(message, self._domain.mode):
             return self._dropped("dropped_no_d_flag")
         if event.src != self._domain.cmd:
-            return self._direct(event.src, message)
+            return self._direct(event.src, message, now)
         opts = message.options
         if not (in_pools(opts.hnps, self.pools)
                 and previous_ok(opts.previous_maars, self.pools, self.address)):
@@ -242,19 +242,25 @@ class Maar(AnchorSide, PeerLearning):
         P-MAAR list (3.2/3.4), advertise, and plan the re-registration.
         The PBA's HNPs are the whole session: a P-MAAR entry outside it
         belongs to a session that ended meanwhile and is dropped."""
-        bce.final, bce.lifetime = True, pba.lifetime
         gone = set(bce.p_maars) - set(pba.options.hnps)
         for prefix in gone:
             del bce.p_maars[prefix]
         self._learn(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
-        refresh = now + pba.lifetime * self._timers.refresh_ratio
-        actions = routes.sync(bce) + [self._advert(bce, gone),
-                                      StartTimer(("refresh", bce.mn_id), refresh)]
+        actions = self._finalise(bce, pba.lifetime, now, gone)
         missing = self._unlocated(bce, pba.options.hnps)
         if missing:
             self._locating[bce.mn_id] = missing
             actions.append(StartTimer(("locate", bce.mn_id), now + self._timers.retransmit_initial))
         return actions
+
+    def _finalise(self, bce: MaarBce, lifetime: int, now: float, gone=()) -> List[Action]:
+        """The registration is accepted for ``lifetime``: the BCE is final,
+        routes and tunnels follow it, the MN gets its RA, and the
+        re-registration is planned."""
+        bce.final, bce.lifetime = True, lifetime
+        refresh = now + lifetime * self._timers.refresh_ratio
+        return routes.sync(bce) + [self._advert(bce, gone),
+                                   StartTimer(("refresh", bce.mn_id), refresh)]
 
     def _advert(self, bce: MaarBce, gone=()) -> SendRouterAdvert:
         """The local prefix preferred; anchored ones deprecated (preferred

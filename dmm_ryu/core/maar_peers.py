@@ -58,32 +58,51 @@ class PeerLearning:
             return []
         return self._more_anchors(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
 
-    def _direct(self, src: IPv6Address, pba: ProxyBindingAck) -> List[Action]:
-        """Locator mode (draft 3.3): a P-MAAR answered us directly; its
-        address is the source, its prefix the HNP option.  Only another
+    def _direct(self, src: IPv6Address, pba: ProxyBindingAck, now: float) -> List[Action]:
+        """Locator mode (draft 3.3, Figure 3): a P-MAAR answered us directly;
+        its address is the source, its prefix the HNP option.  Only another
         MAAR, only in locator mode, only for an MN served here, only
-        prefixes of the sender's pool, and once the CMD told us the session
-        (final BCE) only the session's prefixes still awaited from it; an
-        early one is checked against the CMD's PBA when it comes (see
-        ``_accepted``).  The timestamp echoes the registration it answers:
-        one older than our attachment belongs to a session that is over."""
+        prefixes of the sender's pool.  The timestamp echoes the
+        registration it answers: one older than our attachment belongs to a
+        session that is over; one equal to it answers our pending handover
+        PBU, which the CMD does not answer itself in this mode, so the first
+        such PBA accepts the registration (see ``_registered_by``)."""
         if self._domain.mode is not Mode.LOCATOR or src == self.address or src not in self.pools:
             return self._dropped("dropped_direct_pba")
         bce = self.bces.get(pba.options.mn_id)
-        stamp = pba.options.timestamp
+        stamp = pba.options.timestamp or 0
         if (bce is None or not bce.is_serving or pba.status != Status.ACCEPTED
-                or (stamp or 0) < bce.ts):
+                or stamp < bce.ts):
             return self._dropped("stale_pba")
         hnps = pba.options.hnps
-        if not all(self.pools[src].holds(p) for p in hnps) or not self._expected(bce, src, hnps):
+        if not all(self.pools[src].holds(p) for p in hnps) or not self._expected(bce, src, hnps,
+                                                                                 stamp):
             return self._dropped("dropped_direct_pba_prefix")
+        pending = bce.pending
+        if pending is not None and pending.lifetime and stamp == pending.options.timestamp:
+            return self._registered_by(bce, src, pba, now)
         return self._more_anchors(bce, ((prefix, src) for prefix in hnps))
 
-    def _expected(self, bce: MaarBce, src: IPv6Address, hnps) -> bool:
-        if not bce.final:
+    def _expected(self, bce: MaarBce, src: IPv6Address, hnps, stamp: int) -> bool:
+        """Before the registration is accepted, or answering this
+        attachment's registration (its timestamp), any P-MAAR of the session
+        may answer; after it only one awaited or already known."""
+        if not bce.final or stamp == bce.ts:
             return True
         awaited = self._locating.get(bce.mn_id, set())
         return all(p in awaited or bce.p_maars.get(p) == src for p in hnps)
+
+    def _registered_by(self, bce: MaarBce, src: IPv6Address, pba: ProxyBindingAck,
+                       now: float) -> List[Action]:
+        """The first P-MAAR's direct PBA accepts our handover PBU (Figure 3
+        has no PBA from the CMD): stop retransmitting, tunnel to it, and take
+        its lifetime, the one the CMD granted the session.  Further P-MAARs'
+        PBAs add their tunnels as they come (``_more_anchors``)."""
+        self.counters["accepted_by_p_maar"] += 1
+        actions = self._stop_timers(bce, ("retx",))
+        bce.pending = None
+        self._learn(bce, ((prefix, src) for prefix in pba.options.hnps))
+        return actions + self._finalise(bce, pba.lifetime, now)
 
     def _more_anchors(self, bce: MaarBce, pairs) -> List[Action]:
         """New P-MAARs after the registration: tunnel to them (once the BCE

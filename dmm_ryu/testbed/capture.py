@@ -4,6 +4,10 @@ One ``tcpdump -Q in`` per fabric port records each packet once, as it
 enters the fabric from the switch or host that sent it; the per-port files
 are merged into ``transport.pcap`` and the Mobility Header messages copied
 into ``signalling.pcap``.
+
+``--immediate-mode``: libpcap otherwise hands packets over a ring block at
+a time (up to its one-second timeout), and a tcpdump stopped meanwhile
+never writes the last block; the leave's messages were lost that way.
 """
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ class Captures:
             path = self.out / f"capture-{port}.pcap"
             self.files.append(path)
             self._procs.append(subprocess.Popen(
-                ["tcpdump", "-Q", "in", "-U", "-s", str(SNAPLEN), "-i", port, "-w", str(path)],
+                ["tcpdump", "--immediate-mode", "-Q", "in", "-U", "-s", str(SNAPLEN),
+                 "-i", port, "-w", str(path)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 from dmm_ryu.wire.mh import MHDecodeError, ProxyBindingAck, decode_packet
 from dmm_ryu.of.labels import transport_mac
+from dmm_ryu.testbed import figures
 from dmm_ryu.testbed.scenario import PING_INTERVAL, ModeRun, Step
 from mininet_topos.dmm import CMD_ADDRESS, CMD_DPID, ROUTER_MAC, maar_address
 
@@ -51,39 +52,20 @@ def signalling(pcap: Path) -> List[dict]:
                      "type": "PBA" if isinstance(msg, ProxyBindingAck) else "PBU",
                      "serving_maar": bool(msg.options.serving_maar),
                      "previous_maars": len(msg.options.previous_maars),
-                     "lifetime": msg.lifetime})
+                     "lifetime": msg.lifetime, "handoff": msg.options.handoff,
+                     "seq": msg.sequence})
     return msgs
 
 
-def figure_problems(mode: str, msgs: List[dict], s_maar: str, p_maars: List[str]) -> List[str]:
-    """How the messages of one handover differ from the mode's figure
-    (draft Figures 2, 3, 4); empty when they match."""
-    def find(frm, to, kind, **flags):
-        return [m for m in msgs if (m["from"], m["to"], m["type"]) == (frm, to, kind)
-                and all(m[k] == v for k, v in flags.items())]
-
-    problems = []
-    if not find(s_maar, "cmd", "PBU", serving_maar=False, previous_maars=0):
-        problems.append(f"no plain PBU {s_maar} -> CMD")
-    for p in p_maars:
-        if not find("cmd", p, "PBU", serving_maar=True):
-            problems.append(f"no PBU* (Serving MAAR option) CMD -> {p}")
-        if not find(p, "cmd", "PBA", serving_maar=True):
-            problems.append(f"no PBA* {p} -> CMD")
-    to_s = find("cmd", s_maar, "PBA")
-    if not to_s:
-        return problems + [f"no PBA CMD -> {s_maar}"]
-    from_p = [m["t"] for p in p_maars for m in find(p, "cmd", "PBA")]
-    if mode == "locator":
-        problems += [f"no direct PBA {p} -> {s_maar}" for p in p_maars
-                     if not find(p, s_maar, "PBA", previous_maars=0)]
-    elif p_maars and not any(m["previous_maars"] for m in to_s):
-        problems.append(f"PBA CMD -> {s_maar} lacks Previous MAAR options")
-    if mode == "relay" and from_p and to_s[0]["t"] < max(from_p):
-        problems.append("relay: CMD answered the S-MAAR before every P-MAAR had")
-    if mode == "proxy" and from_p and to_s[0]["t"] > min(from_p):
-        problems.append("proxy: CMD answered the S-MAAR only after a P-MAAR")
-    return problems
+def figure_problems(mode: str, msgs: List[dict], s_maar: str, p_maars: List[str],
+                    expected=None) -> List[str]:
+    """How the messages of one registration (or, given ``expected``, of
+    the leave) differ from the draft's exact list (Figures 1-4, section
+    3.5); re-registrations are set aside; empty when they match."""
+    kept, _ = figures.set_aside(msgs)
+    if expected is None:
+        expected = figures.handover(mode, s_maar, p_maars)
+    return figures.problems(expected, kept, p_maars)
 
 
 # --- data-plane path -----------------------------------------------------------
@@ -108,14 +90,40 @@ def foreign_sightings(transport: Path, prefix: str, s_maar: str, since: float,
 
 # --- expectations ------------------------------------------------------------
 
+def _p_maars(step: Step) -> List[str]:
+    return sorted({p["anchor"] for p in step.prefixes if not p["local"]})
+
+
 def _window_problems(run: ModeRun, i: int, step: Step, msgs: List[dict]) -> List[str]:
-    end = run.steps[i + 1].moved_at if i + 1 < len(run.steps) else float("inf")
-    mine = [m for m in msgs if step.moved_at - 0.5 <= m["t"] < end and m["lifetime"]]
-    p_maars = sorted({p["anchor"] for p in step.prefixes if not p["local"]})
+    """The registration of step ``i`` against its figure: every message
+    from just before the move to the next move (or the leave)."""
+    later = [s.moved_at for s in run.steps[i + 1:i + 2]] + [run.left_at or float("inf")]
+    mine = [m for m in msgs if step.moved_at - 0.5 <= m["t"] < later[0]]
+    return [f"{run.mode} {step.src or 'attach'}->{step.dst}: {p}" for p in
+            figure_problems(run.mode, mine, step.dst, _p_maars(step))]
+
+
+def leave_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
+    """The leave's messages against draft section 3.5."""
+    if not run.steps or run.left_at is None:
+        return []
+    last = run.steps[-1]
+    expected = figures.leave(last.dst, _p_maars(last))
+    mine = [m for m in msgs if m["t"] >= run.left_at]
+    return [f"{run.mode} leave at {last.dst}: {p}" for p in
+            figure_problems(run.mode, mine, last.dst, _p_maars(last), expected)]
+
+
+def signalling_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
+    """Every registration and the leave against the draft's lists, on
+    ``msgs`` as our codec (:func:`signalling`) or Wireshark
+    (:func:`figures.tshark_signalling`) decoded them."""
     if run.mode == "pmipv6":
         return []
-    return [f"{run.mode} {step.src}->{step.dst}: {p}" for p in
-            figure_problems(run.mode, mine, step.dst, p_maars)]
+    found = []
+    for i, step in enumerate(run.steps):
+        found += _window_problems(run, i, step, msgs)
+    return found + leave_problems(run, msgs)
 
 
 def problems(run: ModeRun) -> List[str]:
@@ -133,9 +141,7 @@ def problems(run: ModeRun) -> List[str]:
             found.append(f"{where}: no local prefix at {step.dst}")
     pcap = run.out / "signalling.pcap"
     if pcap.exists() and run.steps:
-        msgs = signalling(pcap)
-        for i, step in enumerate(run.steps[1:], start=1):
-            found += _window_problems(run, i, step, msgs)
+        found += signalling_problems(run, signalling(pcap))
     found += _optimal_path_problems(run)
     clean = run.left_clean or {}
     if not clean.get("binding_removed"):

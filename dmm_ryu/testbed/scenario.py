@@ -36,6 +36,13 @@ PING_INTERVAL = 0.05
 REGISTRATION_TIMEOUT = 15.0
 FLOW_PATIENCE = 12.0
 FLOWING_WINDOW = 1.0
+#: after the CMD dropped the binding: until every MAAR forgot the MN, then
+#: until the last packet reached the captures
+LEAVE_SETTLE = 5.0
+#: the testbed's access links are veth pairs, Ethernet: RFC 5213's Access
+#: Technology Type 3 (IEEE 802.3); the product's default stays 802.11
+ACCESS_TECHNOLOGY = "802.3"
+CAPTURE_DRAIN = 1.0
 
 
 @dataclass
@@ -151,11 +158,13 @@ class Scenario:
 
     ``distributed``: the CMD and each MAAR in a controller process of their
     own (``[dmm] nodes``), each switch connected to its node's process only;
-    the scenario then asks each process about its own node.
+    the scenario then asks each process about its own node.  ``dereg``:
+    the de-registration method of draft 3.5 (``serving-only`` or ``renew``).
     """
 
     def __init__(self, mode: str, out: Path, manager: str = "ryu-manager", maars: int = 3,
-                 lifetime: int = 40, detach_guard: float = 3.0, distributed: bool = False):
+                 lifetime: int = 40, detach_guard: float = 3.0, distributed: bool = False,
+                 dereg: str = "serving-only"):
         self.mode, self.out, self.manager, self.maars = mode, out, manager, maars
         self.nodes = ["cmd"] + [f"maar{i}" for i in range(1, maars + 1)]
         self.run = ModeRun(mode, out=out)
@@ -164,7 +173,8 @@ class Scenario:
             stale.unlink()
         domain = out / "dmm.yaml"
         domain.write_text(domain_yaml(maars, 1, mode=mode, lifetime=lifetime)
-                          + f"detach_guard: {detach_guard}\n")
+                          + f"detach_guard: {detach_guard}\nderegistration: {dereg}\n"
+                          + f"access_technology: {ACCESS_TECHNOLOGY}\n")
         self.domain_file = domain
         # {process: (OpenFlow port, REST port)}; a process is named after the
         # node it serves, "" for the one serving every node
@@ -323,35 +333,47 @@ class Scenario:
 
     def leave(self, lifetime_wait: float) -> dict:
         """The MN leaves the domain: flows stop, it leaves radio range.  After
-        the guard and the signalling, nothing of it may remain anywhere."""
+        the guard and the signalling, nothing of it may remain anywhere.
+        The captures run until the leave's last PBA is on the wire (every
+        MAAR forgot the MN) and a drain after it, then stop."""
         self.run.left_at = time.time()
         for proc in self._procs[1:]:
             proc.kill()
         leave(self.net, 1)
         bindings_gone = wait_for(lambda: rest_get(self.rest_port, f"/cmd/bindings/{mn_id()}")
                                  is None, timeout=lifetime_wait, interval=0.2)
-        maars = self.maar_views()
-        leftovers = {m["name"]: {"pool_used": m["pool_used"], "bindings": m["bindings"],
-                                 "tunnels": len(m["tunnels"])}
-                     for m in maars if m["pool_used"] or m["bindings"] or m["tunnels"]}
+        wait_for(lambda: not self._leftovers(), timeout=LEAVE_SETTLE, interval=0.2)
+        time.sleep(CAPTURE_DRAIN)
+        self.captures.stop()
         stale_rules = {f"maar{i}": [line for line in dump_flows(f"maar{i}").splitlines()
                                     if "cookie=0xd302" in line or "cookie=0xd303" in line]
                        for i in range(1, self.maars + 1)}
-        self.run.left_clean = {"binding_removed": bool(bindings_gone), "leftovers": leftovers,
+        self.run.left_clean = {"binding_removed": bool(bindings_gone),
+                               "leftovers": self._leftovers(),
                                "stale_rules": {k: v for k, v in stale_rules.items() if v}}
         return self.run.left_clean
+
+    def _leftovers(self) -> Dict[str, dict]:
+        """What each MAAR still holds of any MN (prefixes, BCEs, tunnels)."""
+        return {m["name"]: {"pool_used": m["pool_used"], "bindings": m["bindings"],
+                            "tunnels": len(m["tunnels"])}
+                for m in self.maar_views() if m["pool_used"] or m["bindings"] or m["tunnels"]}
 
 
 def run_mode(mode: str, out: Path, manager: str = "ryu-manager",
              path=("maar1", "maar2", "maar3", "maar1"), radios=("flap",),
-             distributed: bool = False) -> ModeRun:
-    """The whole scenario for one mode: attach, move along ``path``, leave.
-    The moves take the radio models in ``radios`` in turn (cycling);
-    ``distributed``: a controller process per node (see ``Scenario``)."""
-    with Scenario(mode, out, manager=manager, maars=len(set(path)),
-                  distributed=distributed) as sc:
+             distributed: bool = False, dereg: str = "serving-only", lifetime: int = 40,
+             linger: float = 0.0) -> ModeRun:
+    """The whole scenario for one mode: attach, move along ``path``, stay
+    ``linger`` seconds at its end (long enough, and the S-MAAR refreshes and
+    "renew" P-MAARs renew on the wire), leave.  The moves take the radio
+    models in ``radios`` in turn (cycling); ``distributed``: a controller
+    process per node (see ``Scenario``)."""
+    with Scenario(mode, out, manager=manager, maars=len(set(path)), lifetime=lifetime,
+                  distributed=distributed, dereg=dereg) as sc:
         sc.start()
         for (src, dst), radio in zip(zip(path, path[1:]), itertools.cycle(radios)):
             sc.handover(src, dst, radio=radio)
+        time.sleep(linger)
         sc.leave(lifetime_wait=30)
     return sc.run

@@ -31,8 +31,15 @@ def test_demo_writes_report_pcap_and_timeline(tmp_path, radio, hub):
     assert [(s["src"], s["dst"], s["radio"]) for s in mode["steps"]] == [
         (None, "maar1", None), ("maar1", "maar2", radio), ("maar2", "maar3", radio),
         ("maar3", "maar1", radio)]
-    kinds = {(m["from"], m["to"], m["type"]) for m in signalling(tmp_path / "signalling.pcap")}
+    msgs = signalling(tmp_path / "signalling.pcap")
+    kinds = {(m["from"], m["to"], m["type"]) for m in msgs}
     assert ("maar2", "cmd", "PBU") in kinds and ("cmd", "maar2", "PBA") in kinds
+    # the capture ran past the leave (section 3.5): maar1 de-registers, the CMD
+    # de-registers the P-MAARs (the report checked the exact list)
+    leave = [(m["from"], m["to"], m["type"]) for m in msgs if m["lifetime"] == 0]
+    assert sorted(leave) == [("cmd", "maar1", "PBA"), ("cmd", "maar2", "PBU"),
+                             ("cmd", "maar3", "PBU"), ("maar1", "cmd", "PBU"),
+                             ("maar2", "cmd", "PBA"), ("maar3", "cmd", "PBA")]
     assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     log = (tmp_path / "proxy" / "osken-manager.log").read_text()
     assert "framework os_ken" in log and f"{hub} hub" in log and "Traceback" not in log

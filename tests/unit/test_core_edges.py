@@ -166,20 +166,25 @@ def test_relay_timeout_sends_what_arrived_then_the_rest():
 
 
 def test_locator_repairs_a_lost_direct_pba():
-    """The P-MAAR's direct PBA is lost (it is never retransmitted): the
-    S-MAAR sees a session prefix without a P-MAAR, re-registers, and the
-    CMD asks the P-MAARs to answer it again."""
+    """The P-MAAR's direct PBA is lost (it is never retransmitted), so the
+    S-MAAR's handover PBU stays unanswered: its retransmission reaches the
+    CMD from the Proxy-CoA, which answers it with the session's Previous
+    MAAR options instead of asking the P-MAAR again."""
     domain = build(2, Mode.LOCATOR, link=Link(delay=0.01))
     maar1, maar2 = domain.maars
     domain.move("mn", 0)
     settled(domain)
     domain.net.links[(maar1.address, maar2.address)] = Link(loss=1.0)
+    mark = len(domain.net.log)
     domain.move("mn", 1)
     domain.net.run_for(0.5)
     domain.net.links.clear()
     settled(domain)
-    assert maar2.counters["locate_registrations"] == 1
-    assert maar2.bces["mn"].p_maars == {P1: maar1.address}
+    assert maar2.counters["pbu_retransmitted"] == 1 and domain.cmd.counters["refreshes"] == 1
+    assert maar2.counters["accepted_by_p_maar"] == 0
+    assert maar2.bces["mn"].p_maars == {P1: maar1.address} and maar2.bces["mn"].final
+    to_maar1 = [r for r in describe(domain, mark) if r[1] == "MAAR1"]
+    assert [r[2] for r in to_maar1] == ["PBU"]
 
 
 def test_mobility_trace_of_several_mns():
