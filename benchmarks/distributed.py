@@ -29,7 +29,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from benchmarks.realrate import P99_BOUND_MS, QUIET, Stack, node_names, one_process
 from dmm_ryu.testbed.controller import free_port
