@@ -109,6 +109,11 @@ def markdown(r: dict) -> str:
             out += ["", "Highest offered rate sustained with p99 ≤ 50 ms: "
                     f"{rr.get('sustained_at_p99_le_50ms_per_s')}/s.", ""]
 
+    hd = s.get("handover_rate_distributed", {})
+    if hd:
+        out += ["### 3c. Handover rate, one process vs per-node processes vs etcd CMD", "",
+                hd.get("method", ""), "", _err(hd), "```", hd.get("table", ""), "```", ""]
+
     to = s.get("tunnel_overhead", {})
     out += ["## 4. Tunnel-equivalent overhead", "", _err(to)]
     if "per_packet" in to:

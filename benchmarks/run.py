@@ -356,6 +356,9 @@ def main(argv=None) -> int:
                         help="output directory (default output/bench-<timestamp>)")
     parser.add_argument("--skip-live", action="store_true",
                         help="only the in-process sections (3, 6)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="also compare one process, per-node processes and an etcd CMD "
+                             "on the real stack (benchmarks/distributed.py)")
     parser.add_argument("--before", default=None, metavar="REF",
                         help="also measure the in-process figures of this git ref")
     args = parser.parse_args(argv)
@@ -363,6 +366,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.chdir(ROOT)
     command = ".venv/bin/python -m benchmarks.run" + (" --quick" if args.quick else "") + \
+        " --distributed" * args.distributed + \
         f" --out {args.out}" * bool(args.out)
     started = time.time()
     report = {"command": command, "quick": args.quick, "machine": machine(),
@@ -383,6 +387,10 @@ def main(argv=None) -> int:
         section("performance", lambda: performance(out, args.quick, args.before))
     if not args.skip_live:
         section("handover_rate_real", lambda: handover_rate_real(out, args.quick))
+    if args.distributed and not args.skip_live:
+        from benchmarks import distributed
+        section("handover_rate_distributed",
+                lambda: distributed.measure(out / "distributed", args.quick))
     section("scale", lambda: scale_section(args.quick))
     section("restart", lambda: restart_section(args.quick))
     live = None

@@ -49,3 +49,25 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     markdown = (tmp_path / "bench.md").read_text()
     for title in ("## 1.", "## 2.", "## 3.", "### 3b.", "## 4.", "## 5.", "## 6."):
         assert title in markdown
+
+
+def test_distributed_benchmark_compares_every_configuration(tmp_path):
+    """Issue 15: ``benchmarks.distributed --quick`` measures one process, per-node
+    processes and the etcd CMD in one run, and reports each one's row."""
+    result = subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--quick",
+                             "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "distributed.json").read_text())
+    configs = {c["config"]: c for c in report["configs"]}
+    assert set(configs) == {"one-process", "per-node", "per-node-etcd1", "per-node-etcd3"}
+    for name, config in configs.items():
+        (row,) = config["rows"]
+        assert row["registered"] == report["mns"], name
+        assert row["completed"] + row["lost"] == row["handovers"], name
+        assert row["completed"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"], name
+        assert 0 < row["achieved_per_s"], name
+        expected = {"all"} if name == "one-process" else {"cmd", "rr1", "rr2", "rr3", "rr4"}
+        assert set(row["controller_cpu_pct"]) == expected, name
+        assert name in report["table"]
+    assert "sustained/s" in report["table"] and "sustained/s" in result.stdout
