@@ -16,6 +16,7 @@ before its session would end).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Hashable, Iterable, List, Optional, Set
@@ -39,6 +40,9 @@ _MAAR_BCE = records.object_codec(MaarBce, {"installed": records.INSTALLED})
 _CMD_BCE = records.object_codec(CmdBce)
 _ATTACHMENT = records.object_codec(slices.Attachment)
 _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
+_addr, _net = records.address_text, records.network_text
+#: Compact JSON; a record holds no cycles, so none is looked for.
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def touched(event, actions: Iterable) -> Set[str]:
@@ -69,6 +73,7 @@ class NodeState:
         self._is_cmd = isinstance(core, Cmd)
         self.deadlines: Dict[str, Dict[Hashable, float]] = {}
         self.revisions: Dict[str, int] = {}  # of each MN's record as last read or written
+        self.digests: Dict[str, bytes] = {}  # of each MN's record as last read or written
 
     # -- after each event -------------------------------------------------------
 
@@ -82,23 +87,36 @@ class NodeState:
             elif isinstance(action, act.CancelTimer):
                 self.deadlines.get(action.key[1], {}).pop(action.key, None)
 
-    def save(self, mn_ids: Iterable[str]) -> None:
-        """Commit the records of ``mn_ids`` in one write, each on the
-        condition that nobody wrote it since we last did (compare-and-swap
-        on its revision: two CMD instances cannot both accept conflicting
-        registrations); StoreError (StoreConflict) if not."""
-        mn_ids = list(mn_ids)
-        writes = {PREFIX + mn_id: self._encode(mn_id) for mn_id in mn_ids}
-        if not writes:
-            return
-        expect = {PREFIX + mn_id: self.revisions.get(mn_id, 0) for mn_id in mn_ids}
-        revisions = self.store.commit(writes, expect)
+    def save(self, mn_ids: Iterable[str], fence: bool = False) -> None:
+        """Commit, in one write, the records of ``mn_ids`` that changed since
+        they were last written or read (an unchanged record costs no write),
+        each on the condition that nobody wrote it since (compare-and-swap on
+        its revision: two CMD instances cannot both accept conflicting
+        registrations); StoreError (StoreConflict) if not.  ``fence``: the
+        event sends messages, so even with nothing to write the revisions
+        are checked (a stale instance must not answer from its state)."""
+        writes: Dict[str, Optional[bytes]] = {}
+        expect: Dict[str, int] = {}
+        digests: Dict[str, Optional[bytes]] = {}
         for mn_id in mn_ids:
+            key, value = PREFIX + mn_id, self._encode(mn_id)
+            expect[key] = self.revisions.get(mn_id, 0)
+            digest = None if value is None else _digest(value)
+            if digest != self.digests.get(mn_id):
+                writes[key], digests[mn_id] = value, digest
+        if writes or (fence and expect):
+            self._commit(writes, expect, digests)
+
+    def _commit(self, writes: Dict[str, Optional[bytes]], expect: Dict[str, int],
+                digests: Dict[str, Optional[bytes]]) -> None:
+        revisions = self.store.commit(writes, expect)
+        for mn_id, digest in digests.items():
             revision = revisions.get(PREFIX + mn_id, 0)
             if revision:
-                self.revisions[mn_id] = revision
+                self.revisions[mn_id], self.digests[mn_id] = revision, digest
             else:
                 self.revisions.pop(mn_id, None)
+                self.digests.pop(mn_id, None)
 
     def roll_back(self, mn_ids: Iterable[str]) -> None:
         """Make the core and the deadlines what the store holds for ``mn_ids``."""
@@ -106,11 +124,12 @@ class NodeState:
             record = self.store.get(PREFIX + mn_id)
             self.deadlines.pop(mn_id, None)
             self.revisions.pop(mn_id, None)
+            self.digests.pop(mn_id, None)
             if record is None:
                 self._forget(mn_id)
             else:
                 self._restore(json.loads(record.value))
-                self.revisions[mn_id] = record.revision
+                self._read(mn_id, record)
         if not self._is_cmd:
             slices.restore_pool(self.core)
 
@@ -124,16 +143,20 @@ class NodeState:
             self._forget(mn_id)
         self.deadlines.clear()
         self.revisions.clear()
+        self.digests.clear()
         for record in self.store.load(PREFIX):
             body = json.loads(record.value)
             self._restore(body)
-            self.revisions[body["mn_id"]] = record.revision
+            self._read(body["mn_id"], record)
             for key, at in self.deadlines.get(body["mn_id"], {}).items():
                 late = grace * (2 if self._is_cmd and key[0] == "expire" else 1)
                 timers.append(act.StartTimer(key, max(at, now + late)))
         if not self._is_cmd:
             slices.restore_pool(self.core)
         return timers
+
+    def _read(self, mn_id: str, record) -> None:
+        self.revisions[mn_id], self.digests[mn_id] = record.revision, _digest(record.value)
 
     # -- encoding ---------------------------------------------------------------------
 
@@ -146,7 +169,7 @@ class NodeState:
         body = {"v": 1, "mn_id": mn_id, "timers": _timers_out(deadlines or {})}
         if piece is not None:
             body.update(_cmd_out(piece) if self._is_cmd else _maar_out(piece))
-        return json.dumps(body, separators=(",", ":")).encode()
+        return _dumps(body).encode()
 
     def _restore(self, body: dict) -> None:
         mn_id = body["mn_id"]
@@ -162,10 +185,17 @@ class NodeState:
         (slices.forget_cmd if self._is_cmd else slices.forget_maar)(self.core, mn_id)
 
 
+def _digest(value: bytes) -> bytes:
+    """What tells an unchanged record from a changed one without keeping its
+    bytes (16 octets instead of ~700 per MN; a collision, which would skip
+    a write, has probability 2**-128)."""
+    return hashlib.blake2b(value, digest_size=16).digest()
+
+
 def _maar_out(piece: slices.MaarSlice) -> dict:
     return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
-            "locating": [str(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
+            "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
@@ -182,9 +212,9 @@ def _cmd_out(piece: slices.CmdSlice) -> dict:
             "owed": [_sent_out(s) for s in piece.owed],
             "relay": None if relay is None else {
                 "pbu": _pbu_out(relay.pbu), "answered": relay.answered,
-                "waiting": sorted(str(a) for a in relay.waiting)},
+                "waiting": sorted(_addr(a) for a in relay.waiting)},
             "departed": piece.departed,
-            "seqs": [[str(peer), n] for peer, n in piece.seqs]}
+            "seqs": [[_addr(peer), n] for peer, n in piece.seqs]}
 
 
 def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
@@ -198,7 +228,7 @@ def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
 
 
 def _sent_out(sent) -> list:
-    return [str(sent[0]), _pbu_out(sent[1])]
+    return [_addr(sent[0]), _pbu_out(sent[1])]
 
 
 def _sent_in(item) -> tuple:
@@ -214,7 +244,7 @@ def _timers_in(items) -> Dict[Hashable, float]:
 
 
 def _part_out(part):
-    return {"a": str(part)} if isinstance(part, IPv6Address) else part
+    return {"a": _addr(part)} if isinstance(part, IPv6Address) else part
 
 
 def _part_in(part):
