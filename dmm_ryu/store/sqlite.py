@@ -61,7 +61,17 @@ _HIGHEST = ("SELECT max((SELECT value FROM meta WHERE name = 'revision'),"
 _MARK = "UPDATE meta SET value = ? WHERE name = 'revision'"
 _UPSERT = ("INSERT INTO records (key, value, revision) VALUES (?, ?, ?) ON CONFLICT (key)"
            " DO UPDATE SET value = excluded.value, revision = excluded.revision")
-
+#: The statement of one write by (is it a delete, its guard): None none,
+#: 0 "must be absent", 1 "must be at the revision given last".
+_WRITE = {
+    (False, None): _UPSERT,
+    (False, 0): "INSERT INTO records (key, value, revision) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+    (False, 1): "UPDATE records SET value = ?2, revision = ?3 WHERE key = ?1 AND revision = ?4",
+    (True, None): "DELETE FROM records WHERE key = ?",
+    (True, 0): "DELETE FROM records WHERE key = ?",
+    (True, 1): "DELETE FROM records WHERE key = ?1 AND revision = ?2",
+}
 
 def node_store_path(state_dir: str, node: str) -> str:
     """The file of ``node``'s store: ``<state_dir>/<node>.sqlite``."""
@@ -150,22 +160,33 @@ class SqliteStore:
 
     def _apply(self, writes: Mapping[str, Optional[bytes]],
                expect: Mapping[str, int]) -> Dict[str, int]:
-        """Check ``expect`` and write, inside the caller's transaction."""
-        db = self._db
+        """Check ``expect`` and write, inside the caller's transaction.  A key
+        both expected and written is checked by its write (``... WHERE
+        revision = ?``: one statement, no read before it)."""
         for key, revision in expect.items():
-            row = db.execute("SELECT revision FROM records WHERE key = ?", (key,)).fetchone()
-            actual = row[0] if row else 0
-            if actual != revision:
-                raise StoreConflict(key, revision, actual)
+            if key not in writes or (revision == 0 and writes[key] is None):
+                self._check(key, revision)
         if not writes:
             return {}
         revision = self._next_revision()
-        deletes = [(k,) for k, v in writes.items() if v is None]
-        if deletes:
-            db.executemany("DELETE FROM records WHERE key = ?", deletes)
-            db.execute(_MARK, (revision,))
-        db.executemany(_UPSERT, [(k, v, revision) for k, v in writes.items() if v is not None])
-        return {k: 0 if v is None else revision for k, v in writes.items()}
+        revisions: Dict[str, int] = {}
+        for key, value in writes.items():
+            guard = expect.get(key)
+            args = (key,) if value is None else (key, value, revision)
+            statement = _WRITE[value is None, guard if not guard else 1]
+            changed = self._db.execute(statement, args + (guard,) if guard else args).rowcount
+            if guard is not None and not changed:
+                self._check(key, guard)  # raises unless a delete found nothing, as expected
+            revisions[key] = 0 if value is None else revision
+        if 0 in revisions.values():
+            self._db.execute(_MARK, (revision,))
+        return revisions
+
+    def _check(self, key: str, revision: int) -> None:
+        row = self._db.execute("SELECT revision FROM records WHERE key = ?", (key,)).fetchone()
+        actual = row[0] if row else 0
+        if actual != revision:
+            raise StoreConflict(key, revision, actual)
 
     def _next_revision(self) -> int:
         """The revision of this commit: one above the highest yet, re-read
