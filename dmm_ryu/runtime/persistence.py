@@ -17,7 +17,6 @@ before its session would end).
 from __future__ import annotations
 
 import hashlib
-import json
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Hashable, Iterable, List, Optional, Set
 
@@ -29,7 +28,7 @@ from dmm_ryu.core.events import MessageReceived, TimerFired
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.store import records
-from dmm_ryu.store.base import KvStore
+from dmm_ryu.store.base import KvStore, StoreError
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate
 
 PREFIX = "mn/"
@@ -41,8 +40,6 @@ _CMD_BCE = records.object_codec(CmdBce)
 _ATTACHMENT = records.object_codec(slices.Attachment)
 _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
 _addr, _net = records.address_text, records.network_text
-#: Compact JSON; a record holds no cycles, so none is looked for.
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def touched(event, actions: Iterable) -> Set[str]:
@@ -99,7 +96,7 @@ class NodeState:
         expect: Dict[str, int] = {}
         digests: Dict[str, Optional[bytes]] = {}
         for mn_id in mn_ids:
-            key, value = PREFIX + mn_id, self._encode(mn_id)
+            key, value = PREFIX + mn_id, self._storable(mn_id)
             expect[key] = self.revisions.get(mn_id, 0)
             digest = None if value is None else _digest(value)
             if digest != self.digests.get(mn_id):
@@ -128,7 +125,7 @@ class NodeState:
             if record is None:
                 self._forget(mn_id)
             else:
-                self._restore(json.loads(record.value))
+                self._restore(records.loads(record.value))
                 self._read(mn_id, record)
         if not self._is_cmd:
             slices.restore_pool(self.core)
@@ -145,7 +142,7 @@ class NodeState:
         self.revisions.clear()
         self.digests.clear()
         for record in self.store.load(PREFIX):
-            body = json.loads(record.value)
+            body = records.loads(record.value)
             self._restore(body)
             self._read(body["mn_id"], record)
             for key, at in self.deadlines.get(body["mn_id"], {}).items():
@@ -154,6 +151,14 @@ class NodeState:
         if not self._is_cmd:
             slices.restore_pool(self.core)
         return timers
+
+    def _storable(self, mn_id: str) -> Optional[bytes]:
+        """The record of ``mn_id``; StoreError if its state holds a value no
+        record can keep (the event is then undone like any failed write)."""
+        try:
+            return self._encode(mn_id)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{PREFIX}{mn_id} cannot be encoded: {exc}") from exc
 
     def _read(self, mn_id: str, record) -> None:
         self.revisions[mn_id], self.digests[mn_id] = record.revision, _digest(record.value)
@@ -169,7 +174,7 @@ class NodeState:
         body = {"v": 1, "mn_id": mn_id, "timers": _timers_out(deadlines or {})}
         if piece is not None:
             body.update(_cmd_out(piece) if self._is_cmd else _maar_out(piece))
-        return _dumps(body).encode()
+        return records.dumps(body)
 
     def _restore(self, body: dict) -> None:
         mn_id = body["mn_id"]
@@ -236,7 +241,7 @@ def _sent_in(item) -> tuple:
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:
-    return [[[_part_out(p) for p in key], at] for key, at in deadlines.items()]
+    return [[[_part_out(p) for p in key], records.storable(at)] for key, at in deadlines.items()]
 
 
 def _timers_in(items) -> Dict[Hashable, float]:
@@ -244,7 +249,7 @@ def _timers_in(items) -> Dict[Hashable, float]:
 
 
 def _part_out(part):
-    return {"a": _addr(part)} if isinstance(part, IPv6Address) else part
+    return {"a": _addr(part)} if isinstance(part, IPv6Address) else records.storable(part)
 
 
 def _part_in(part):

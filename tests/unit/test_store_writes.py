@@ -89,3 +89,17 @@ def test_a_save_writes_only_the_records_that_changed(journal):
     node.core.attachments.present.pop(OTHER_ID)
     node.state.save([MN_ID, OTHER_ID])
     assert journal.entries == [("commit", "maar1", "mn/" + OTHER_ID)]
+
+
+def test_state_no_record_can_hold_is_refused_like_a_failed_write(journal):
+    """A sequence number beyond 64 bits cannot come back from JSON exactly:
+    the event is undone to what the store holds, nothing is sent, counted."""
+    dom = FakeDomain(domain_text("proxy"), store_of=journal.store_of)
+    attach(dom, "maar1")
+    bce = dom.dmm.nodes["maar1"].core.bces[MN_ID]
+    seq, bce.seq = bce.seq, 2**70
+    sent = len(dom.to_mns)
+    attach(dom, "maar1")
+    assert dom.dmm.stats.errors()["store_failed"] == 1
+    assert len(dom.to_mns) == sent
+    assert dom.dmm.nodes["maar1"].core.bces[MN_ID].seq == seq
