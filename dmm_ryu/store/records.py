@@ -32,6 +32,7 @@ import math
 import typing
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
+from operator import attrgetter
 from socket import AF_INET6, inet_ntop, inet_pton
 from typing import Any, Callable, Dict, FrozenSet, Mapping, Tuple, Union
 
@@ -111,12 +112,13 @@ def _scalar(kind: type) -> FieldCodec:
 
 
 def address_text(address: IPv6Address) -> str:
-    """RFC 5952 text, five times faster than ``str()`` (restart loads 10,000s)."""
-    return inet_ntop(AF_INET6, address.packed)
+    """RFC 5952 text, five times faster than ``str()`` (restart loads 10,000s;
+    every record written names several)."""
+    return inet_ntop(AF_INET6, int(address).to_bytes(16, "big"))
 
 
 def network_text(network: IPv6Network) -> str:
-    return f"{inet_ntop(AF_INET6, network.network_address.packed)}/{network.prefixlen}"
+    return f"{address_text(network.network_address)}/{network.prefixlen}"
 
 
 class IdentityMemo:
@@ -182,7 +184,8 @@ _PBU: FieldCodec = (
 
 _LEAVES: Dict[Any, FieldCodec] = {
     str: _scalar(str), int: _scalar(int), float: _scalar(float), bool: _scalar(bool),
-    IPv6Address: (address_text, _address), IPv6Network: (network_text, _network),
+    IPv6Address: (IdentityMemo(address_text), _address),
+    IPv6Network: (IdentityMemo(network_text), _network),
     ProxyBindingUpdate: _PBU,
 }
 
@@ -269,8 +272,12 @@ def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
                 if f.default is not dataclasses.MISSING
                 or f.default_factory is not dataclasses.MISSING}
 
+    names = tuple(name for name, _ in fields)
+    encoders = tuple(enc for _, (enc, _) in fields)
+    values = attrgetter(*names) if len(names) > 1 else (lambda obj: tuple(getattr(obj, n) for n in names))
+
     def encode(obj: Any) -> dict:
-        return {name: enc(getattr(obj, name)) for name, (enc, _) in fields}
+        return dict(zip(names, [enc(v) for enc, v in zip(encoders, values(obj))]))
 
     def decode(value: Any) -> Any:
         if not isinstance(value, dict):
