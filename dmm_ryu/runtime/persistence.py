@@ -2,11 +2,15 @@
 that depends on it leaves.
 
 After each event the node hands over the MNs the event touched (the event's
-MN and every MN named by the actions); their slices (core state) and timer
-deadlines are committed in one atomic write.  If the write fails the event
-is rolled back to what the store holds and nothing is sent: a PBA never
-acknowledges what a crash could forget, and a CMD that cannot store a
-registration refuses it by silence (the MAAR retransmits).
+MN and every MN named by the actions); the records of those whose slice
+(core state) or timer deadlines changed are committed in one atomic write,
+one commit per node per event.  A digest of each record as last written or
+read tells what changed; an event that changed nothing writes nothing (if
+it sends a message, a commit of no writes still checks the revisions).
+If the write fails the event is rolled back to what the store holds and
+nothing is sent: a PBA never acknowledges what a crash could forget, and a
+CMD that cannot store a registration refuses it by silence (the MAAR
+retransmits).
 
 After a restart every record is loaded back, the pool is rebuilt from the
 BCEs, and each timer is re-armed at its deadline; one that fell due while

@@ -7,7 +7,7 @@ from typing import List, Tuple
 import pytest
 
 from dmm_ryu.runtime.node import Node
-from dmm_ryu.store.base import MemoryStore
+from dmm_ryu.store.base import MemoryStore, StoreConflict
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, attach
 
@@ -103,3 +103,20 @@ def test_state_no_record_can_hold_is_refused_like_a_failed_write(journal):
     assert dom.dmm.stats.errors()["store_failed"] == 1
     assert len(dom.to_mns) == sent
     assert dom.dmm.nodes["maar1"].core.bces[MN_ID].seq == seq
+
+
+def test_a_fenced_save_with_nothing_to_write_still_checks_the_revisions():
+    """An event that sends a message from state it did not change must not
+    answer from a record another instance has rewritten meanwhile."""
+    from dmm_ryu.config.domainfile import load_text
+    from dmm_ryu.runtime.controller import DmmController
+    shared = MemoryStore()
+    dom = FakeDomain(domain_text(), store_of=lambda n: shared if n == "cmd" else MemoryStore())
+    attach(dom, "maar1")
+    other = DmmController(load_text(domain_text()))
+    other.attach_stores(lambda n: shared if n == "cmd" else MemoryStore(), dom.now)
+    assert other.deregister(MN_ID, dom.now)
+    ours = dom.dmm.cmd_node.state
+    ours.save([MN_ID])  # nothing changed here, nothing sent: no write, no check
+    with pytest.raises(StoreConflict):
+        ours.save([MN_ID], fence=True)
