@@ -27,6 +27,7 @@ This is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import shutil
 import statistics
@@ -201,7 +202,10 @@ def restart_row(mns: int, directory: Path, base_s: float = 0.0) -> dict:
 
 
 def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
-    """One handover run, on ``stores`` or on none."""
+    """One handover run, on ``stores`` or on none.  The previous runs'
+    controllers are collected first: their garbage would otherwise be
+    traversed by the collections of this run, and charged to it."""
+    gc.collect()
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
     before = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
