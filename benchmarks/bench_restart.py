@@ -28,6 +28,7 @@ This is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import shutil
 import statistics
@@ -198,7 +199,10 @@ def restart_row(mns: int, directory: Path) -> dict:
 
 
 def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
-    """One handover run, on ``stores`` or on none."""
+    """One handover run, on ``stores`` or on none.  The previous runs'
+    controllers are collected first: their garbage would otherwise be
+    traversed by the collections of this run, and charged to it."""
+    gc.collect()
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
     before = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
@@ -240,6 +244,10 @@ def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
 
 
 def table(restarts: List[dict], cost: dict) -> str:
+    return "\n".join((restart_table(restarts) if restarts else []) + durability_table(cost))
+
+
+def restart_table(restarts: List[dict]) -> List[str]:
     lines = ["restart-to-reconciled (construct + attach_stores + switch_connected, serialized)",
              f"{'MNs':>7} {'restored':>9} {'FlowMods':>9} {'load s':>7} {'rules s':>8} "
              f"{'wire s':>7} {'total s':>8}  target <= 5 s @10k"]
@@ -247,34 +255,42 @@ def table(restarts: List[dict], cost: dict) -> str:
         met = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
         lines.append(f"{r['mns']:>7} {r['restored']:>9} {r['flow_mods']:>9} {r['load_s']:>7.3f} "
                      f"{r['rules_s']:>8.3f} {r['wire_s']:>7.3f} {r['seconds']:>8.3f}  {met}")
-    lines += ["", f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
-                  f"median of {cost['reps']} alternated runs)",
-              f"  handover without store   {cost['handover_us_without_store']:>8.1f} µs",
-              f"  store commits/handover   {cost['store_us_per_handover']:>8.1f} µs "
-              f"({cost['store_pct_of_handover']} % of the handover; "
-              f"{cost['commits_per_handover']} commits of {cost['us_per_commit']} µs)",
-              f"  all durability/handover  {cost['durability_us_per_handover']:>8.1f} µs "
-              "(commits + encoding the records + tracking)",
-              f"  of which without SQLite  {cost['memory_store_us_per_handover']:>8.1f} µs "
-              "(the same on an in-memory store)",
-              f"  rate, no store           {cost['rate_without_store_per_s']:>8} /s",
-              f"  rate, SQLite             {cost['rate_with_sqlite_per_s']:>8} /s "
-              f"(-{cost['rate_cost_pct']} %; target <= 10 %: "
-              f"{'met' if cost['met'] else 'MISSED'})"]
-    return "\n".join(lines)
+    return lines + [""]
 
 
-def measure(quick: bool = False, where: Optional[Path] = None) -> dict:
+def durability_table(cost: dict) -> List[str]:
+    return [f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
+              f"median of {cost['reps']} alternated runs)",
+          f"  handover without store   {cost['handover_us_without_store']:>8.1f} µs",
+          f"  store commits/handover   {cost['store_us_per_handover']:>8.1f} µs "
+          f"({cost['store_pct_of_handover']} % of the handover; "
+          f"{cost['commits_per_handover']} commits of {cost['us_per_commit']} µs)",
+          f"  all durability/handover  {cost['durability_us_per_handover']:>8.1f} µs "
+          "(commits + encoding the records + tracking)",
+          f"  of which without SQLite  {cost['memory_store_us_per_handover']:>8.1f} µs "
+          "(the same on an in-memory store)",
+          f"  rate, no store           {cost['rate_without_store_per_s']:>8} /s",
+          f"  rate, SQLite             {cost['rate_with_sqlite_per_s']:>8} /s "
+          f"(-{cost['rate_cost_pct']} %; target <= 10 %: "
+          f"{'met' if cost['met'] else 'MISSED'})"]
+
+
+def measure(quick: bool = False, where: Optional[Path] = None, reps: Optional[int] = None,
+            sizes: Optional[Tuple[int, ...]] = None) -> dict:
     """Both measurements (``quick``: 1 and 1,000 MNs, short runs), their
-    table, and whether the targets were met (the section of benchmarks.run)."""
+    table, and whether the targets were met (the section of benchmarks.run).
+    ``reps``: alternated durability runs (default 1 quick, 3 full);
+    ``sizes``: the restart rows (default by ``quick``; () for none)."""
     directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=where or "/var/tmp"))
+    if sizes is None:
+        sizes = RESTART_SIZES[:2] if quick else RESTART_SIZES
     try:
         restarts = []
-        for mns in RESTART_SIZES[:2] if quick else RESTART_SIZES:
+        for mns in sizes:
             (directory / str(mns)).mkdir()
             restarts.append(restart_row(mns, directory / str(mns)))
-        cost = durability(200 if quick else 1000, 500 if quick else 4000, 1 if quick else 3,
-                          directory)
+        cost = durability(200 if quick else 1000, 500 if quick else 4000,
+                          reps or (1 if quick else 3), directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return {"restart": restarts, "durability": cost, "table": table(restarts, cost),
@@ -285,8 +301,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench_restart", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 and 1,000 MNs, short runs")
     parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="alternated durability runs, median reported (default 1 quick, 3 full)")
+    parser.add_argument("--durability-only", action="store_true", help="no restart rows")
     args = parser.parse_args(argv)
-    print(measure(args.quick, args.dir)["table"])
+    print(measure(args.quick, args.dir, args.reps, () if args.durability_only else None)["table"])
     return 0
 
 

@@ -111,7 +111,7 @@ class Node:
         mn_ids = touched(event, actions)
         self.state.track(event, actions)
         try:
-            self.state.save(mn_ids)
+            self.state.save(mn_ids, fence=any(isinstance(a, act.SendMessage) for a in actions))
             return True
         except StoreError as err:
             self.env.stats.error("store_failed")

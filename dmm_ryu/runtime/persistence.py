@@ -2,11 +2,15 @@
 that depends on it leaves.
 
 After each event the node hands over the MNs the event touched (the event's
-MN and every MN named by the actions); their slices (core state) and timer
-deadlines are committed in one atomic write.  If the write fails the event
-is rolled back to what the store holds and nothing is sent: a PBA never
-acknowledges what a crash could forget, and a CMD that cannot store a
-registration refuses it by silence (the MAAR retransmits).
+MN and every MN named by the actions); the records of those whose slice
+(core state) or timer deadlines changed are committed in one atomic write,
+one commit per node per event.  A digest of each record as last written or
+read tells what changed; an event that changed nothing writes nothing (if
+it sends a message, a commit of no writes still checks the revisions).
+If the write fails the event is rolled back to what the store holds and
+nothing is sent: a PBA never acknowledges what a crash could forget, and a
+CMD that cannot store a registration refuses it by silence (the MAAR
+retransmits).
 
 After a restart every record is loaded back, the pool is rebuilt from the
 BCEs, and each timer is re-armed at its deadline; one that fell due while
@@ -16,7 +20,7 @@ before its session would end).
 """
 from __future__ import annotations
 
-import json
+import hashlib
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Hashable, Iterable, List, Optional, Set
 
@@ -28,7 +32,7 @@ from dmm_ryu.core.events import MessageReceived, TimerFired
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.store import records
-from dmm_ryu.store.base import KvStore
+from dmm_ryu.store.base import KvStore, StoreError
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate
 
 PREFIX = "mn/"
@@ -39,6 +43,7 @@ _MAAR_BCE = records.object_codec(MaarBce, {"installed": records.INSTALLED})
 _CMD_BCE = records.object_codec(CmdBce)
 _ATTACHMENT = records.object_codec(slices.Attachment)
 _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
+_addr, _net = records.address_text, records.network_text
 
 
 def touched(event, actions: Iterable) -> Set[str]:
@@ -69,6 +74,7 @@ class NodeState:
         self._is_cmd = isinstance(core, Cmd)
         self.deadlines: Dict[str, Dict[Hashable, float]] = {}
         self.revisions: Dict[str, int] = {}  # of each MN's record as last read or written
+        self.digests: Dict[str, bytes] = {}  # of each MN's record as last read or written
 
     # -- after each event -------------------------------------------------------
 
@@ -82,23 +88,36 @@ class NodeState:
             elif isinstance(action, act.CancelTimer):
                 self.deadlines.get(action.key[1], {}).pop(action.key, None)
 
-    def save(self, mn_ids: Iterable[str]) -> None:
-        """Commit the records of ``mn_ids`` in one write, each on the
-        condition that nobody wrote it since we last did (compare-and-swap
-        on its revision: two CMD instances cannot both accept conflicting
-        registrations); StoreError (StoreConflict) if not."""
-        mn_ids = list(mn_ids)
-        writes = {PREFIX + mn_id: self._encode(mn_id) for mn_id in mn_ids}
-        if not writes:
-            return
-        expect = {PREFIX + mn_id: self.revisions.get(mn_id, 0) for mn_id in mn_ids}
-        revisions = self.store.commit(writes, expect)
+    def save(self, mn_ids: Iterable[str], fence: bool = False) -> None:
+        """Commit, in one write, the records of ``mn_ids`` that changed since
+        they were last written or read (an unchanged record costs no write),
+        each on the condition that nobody wrote it since (compare-and-swap on
+        its revision: two CMD instances cannot both accept conflicting
+        registrations); StoreError (StoreConflict) if not.  ``fence``: the
+        event sends messages, so even with nothing to write the revisions
+        are checked (a stale instance must not answer from its state)."""
+        writes: Dict[str, Optional[bytes]] = {}
+        expect: Dict[str, int] = {}
+        digests: Dict[str, Optional[bytes]] = {}
         for mn_id in mn_ids:
+            key, value = PREFIX + mn_id, self._storable(mn_id)
+            expect[key] = self.revisions.get(mn_id, 0)
+            digest = None if value is None else _digest(value)
+            if digest != self.digests.get(mn_id):
+                writes[key], digests[mn_id] = value, digest
+        if writes or (fence and expect):
+            self._commit(writes, expect, digests)
+
+    def _commit(self, writes: Dict[str, Optional[bytes]], expect: Dict[str, int],
+                digests: Dict[str, Optional[bytes]]) -> None:
+        revisions = self.store.commit(writes, expect)
+        for mn_id, digest in digests.items():
             revision = revisions.get(PREFIX + mn_id, 0)
             if revision:
-                self.revisions[mn_id] = revision
+                self.revisions[mn_id], self.digests[mn_id] = revision, digest
             else:
                 self.revisions.pop(mn_id, None)
+                self.digests.pop(mn_id, None)
 
     def roll_back(self, mn_ids: Iterable[str]) -> None:
         """Make the core and the deadlines what the store holds for ``mn_ids``."""
@@ -106,11 +125,12 @@ class NodeState:
             record = self.store.get(PREFIX + mn_id)
             self.deadlines.pop(mn_id, None)
             self.revisions.pop(mn_id, None)
+            self.digests.pop(mn_id, None)
             if record is None:
                 self._forget(mn_id)
             else:
-                self._restore(json.loads(record.value))
-                self.revisions[mn_id] = record.revision
+                self._restore(records.loads(record.value))
+                self._read(mn_id, record)
         if not self._is_cmd:
             slices.restore_pool(self.core)
 
@@ -124,16 +144,28 @@ class NodeState:
             self._forget(mn_id)
         self.deadlines.clear()
         self.revisions.clear()
+        self.digests.clear()
         for record in self.store.load(PREFIX):
-            body = json.loads(record.value)
+            body = records.loads(record.value)
             self._restore(body)
-            self.revisions[body["mn_id"]] = record.revision
+            self._read(body["mn_id"], record)
             for key, at in self.deadlines.get(body["mn_id"], {}).items():
                 late = grace * (2 if self._is_cmd and key[0] == "expire" else 1)
                 timers.append(act.StartTimer(key, max(at, now + late)))
         if not self._is_cmd:
             slices.restore_pool(self.core)
         return timers
+
+    def _storable(self, mn_id: str) -> Optional[bytes]:
+        """The record of ``mn_id``; StoreError if its state holds a value no
+        record can keep (the event is then undone like any failed write)."""
+        try:
+            return self._encode(mn_id)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{PREFIX}{mn_id} cannot be encoded: {exc}") from exc
+
+    def _read(self, mn_id: str, record) -> None:
+        self.revisions[mn_id], self.digests[mn_id] = record.revision, _digest(record.value)
 
     # -- encoding ---------------------------------------------------------------------
 
@@ -146,7 +178,7 @@ class NodeState:
         body = {"v": 1, "mn_id": mn_id, "timers": _timers_out(deadlines or {})}
         if piece is not None:
             body.update(_cmd_out(piece) if self._is_cmd else _maar_out(piece))
-        return json.dumps(body, separators=(",", ":")).encode()
+        return records.dumps(body)
 
     def _restore(self, body: dict) -> None:
         mn_id = body["mn_id"]
@@ -162,10 +194,17 @@ class NodeState:
         (slices.forget_cmd if self._is_cmd else slices.forget_maar)(self.core, mn_id)
 
 
+def _digest(value: bytes) -> bytes:
+    """What tells an unchanged record from a changed one without keeping its
+    bytes (16 octets instead of ~700 per MN; a collision, which would skip
+    a write, has probability 2**-128)."""
+    return hashlib.blake2b(value, digest_size=16).digest()
+
+
 def _maar_out(piece: slices.MaarSlice) -> dict:
     return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
-            "locating": [str(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
+            "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
@@ -182,9 +221,9 @@ def _cmd_out(piece: slices.CmdSlice) -> dict:
             "owed": [_sent_out(s) for s in piece.owed],
             "relay": None if relay is None else {
                 "pbu": _pbu_out(relay.pbu), "answered": relay.answered,
-                "waiting": sorted(str(a) for a in relay.waiting)},
+                "waiting": sorted(_addr(a) for a in relay.waiting)},
             "departed": piece.departed,
-            "seqs": [[str(peer), n] for peer, n in piece.seqs]}
+            "seqs": [[_addr(peer), n] for peer, n in piece.seqs]}
 
 
 def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
@@ -198,7 +237,7 @@ def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
 
 
 def _sent_out(sent) -> list:
-    return [str(sent[0]), _pbu_out(sent[1])]
+    return [_addr(sent[0]), _pbu_out(sent[1])]
 
 
 def _sent_in(item) -> tuple:
@@ -206,7 +245,7 @@ def _sent_in(item) -> tuple:
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:
-    return [[[_part_out(p) for p in key], at] for key, at in deadlines.items()]
+    return [[[_part_out(p) for p in key], records.storable(at)] for key, at in deadlines.items()]
 
 
 def _timers_in(items) -> Dict[Hashable, float]:
@@ -214,7 +253,7 @@ def _timers_in(items) -> Dict[Hashable, float]:
 
 
 def _part_out(part):
-    return {"a": str(part)} if isinstance(part, IPv6Address) else part
+    return {"a": _addr(part)} if isinstance(part, IPv6Address) else records.storable(part)
 
 
 def _part_in(part):

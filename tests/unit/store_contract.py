@@ -97,6 +97,26 @@ def expect_may_guard_a_key_not_written(store):
     assert store.get("bce/mn1").value == b"x" and store.get("bce/mn2") is None
 
 
+def expect_alone_checks_and_writes_nothing(store):
+    """A commit of no writes is a check of revisions (a node about to send
+    from state it did not change fences itself this way)."""
+    revision = store.commit({"k": b"1"})["k"]
+    assert store.commit({}, expect={"k": revision, "absent": 0}) == {}
+    assert store.get("k").revision == revision
+    store.commit({"k": b"2"})
+    with pytest.raises(StoreConflict) as caught:
+        store.commit({}, expect={"k": revision})
+    assert caught.value.key == "k"
+
+
+def revisions_rise_past_a_deleted_newest_key(store):
+    """The revision of a deleted key is never handed out again."""
+    store.commit({"old": b"1"})
+    newest = store.commit({"new": b"2"})["new"]
+    store.commit({"new": None})
+    assert store.commit({"again": b"3"})["again"] > newest
+
+
 def commit_is_atomic_over_its_keys(store):
     revisions = store.commit({"bce/a": b"1", "bce/b": b"2", "bce/c": None})
     assert set(revisions) == {"bce/a", "bce/b", "bce/c"}
@@ -124,6 +144,8 @@ CONTRACT = [
     conflict_names_the_key_that_moved,
     expected_revision_of_a_deleted_key_conflicts,
     expect_may_guard_a_key_not_written,
+    expect_alone_checks_and_writes_nothing,
+    revisions_rise_past_a_deleted_newest_key,
     commit_is_atomic_over_its_keys,
     load_filters_by_prefix_in_key_order,
 ]

@@ -27,13 +27,14 @@ from .test_mh_samples import addresses, pbus, prefixes
 texts = st.text(max_size=24)
 macs = st.sampled_from(["", "02:00:00:00:00:01", "0a:1b:2c:3d:4e:5f"])
 ports = st.integers(0, 2**32 - 1)
+ints64 = st.integers(-2**63, 2**64 - 1)  # what a record holds exactly
 installs = st.builds(InstallLocalRoute, texts, prefixes, macs, ports) | st.builds(
     InstallTunnel, texts, prefixes, addresses, st.sampled_from([ANCHOR, SERVING]), macs, ports)
 
 #: Strategies by annotation; a field of a type missing here fails loudly below.
 LEAVES = {
-    str: texts, int: st.integers(), bool: st.booleans(),
-    float: st.floats(allow_nan=False), type(None): st.none(),
+    str: texts, int: ints64, bool: st.booleans(),
+    float: st.floats(allow_nan=False, allow_infinity=False), type(None): st.none(),
     IPv6Address: addresses, IPv6Network: prefixes, ProxyBindingUpdate: pbus,
 }
 
@@ -101,19 +102,39 @@ def test_pool_allocation_round_trips(allocation):
 
 
 timer_keys = st.tuples(st.sampled_from(["expire", "retx", "locate"]), texts) | st.tuples(
-    texts, st.integers(), st.booleans())
+    texts, ints64, st.booleans())
 
 
 @settings(max_examples=50)
-@given(st.dictionaries(timer_keys, st.floats(allow_nan=False), max_size=6))
+@given(st.dictionaries(timer_keys, st.floats(allow_nan=False, allow_infinity=False), max_size=6))
 def test_deadlines_round_trip_with_tuple_keys(deadlines):
     assert DEADLINES.decode("timers/x", DEADLINES.encode(deadlines)) == deadlines
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    st.none() | st.booleans() | ints64 | st.floats(allow_nan=False, allow_infinity=False) | texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
     max_leaves=8)
+
+
+@pytest.mark.parametrize("number", [float("inf"), -float("inf"), float("nan")])
+def test_a_non_finite_float_is_refused_not_written_as_null(number):
+    """JSON has no such number (orjson would write null): refused at encode."""
+    for kind, value in ((SMALL_DICT, {"n": [1, {"x": number}]}), (DEADLINES, {("retx", "m"): number})):
+        with pytest.raises(ValueError, match="not a finite number"):
+            kind.encode(value)
+
+
+@pytest.mark.parametrize("number", [2**64, -2**63 - 1, 2**200])
+def test_an_integer_beyond_64_bits_is_refused_not_read_back_as_a_float(number):
+    for kind, value in ((SMALL_DICT, {"n": [number]}), (DEADLINES, {("retx", number): 1.0})):
+        with pytest.raises(ValueError, match="beyond 64 bits"):
+            kind.encode(value)
+
+
+def test_the_64_bit_extremes_come_back_exactly():
+    data = {"low": -2**63, "high": 2**64 - 1}
+    assert SMALL_DICT.decode("meta/x", SMALL_DICT.encode(data)) == data
 
 
 @settings(max_examples=50)

@@ -118,6 +118,31 @@ def test_records_and_revisions_survive_a_reopen(tmp_path):
     again.close()
 
 
+def test_after_a_reopen_revisions_rise_past_a_deleted_newest_key(tmp_path):
+    """The last revision lives in memory; the file keeps its mark when the
+    key that held it is deleted, so a restart never reuses it."""
+    path = str(tmp_path / "n.sqlite")
+    first = SqliteStore(path)
+    first.commit({"old": b"1"})
+    newest = first.commit({"new": b"2"})["new"]
+    first.commit({"new": None})
+    first.close()
+    again = SqliteStore(path)
+    assert again.commit({"next": b"3"})["next"] > newest
+    again.close()
+
+
+def test_two_connections_to_one_file_never_share_a_revision(tmp_path):
+    path = str(tmp_path / "n.sqlite")
+    one, two = SqliteStore(path), SqliteStore(path)
+    seen = [one.commit({"a": b"1"})["a"], two.commit({"b": b"1"})["b"],
+            one.commit({"a": b"2"})["a"], two.commit({"b": b"2"})["b"]]
+    assert seen == sorted(set(seen))
+    assert one.get("b").revision == seen[3]
+    one.close()
+    two.close()
+
+
 def test_the_file_is_in_wal_mode_in_a_private_directory(tmp_path):
     path = node_store_path(str(tmp_path / "state" / "dmm"), "maar1")
     store = SqliteStore(path, synchronous="FULL")
