@@ -62,6 +62,12 @@ def port_status(text: str) -> list:
     return found
 
 
+def stays_and_ends(seen: list, state: str) -> bool:
+    """The port was only modified (never deleted or added) and its last
+    status is ``state`` (OVS may first report a config change)."""
+    return bool(seen) and all(r == "MOD" for r, _ in seen) and seen[-1] == ("MOD", state)
+
+
 class Watch:
     """What a move shows: the OpenFlow port-status messages of two MAARs
     (as a controller receives them) and the ICMPv6 the MN's kernel sends,
@@ -108,8 +114,8 @@ def test_roam_keeps_the_mn_carrier_and_moves_the_live_port(net):
     seen = watch.stop()
     assert carrier(net) == before and before[0] == "1", "the MN's carrier changed in a roam"
     old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar1", "maar2"))
-    assert old == [("MOD", "LINK_DOWN")], seen  # the port stays, its link goes down
-    assert new == [("MOD", "LIVE")], seen  # link up: the L2 trigger
+    assert stays_and_ends(old, "LINK_DOWN"), seen  # the port stays, its link goes down
+    assert stays_and_ends(new, "LIVE"), seen  # link up: the L2 trigger
     # (an RS may still be a retransmission of the one sent at attachment:
     # nobody answers here; DAD runs only after a link change.)
     assert "IP6 :: > " not in seen["mn"], "the MN reran DAD: " + seen["mn"]
@@ -127,7 +133,7 @@ def test_flap_drops_the_mn_carrier_and_reruns_its_attachment(net):
     now = carrier(net)
     assert now[0] == "1" and now[1] >= before[1] + 2, (before, now)
     old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar2", "maar3"))
-    assert old == [("MOD", "LINK_DOWN")] and new == [("MOD", "LIVE")], seen
+    assert stays_and_ends(old, "LINK_DOWN") and stays_and_ends(new, "LIVE"), seen
     assert "IP6 :: > ff02::1:ff00:1: ICMP6, neighbor solicitation" in seen["mn"], seen["mn"]
     rx = rx_packets("maar3")
     sends_from_mn(net)
