@@ -65,6 +65,15 @@ def markdown(r: dict) -> str:
                            for x in di["rows"]]))
         out.append("")
 
+    ri = s.get("roam_interruption", {})
+    out += ["## 2b. Roam vs flap, stock Linux MN (issue 14)", "",
+            f"Command: `{ri.get('command', '')}`; 1 ms UDP probe CN -> MN on the anchored "
+            f"prefix, the MN's own uplink probe every {ri.get('uplink_interval_s')} s.",
+            _err(ri)]
+    if ri.get("table"):
+        from benchmarks.roam import COLUMNS
+        out += [_table(list(COLUMNS), [[x[c] for c in COLUMNS] for x in ri["table"]]), ""]
+
     hr = s.get("handover_rate", {})
     out += ["## 3. Handover rate", "", f"**{hr.get('label', '')}**", "",
             f"Command: `{hr.get('command', '')}`. Target: {hr.get('target', '')} — "

@@ -341,6 +341,14 @@ def scale_section(quick: bool) -> dict:
                                 "switch (what a reconnect installs), base pipeline included"}}
 
 
+def roam_section(out: Path, quick: bool) -> dict:
+    """Issue 14: roam and flap interruption of a stock Linux MN, every mode."""
+    from benchmarks import roam
+    if quick:
+        return roam.measure(out / "roam", modes=("proxy",), roams=3, flaps=1)
+    return roam.measure(out / "roam")
+
+
 def restart_section(quick: bool) -> dict:
     """Issue 13: restart-to-reconciled and the cost of durable state (in process)."""
     from benchmarks import bench_restart
@@ -395,7 +403,8 @@ def main(argv=None) -> int:
     section("restart", lambda: restart_section(args.quick))
     live = None
     if args.skip_live:
-        for name in ("handover_latency", "data_interruption", "dmm_vs_pmipv6", "tunnel_overhead"):
+        for name in ("handover_latency", "data_interruption", "dmm_vs_pmipv6", "tunnel_overhead",
+                     "roam_interruption"):
             sections[name] = {"skipped": "--skip-live"}
     else:
         try:
@@ -406,6 +415,7 @@ def main(argv=None) -> int:
         section("data_interruption", lambda: data_interruption(live))
         section("dmm_vs_pmipv6", lambda: dmm_vs_pmipv6(live))
         section("tunnel_overhead", lambda: tunnel_overhead(out, args.quick))
+        section("roam_interruption", lambda: roam_section(out, args.quick))
         report["live_runs"] = live
         report["live_seconds"] = round(sum(r.get("seconds", 0) for r in live["runs"]), 1)
     report["total_seconds"] = round(time.time() - started, 1)

@@ -1,6 +1,7 @@
 """1 ms UDP probes for the data-interruption benchmark.
 
-    python -m benchmarks.udp_probe send --to ADDR --port P --interval 0.001 --duration S
+    python -m benchmarks.udp_probe send --to ADDR --port P --interval 0.001 --duration S \
+        [--bind SRC]
     python -m benchmarks.udp_probe recv --port P --duration S --out FILE
 
 The sender (on the CN) stamps each datagram with its sequence number and
@@ -19,8 +20,11 @@ import time
 FMT = struct.Struct("!Qd")
 
 
-def send(to: str, port: int, interval: float, duration: float) -> None:
+def send(to: str, port: int, interval: float, duration: float, bind: str = "") -> None:
+    """``bind``: the source address (default: the kernel's choice)."""
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    if bind:
+        sock.bind((bind, 0))
     end = time.monotonic() + duration
     nxt = time.monotonic()
     seq = 0
@@ -65,13 +69,14 @@ def main(argv=None) -> int:
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--interval", type=float, default=0.001)
     s.add_argument("--duration", type=float, required=True)
+    s.add_argument("--bind", default="")
     r = sub.add_parser("recv")
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--duration", type=float, required=True)
     r.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.role == "send":
-        send(args.to, args.port, args.interval, args.duration)
+        send(args.to, args.port, args.interval, args.duration, args.bind)
     else:
         recv(args.port, args.duration, args.out)
     return 0

@@ -7,7 +7,7 @@
             ┌───────────────┬───────┴───────┬───────────────┐
           maar1           maar2           maar3    ...  (OpenFlow 1.3, netdev)
             │ access ports 2..
-         radio1 (the MN's radio link: an L2 element whose uplink moves)
+         radio1 (the MN's radio link: one uplink per MAAR, one of them live)
             │
            mn1 (moves between MAARs' access ports)
 
@@ -17,9 +17,12 @@ port 1 faces the transport fabric, ports 2.. are access ports (one per MN so
 any MN can attach anywhere).  The router routes each MAAR's prefix pool to
 that MAAR's transport address, as the draft's "Internet" does.
 
-Each MN reaches its MAAR through its own ``Radio``: a two-port bridge whose
-uplink is what moves between MAAR access ports, so a handover can keep the
-MN's carrier up (an 802.11 reassociation) or drop it (a link flap); see
+Each MN reaches its MAAR through its own ``Radio``: a bridge with one uplink
+per MAAR, each plugged at build time into that MAAR's access port for the MN
+(the same port number everywhere).  Only the uplink of the MAAR the MN is at
+is in the bridge and up; the MAARs elsewhere see the MN's port present with
+its link down.  A handover swaps which uplink is in and up, so it can keep
+the MN's carrier up (an 802.11 reassociation) or drop it (a link flap); see
 ``dmm_ryu.testbed.network.move``.
 
 Use from Python (``DmmTopo``, ``domain_yaml``) or from the command line::
@@ -80,13 +83,21 @@ def radio_name(k: int) -> str:
     return f"radio{k}"
 
 
+def radio_uplink(k: int, i: int) -> str:
+    """The uplink of MN ``k``'s radio plugged into maar ``i`` (link order:
+    eth0 faces the MN, eth<i> maar<i>)."""
+    return f"{radio_name(k)}-eth{i}"
+
+
 class Radio(Node):
-    """An MN's radio link as an L2 element of its own: a two-port Linux
-    bridge, in its own namespace, between the MN (``radio<k>-eth0``) and a
-    MAAR access port (the uplink).  Re-plugging the uplink while the MN's
-    side stays up is what an 802.11 reassociation inside one ESS looks like
-    to a host: its carrier never drops.  The element is transparent: no
-    addresses, IPv6 off before any interface exists (so it never sends a
+    """An MN's radio link as an L2 element of its own: a Linux bridge, in
+    its own namespace, between the MN (``radio<k>-eth0``) and one uplink
+    per MAAR (``radio<k>-eth<i>`` into maar<i>'s access port).  Only the
+    uplink to where the MN is (maar1 at start) is in the bridge and up: an
+    access point the MN is associated with.  Swapping the uplink while the
+    MN's side stays up is what an 802.11 reassociation inside one ESS looks
+    like to a host: its carrier never drops.  The element is transparent:
+    no addresses, IPv6 off before any interface exists (so it never sends a
     frame of its own into a MAAR), no learning, no STP, no MLD snooping."""
 
     BRIDGE = "air"
@@ -100,9 +111,12 @@ class Radio(Node):
         result = super().config(**params)
         self.cmd(f"ip link add {self.BRIDGE} type bridge stp_state 0 forward_delay 0 "
                  "ageing_time 0 mcast_snooping 0")
+        first = {f"{self.name}-eth0", f"{self.name}-eth1"}
         for intf in self.intfList():
-            if str(intf) != "lo":
+            if str(intf) in first:
                 self.cmd(f"ip link set {intf} master {self.BRIDGE} up")
+            elif str(intf) != "lo":
+                self.cmd(f"ip link set {intf} down")
         self.cmd(f"ip link set {self.BRIDGE} up")
         return result
 
@@ -147,7 +161,8 @@ class DmmTopo(Topo):
             mn = self.addHost(f"mn{k}", ip=None, mac=mn_mac(k))
             radio = self.addHost(radio_name(k), cls=Radio, ip=None)
             self.addLink(mn, radio)
-            self.addLink(radio, "maar1", port2=access_port(k))
+            for i in range(1, maars + 1):
+                self.addLink(radio, f"maar{i}", port2=access_port(k))
 
 
 def domain_yaml(maars: int, mns: int, mode: str = "proxy", lifetime: int = 60) -> str:

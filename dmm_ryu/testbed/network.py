@@ -9,16 +9,17 @@ outside the mobility domain, get static addresses here.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from mininet.link import TCLink
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 
-from mininet_topos.dmm import (ROUTER_TRANSPORT, TRANSPORT_PORT, DmmTopo, access_port,
-                               cn_address, maar_address, maar_pool, radio_name)
+from mininet_topos.dmm import (ROUTER_TRANSPORT, TRANSPORT_PORT, DmmTopo, Radio, cn_address,
+                               maar_address, maar_pool, radio_name, radio_uplink)
 
 
 def _configure_router(net: Mininet, maars: int, cns: int) -> None:
@@ -123,64 +124,82 @@ def testbed(controllers, maars: int = 3, mns: int = 1, cns: int = 1, **link):
 RADIO_MODELS = ("roam", "flap")
 
 
-def _uplink(net: Mininet, mn_index: int):
-    """The radio's uplink: (its own end, the end plugged into a MAAR's
-    access port)."""
-    mn = net.get(f"mn{mn_index}")
-    for intf in net.get(radio_name(mn_index)).intfList():
-        far = intf.link and (intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1)
-        if far and far.node is not mn:
-            return intf, far
-    raise LookupError(f"{radio_name(mn_index)} has no uplink")
+def _radio_cmd(net: Mininet, mn_index: int, steps: List[str]) -> None:
+    """``ip`` link steps in the radio's namespace, one process for all."""
+    script = "\\n".join(steps)
+    net.get(radio_name(mn_index)).cmd(f"printf '{script}\\n' | ip -batch -")
 
 
-def attach(net: Mininet, mn_index: int) -> None:
-    """The MN's radio link comes up at the MAAR its radio is plugged into."""
+def _live_uplink(net: Mininet, mn_index: int) -> str:
+    """The MAAR whose uplink is in the MN's radio bridge (where it is)."""
+    listed = net.get(radio_name(mn_index)).cmd(f"ip -o link show master {Radio.BRIDGE}")
+    found = [i for i in re.findall(rf"{radio_name(mn_index)}-eth(\d+)", listed) if i != "0"]
+    if not found:
+        raise LookupError(f"{radio_name(mn_index)} has no uplink in its bridge")
+    return f"maar{found[0]}"
+
+
+def _uplink_at(mn_index: int, maar: str) -> str:
+    """The radio's uplink into ``maar`` (named maar<i>)."""
+    return radio_uplink(mn_index, int(maar[len("maar"):]))
+
+
+def _swap(mn_index: int, src: str, dst: str) -> List[str]:
+    """The steps of a reassociation from ``src`` to ``dst``: the old uplink
+    leaves the bridge and goes down (src's port: link down), the new one
+    joins and comes up (dst's port: link up).  Break before make."""
+    old, new = _uplink_at(mn_index, src), _uplink_at(mn_index, dst)
+    return [f"link set {old} down", f"link set {old} nomaster",
+            f"link set {new} master {Radio.BRIDGE}", f"link set {new} up"]
+
+
+def attach(net: Mininet, mn_index: int, at: Optional[str] = None) -> None:
+    """The MN's radio link comes up at MAAR ``at`` (default: the MAAR its
+    radio was last associated with, maar1 at start)."""
+    where = _live_uplink(net, mn_index)
+    steps = _swap(mn_index, where, at) if at and at != where else []
+    _radio_cmd(net, mn_index, steps + [f"link set {_uplink_at(mn_index, at or where)} up"])
     mn = net.get(f"mn{mn_index}")
     mn.cmd(f"ip link set {mn.defaultIntf()} up")
-
-
-def _set(intfs, state: str) -> None:
-    """Administrative state of each interface, in its own namespace."""
-    for intf in intfs:
-        intf.node.cmd(f"ip link set {intf} {state}")
 
 
 def move(net: Mininet, mn_index: int, src: str, dst: str, radio: str = "flap") -> None:
     """Handover of MN ``mn_index`` from MAAR ``src`` to MAAR ``dst``.
 
-    Either way the switch side is re-plugged: the radio's uplink loses its
-    link at ``src``'s access port (OVS: link down, port deleted) and comes
-    up on the same port number at ``dst`` (port added, link up).  What the
-    MN sees is the radio model:
+    Either way the radio reassociates: the uplink plugged into ``src``'s
+    access port leaves the radio's bridge and goes down (OpenFlow: port
+    status, link down) and the one plugged into ``dst``'s port for this MN
+    joins it and comes up (link up).  Every uplink is plugged in from the
+    start, so this is a few ms of ``ip link`` in the radio's namespace, as
+    an AP-to-AP reassociation looks to the network.  What the MN sees is
+    the radio model:
 
     * ``roam``: an 802.11 reassociation inside one ESS.  The MN's own
       interface keeps its carrier throughout: its kernel notices nothing
       (no DAD rerun, no RS); only its frames now enter ``dst``.
     * ``flap``: an inter-technology move.  The MN's interface goes down and
       up too, so its kernel reruns DAD and sends a fresh RS.
-
-    The radio is off (nothing passes) for the time the re-plug takes, some
-    70-130 ms of ``ovs-vsctl`` here.
     """
     if radio not in RADIO_MODELS:
         raise ValueError(f"radio model {radio!r} is not one of {', '.join(RADIO_MODELS)}")
-    uplink, plug = _uplink(net, mn_index)
-    lost = [uplink] + ([net.get(f"mn{mn_index}").defaultIntf()] if radio == "flap" else [])
-    _set(reversed(lost), "down")
-    net.get(src).cmd(f"ovs-vsctl del-port {src} {plug}")
-    net.get(dst).cmd(
-        f"ovs-vsctl add-port {dst} {plug} -- set interface {plug} "
-        f"ofport_request={access_port(mn_index)}"
-    )
-    _set(lost, "up")
+    where = _live_uplink(net, mn_index)
+    if where != src:
+        raise ValueError(f"mn{mn_index}'s radio is at {where}, not {src}")
+    mn = net.get(f"mn{mn_index}")
+    if radio == "flap":
+        mn.cmd(f"ip link set {mn.defaultIntf()} down")
+    _radio_cmd(net, mn_index, _swap(mn_index, src, dst))
+    if radio == "flap":
+        mn.cmd(f"ip link set {mn.defaultIntf()} up")
 
 
 def leave(net: Mininet, mn_index: int) -> None:
-    """The MN leaves radio range: its link and its radio's uplink go down
-    (the MAAR sees its access link down)."""
-    uplink, _ = _uplink(net, mn_index)
-    _set([net.get(f"mn{mn_index}").defaultIntf(), uplink], "down")
+    """The MN leaves radio range: its link and its radio's live uplink go
+    down (that MAAR sees its access link down)."""
+    mn = net.get(f"mn{mn_index}")
+    mn.cmd(f"ip link set {mn.defaultIntf()} down")
+    where = _live_uplink(net, mn_index)
+    _radio_cmd(net, mn_index, [f"link set {_uplink_at(mn_index, where)} down"])
 
 
 __all__ = ["testbed", "attach", "move", "leave", "RADIO_MODELS", "TRANSPORT_PORT"]

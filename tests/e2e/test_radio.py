@@ -10,7 +10,7 @@ import pytest
 
 from dmm_ryu.testbed.controller import free_port
 from dmm_ryu.testbed import network as tb
-from dmm_ryu.testbed.network import attach, move
+from dmm_ryu.testbed.network import attach, leave, move
 from dmm_ryu.testbed.ovs import wait_for
 from mininet_topos.dmm import access_port
 
@@ -45,6 +45,13 @@ def rx_packets(bridge: str) -> int:
     return int(found.group(1)) if found else -1
 
 
+def link_state(bridge: str) -> str:
+    """LIVE or LINK_DOWN: the MN's access port at ``bridge`` as OpenFlow shows it."""
+    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports-desc", bridge],
+                         capture_output=True, text=True).stdout
+    return re.search(rf" {PORT}\(.*?state:\s+(\S+)", out, re.S).group(1)
+
+
 def port_status(text: str) -> list:
     """(reason, port, state) of each OFPT_PORT_STATUS ``ovs-ofctl monitor`` received."""
     found = []
@@ -53,6 +60,12 @@ def port_status(text: str) -> list:
         state = re.search(r"state:\s+(\S+)", chunk)
         found.append((head.group(1), int(head.group(2)), state.group(1)))
     return found
+
+
+def stays_and_ends(seen: list, state: str) -> bool:
+    """The port was only modified (never deleted or added) and its last
+    status is ``state`` (OVS may first report a config change)."""
+    return bool(seen) and all(r == "MOD" for r, _ in seen) and seen[-1] == ("MOD", state)
 
 
 class Watch:
@@ -88,22 +101,28 @@ def sends_from_mn(net, count: int = 5) -> None:
     net.get("mn1").cmd(f"ping -6 -c {count} -i 0.1 -W 0.2 -I mn1-eth0 ff02::2")
 
 
-def test_roam_keeps_the_mn_carrier_and_replugs_the_maar_port(net):
+def test_every_maar_has_the_mns_port_live_only_where_it_is(net):
+    """Pre-plugged uplinks: the MN's access port exists at every MAAR, with
+    its link up only at the MAAR the radio is associated with."""
+    assert [link_state(f"maar{i}") for i in (1, 2, 3)] == ["LIVE", "LINK_DOWN", "LINK_DOWN"]
+
+
+def test_roam_keeps_the_mn_carrier_and_moves_the_live_port(net):
     before = carrier(net)
     watch = Watch(net, "maar1", "maar2")
     move(net, 1, "maar1", "maar2", radio="roam")
     seen = watch.stop()
     assert carrier(net) == before and before[0] == "1", "the MN's carrier changed in a roam"
     old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar1", "maar2"))
-    assert ("MOD", "LINK_DOWN") in old and old[-1][0] == "DEL", seen  # link down, port removed
-    assert new[0][0] == "ADD" and new[-1] == ("MOD", "LIVE"), seen  # port added, link up
+    assert stays_and_ends(old, "LINK_DOWN"), seen  # the port stays, its link goes down
+    assert stays_and_ends(new, "LIVE"), seen  # link up: the L2 trigger
     # (an RS may still be a retransmission of the one sent at attachment:
     # nobody answers here; DAD runs only after a link change.)
     assert "IP6 :: > " not in seen["mn"], "the MN reran DAD: " + seen["mn"]
-    rx = rx_packets("maar2")
+    rx = {b: rx_packets(b) for b in ("maar1", "maar2")}
     sends_from_mn(net)
-    assert rx_packets("maar2") >= rx + 5, "the MN's frames did not enter maar2's access port"
-    assert rx_packets("maar1") == -1, "the port is still on maar1"
+    assert rx_packets("maar2") >= rx["maar2"] + 5, "the MN's frames did not enter maar2"
+    assert rx_packets("maar1") == rx["maar1"], "the MN's frames still enter maar1"
 
 
 def test_flap_drops_the_mn_carrier_and_reruns_its_attachment(net):
@@ -114,14 +133,26 @@ def test_flap_drops_the_mn_carrier_and_reruns_its_attachment(net):
     now = carrier(net)
     assert now[0] == "1" and now[1] >= before[1] + 2, (before, now)
     old, new = ([(r, s) for r, p, s in seen[b] if p == PORT] for b in ("maar2", "maar3"))
-    assert ("MOD", "LINK_DOWN") in old and old[-1][0] == "DEL", seen
-    assert new[0][0] == "ADD" and new[-1] == ("MOD", "LIVE"), seen
+    assert stays_and_ends(old, "LINK_DOWN") and stays_and_ends(new, "LIVE"), seen
     assert "IP6 :: > ff02::1:ff00:1: ICMP6, neighbor solicitation" in seen["mn"], seen["mn"]
     rx = rx_packets("maar3")
     sends_from_mn(net)
     assert rx_packets("maar3") >= rx + 5
 
 
+def test_move_from_where_the_radio_is_not_is_refused(net):
+    with pytest.raises(ValueError, match="at maar3, not maar1"):
+        move(net, 1, "maar1", "maar2", radio="roam")
+
+
+def test_leave_and_attach_elsewhere_bring_the_right_uplink_down_and_up(net):
+    leave(net, 1)
+    assert [link_state(f"maar{i}") for i in (1, 2, 3)] == ["LINK_DOWN"] * 3
+    attach(net, 1, at="maar1")
+    assert [link_state(f"maar{i}") for i in (1, 2, 3)] == ["LIVE", "LINK_DOWN", "LINK_DOWN"]
+    assert carrier(net)[0] == "1"
+
+
 def test_unknown_radio_model_is_refused(net):
     with pytest.raises(ValueError, match="roam, flap"):
-        move(net, 1, "maar3", "maar1", radio="teleport")
+        move(net, 1, "maar1", "maar2", radio="teleport")
