@@ -171,3 +171,20 @@ def _outputs_to_controller(flow) -> bool:
 
 def _meters(flow) -> list:
     return [i.meter_id for i in flow.instructions if type(i).__name__ == "OFPInstructionMeter"]
+
+
+def test_a_live_flow_punted_while_the_mn_registers_loses_no_frame():
+    """A roaming MN with a flow at full size keeps sending while relay or
+    proxy registration runs (20-30 ms): its frames wait, none is dropped."""
+    dom = FakeDomain(domain_text())
+    dom.inject("maar1", 2, rs())
+    address = first_address(dom, "maar1")
+    delivered = record_deliveries(dom)
+    dom.dropped_links.add(("cmd", "maar2"))  # registration pending until a retransmission
+    for i in range(48):
+        dom.inject("maar2", 2, data(address, bytes([i]) * 1400))
+    dom.dropped_links.clear()
+    dom.advance(1.5)
+    dom.advance(0.01)
+    assert len(delivered) == 48
+    assert not [k for k in dom.dmm.stats.errors() if k.startswith("punt_buffer")]
