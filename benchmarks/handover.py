@@ -52,8 +52,9 @@ def bounds(mode: str, delays: Dict[str, float], s: str, pmaars: List[str],
         first = min(wait, agg_ms) if agg_ms is not None and pmaars else wait
         return {"registered": up + first + up, "pmaars": up + max(c),
                 "complete": up + wait + up}
-    if mode == "locator":
-        return {"registered": 2 * up, "pmaars": up + max(c), "complete": up + max(direct)}
+    if mode == "locator":  # Figure 3: the first P-MAAR's direct PBA registers the S-MAAR
+        first = min(direct) if pmaars else up
+        return {"registered": up + first, "pmaars": up + max(c), "complete": up + max(direct)}
     return {"registered": 2 * up, "pmaars": up + max(c), "complete": 2 * up}
 
 
