@@ -16,7 +16,6 @@ One testbed for the module (the tests run in file order; the second uses
 whichever instance leads after the first).  The random walk's seed is
 printed; ``DMM_HA_SEED`` replays one.  About 80 s.
 """
-import contextlib
 import os
 import random
 import re
@@ -27,10 +26,9 @@ import uuid
 
 import pytest
 
-from dmm_ryu.testbed.capture import Captures
-from dmm_ryu.testbed.controller import free_port, running_managers
+from dmm_ryu.testbed.controller import free_port
 from dmm_ryu.testbed.etcd import EtcdMembers
-from dmm_ryu.testbed.network import attach, move, testbed
+from dmm_ryu.testbed.network import attach, move
 from dmm_ryu.testbed.ovs import wait_for
 from dmm_ryu.testbed.scenario import Scenario, global_addresses, mn_id, rest_get
 from mininet_topos.dmm import domain_yaml
@@ -61,6 +59,7 @@ class HaScenario(Scenario):
         del self.ports["cmd"]
         self.ports.update({name: (free_port(), free_port()) for name in CMDS})
         self.leader = None
+        self.mns = 2
 
     def _process_of(self, node: str) -> str:
         return self.leader if node == "cmd" else node
@@ -71,25 +70,14 @@ class HaScenario(Scenario):
         return (f"nodes = cmd\netcd_endpoints = {','.join(self.etcd.endpoints())}\n"
                 f"etcd_prefix = {prefix}\ninstance_id = {name}\n")
 
-    def __enter__(self):
+    def plan(self) -> dict:
         prefix = f"test/{uuid.uuid4().hex}/"
-        plan = {name: (of, rest, self._extra(name, prefix))
+        return {name: (of, rest, self._extra(name, prefix))
                 for name, (of, rest) in self.ports.items()}
-        switches = {node: self.ports[node][0] for node in MAARS}
-        switches["cmd"] = [self.ports[name][0] for name in CMDS]
-        self._stack = contextlib.ExitStack()
-        try:
-            self.managers = self._stack.enter_context(running_managers(
-                self.manager, self.domain_file, self.out, plan))
-            self.net = self._stack.enter_context(testbed(switches, maars=len(MAARS), mns=2))
-            self.captures = Captures(self.net, self.out)
-            self._stack.callback(self.captures.stop)
-            self._stack.callback(self._stop_processes)
-        except BaseException:
-            self._stack.close()
-            raise
-        self.mn, self.cn = self.net.get("mn1"), self.net.get("cn1")
-        return self
+
+    def switches(self) -> dict:
+        return {**{node: self.ports[node][0] for node in MAARS},
+                "cmd": [self.ports[name][0] for name in CMDS]}
 
     def health(self, name: str) -> dict:
         return rest_get(self.ports[name][1], "/health")["leadership"]
