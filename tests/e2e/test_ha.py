@@ -204,7 +204,7 @@ def test_etcd_minority_lost_serves_majority_lost_refuses_then_resumes(sc, walk, 
     etcd.start()  # the two members return
     back = time.time()
     assert sc.elected(timeout=15), "nobody leads after etcd returned"
-    assert not sc.health(sc.leader)["degraded"]
+    assert wait_for(lambda: not sc.health(sc.leader)["degraded"], timeout=2)
     print(f"CMD serving again {time.time() - back:.2f} s after etcd's quorum returned")
     hop(sc, walk)  # a handover works again
     newcomer_host = sc.net.get("mn2")
