@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 FAILOVER_S = 3.0  # the bound; election_ttl 2 s (README "Failure modes")
 CMDS = ("cmd-a", "cmd-b")
 MAARS = ("maar1", "maar2", "maar3")
+DETACH_GUARD = 10.0
 REFUSED = 128  # the CMD's PBA status for what it cannot store (dmm_ryu.runtime.cmd_node)
 
 if shutil.which("etcd") is None:
@@ -53,8 +54,11 @@ class HaScenario(Scenario):
 
     def __init__(self, out, etcd: EtcdMembers):
         super().__init__("proxy", out, lifetime=300, distributed=True)
+        # The old S-MAAR's detach guard must outlast the failover plus the
+        # retransmission after it (1, 3, 7 s): with 3 s, measured, it ended
+        # the prefix it anchored before the in-flight handover reached it.
         self.domain_file.write_text(domain_yaml(len(MAARS), 2, mode="proxy", lifetime=300)
-                                    + "detach_guard: 3.0\n")
+                                    + f"detach_guard: {DETACH_GUARD}\n")
         self.etcd = etcd
         del self.ports["cmd"]
         self.ports.update({name: (free_port(), free_port()) for name in CMDS})
