@@ -15,8 +15,13 @@ on that switch:
   MASTER's), and sends it again whenever the term changes: a connection
   starts EQUAL, which would see packet-ins and could program the switch;
 * a leader that loses its lease (``Election.is_leader`` turns False ttl
-  after its last keepalive, even if etcd is unreachable) goes SLAVE at the
-  next poll, within ``POLL`` seconds.
+  after its last keepalive) goes SLAVE at the next poll, within ``POLL``
+  seconds, unless it is ``degraded`` (etcd unreachable, no successor seen):
+  then it keeps MASTER and its CMD refuses every PBU it cannot store
+  (``dmm_ryu.runtime.cmd_node``).  Nobody else can be elected without an
+  etcd quorum, and a later leader's larger generation deposes it at the
+  switch.  When etcd answers again it either leads on (``on_master`` runs
+  again: the CMD reloads what etcd holds) or steps down as above.
 
 The keeper polls the election instead of taking its callback, so one thread
 (the framework's green thread) sends every role request in order, and a
@@ -61,10 +66,11 @@ class CmdRole:
         self.role: Optional[str] = None  #: what was last requested on this connection
         self.generation_id: Optional[int] = None
         self.masters = 0  #: terms this instance took MASTER in
+        self.degraded = False  #: MASTER kept while etcd is unreachable
 
     @property
     def is_master(self) -> bool:
-        return self.role == MASTER and self.election.is_leader
+        return self.role == MASTER and (self.election.is_leader or self.election.degraded)
 
     def connected(self, datapath) -> None:
         """The CMD switch (re)connected: it starts EQUAL, so the next poll
@@ -82,8 +88,19 @@ class CmdRole:
             return
         if self.election.is_leader:
             self._lead(datapath)
+        elif self.election.degraded and self.role == MASTER:
+            self._hold()
         else:
             self._follow(datapath)
+
+    def _hold(self) -> None:
+        """Lease lapsed, etcd silent: stay MASTER, refuse what needs a write."""
+        if not self.degraded:
+            self.degraded = True
+            self._count("cmd_degraded")
+            LOG.warning("dmm: CMD role: %s cannot reach an etcd quorum: keeps MASTER, "
+                        "degraded (registrations refused until etcd answers)",
+                        self.election.instance_id)
 
     def _read_term(self) -> Optional[Tuple[str, int]]:
         try:
@@ -101,6 +118,8 @@ class CmdRole:
 
     def _lead(self, datapath) -> None:
         if self.role == MASTER:
+            if self.degraded:
+                self._recovered(datapath)
             return
         term = self._term(datapath)
         if term is None or term[0] != self.election.instance_id:
@@ -109,7 +128,15 @@ class CmdRole:
         self.masters += 1
         self._on_master(datapath)
 
+    def _recovered(self, datapath) -> None:
+        """Leading again after a degraded spell: serve what etcd holds (a
+        write that timed out may have been applied meanwhile)."""
+        self.degraded = False
+        LOG.warning("dmm: CMD role: %s reaches etcd again and leads on", self.election.instance_id)
+        self._on_master(datapath)
+
     def _follow(self, datapath) -> None:
+        self.degraded = False
         was_master = self.role == MASTER
         term = self._term(datapath)
         if datapath is not self.datapath:
@@ -142,7 +169,8 @@ class CmdRole:
         """Who leads, for health(), metrics and dmmctl."""
         return {"election": "cmd", "instance": self.election.instance_id,
                 "leader": self.election.leader(), "leading": self.election.is_leader,
-                "role": self.role or "none", "generation_id": self.generation_id}
+                "role": self.role or "none", "generation_id": self.generation_id,
+                "degraded": self.degraded}
 
 
 def election_term(client, key: bytes) -> Optional[Tuple[str, int]]:

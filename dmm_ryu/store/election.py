@@ -17,8 +17,18 @@ timeout; ``tick`` = ttl / 8):
 * no overlap: an instance counts itself leader only until ``ttl`` after it
   *sent* its last successful keepalive, which is no later than etcd's
   expiry of that lease, so it steps down (``is_leader`` turns False, even if
-  its thread is stuck) before anyone else can win.  While etcd is
-  unreachable nobody can be elected, and the leader steps down after ``ttl``.
+  its thread is stuck) before anyone else can win.
+* etcd unreachable (quorum lost): nobody can be elected.  The leader whose
+  lease lapsed without news of a successor is ``degraded``: it may keep its
+  OpenFlow MASTER role (``dmm_ryu.shell.role``) to answer, but the store it
+  fences refuses every write, so it accepts nothing it cannot store.  Its
+  next successful campaign ends that: leader again (etcd renews leases when
+  it regains a leader) or follower of whoever holds the key.
+
+Fencing: an Election makes its store's commits conditional on the election
+key still carrying this instance's term (``create_revision``), in the same
+txn (``EtcdStore.fence``): a deposed or lapsed leader can never write, even
+with a request already on the wire when a successor won.
 
 The election key is ``election/<store prefix><name>``: outside the store's
 records, so ``load()`` never returns it (unless the store's prefix is empty).
@@ -31,9 +41,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
-from dmm_ryu.store.base import StoreError
+from dmm_ryu.store.base import StoreError, StoreUnavailable
 from dmm_ryu.store.etcd import EtcdStore, b64, unb64
 
 LOG = logging.getLogger(__name__)
@@ -55,16 +65,35 @@ class Election:
         self._valid_until = 0.0
         self._holder: Optional[str] = None
         self._holder_lease = -1
+        self.term = 0  #: create_revision of the election key while we hold it
         self._published = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"election-{name}-{instance_id}")
+        store.fence = self.fence
 
     @property
     def is_leader(self) -> bool:
         """True while the key carries our lease and that lease surely lives."""
         return (self._lease != 0 and self._holder_lease == self._lease
                 and time.monotonic() < self._valid_until)
+
+    @property
+    def degraded(self) -> bool:
+        """Our lease lapsed (etcd did not answer its keepalives) but no
+        campaign since showed a successor: we may still be the only leader
+        there is, yet cannot prove our lease lives, so we must not write."""
+        return (self._lease != 0 and self._holder_lease == self._lease
+                and not self.is_leader)
+
+    def fence(self) -> List[dict]:
+        """The txn compares that make a store write conditional on our term;
+        StoreUnavailable while we do not surely lead (no request is sent)."""
+        if not self.is_leader:
+            why = "degraded: etcd unreachable" if self.degraded else "not the leader"
+            raise StoreUnavailable(f"{self.instance_id} does not surely lead ({why})")
+        return [{"key": b64(self.key), "target": "CREATE", "result": "EQUAL",
+                 "create_revision": str(self.term)}]
 
     def leader(self) -> Optional[str]:
         """The instance that held the key at the last campaign, or None."""
@@ -109,13 +138,16 @@ class Election:
             [{"request_range": {"key": b64(self.key)}}])
         if reply.get("succeeded", False):
             self._holder, self._holder_lease = self.instance_id, self._lease
+            self.term = int(reply.get("header", {}).get("revision", 0))
             return
         kvs = reply["responses"][0]["response_range"].get("kvs", [])
         if kvs:
             self._holder = unb64(kvs[0].get("value", "")).decode()
             self._holder_lease = int(kvs[0].get("lease", 0))
+            self.term = int(kvs[0].get("create_revision", 0)) \
+                if self._holder_lease == self._lease else 0
         else:
-            self._holder, self._holder_lease = None, -1
+            self._holder, self._holder_lease, self.term = None, -1, 0
 
     def _refresh_lease(self) -> None:
         """Keep our lease alive, or take a new one if it expired."""
@@ -131,8 +163,9 @@ class Election:
         if leading == self._published:
             return
         self._published = leading
-        LOG.info("election %s: %s %s leadership", self.key.decode(), self.instance_id,
-                 "took" if leading else "lost")
+        LOG.info("election %s: %s %s leadership%s", self.key.decode(), self.instance_id,
+                 "took" if leading else "lost",
+                 " (lease lapsed, etcd unreachable: degraded)" if self.degraded else "")
         if self.on_change is None:
             return
         try:

@@ -34,6 +34,11 @@ compares each expected key (``create_revision == 0`` for "absent",
 expected keys on failure to report the actual revision.  A record's revision
 is its etcd ``mod_revision``.  etcd limits one txn to 128 operations
 (``--max-txn-ops``) and one request to 1.5 MiB.
+
+``fence`` (set by :class:`~dmm_ryu.store.election.Election`): extra compares
+every commit carries, so only the elected instance's writes apply; it raises
+StoreUnavailable when this instance may not write at all (``writable()``
+asks the same without writing).
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ import json
 import socket
 import threading
 import time
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from dmm_ryu.store.base import Record, StoreConflict, StoreError, StoreUnavailable
@@ -259,6 +264,18 @@ class EtcdStore:
                  timeout: float = 2.0) -> None:
         self.client = EtcdClient(endpoints, timeout)
         self.prefix = prefix.encode()
+        self.fence: Optional[Callable[[], List[JSON]]] = None
+
+    def writable(self) -> bool:
+        """False when the fence already refuses writes (no request sent)."""
+        try:
+            self._fence()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def _fence(self) -> List[JSON]:
+        return [] if self.fence is None else self.fence()
 
     def _key(self, key: str) -> bytes:
         return self.prefix + key.encode()
@@ -278,8 +295,9 @@ class EtcdStore:
     def commit(self, writes: Mapping[str, Optional[bytes]],
                expect: Mapping[str, int] = {}) -> Dict[str, int]:
         expected = list(expect.items())
+        fence = self._fence()
         reply = self.client.txn(
-            [_compare(self._key(k), r) for k, r in expected],
+            [_compare(self._key(k), r) for k, r in expected] + fence,
             [_operation(self._key(k), v) for k, v in writes.items()],
             [{"request_range": {"key": b64(self._key(k))}} for k, _ in expected])
         if not reply.get("succeeded", False):
@@ -288,11 +306,14 @@ class EtcdStore:
         return {k: 0 if v is None else revision for k, v in writes.items()}
 
     @staticmethod
-    def _conflict(expected: List[Tuple[str, int]], responses: List[JSON]) -> StoreConflict:
+    def _conflict(expected: List[Tuple[str, int]], responses: List[JSON]) -> StoreError:
         """The first expectation the failed txn's reads contradict."""
         actual = [_revision_of(r["response_range"].get("kvs", [])) for r in responses]
-        key, revision, found = [(k, r, a) for (k, r), a in zip(expected, actual) if r != a][0]
-        return StoreConflict(key, revision, found)
+        wrong = [(k, r, a) for (k, r), a in zip(expected, actual) if r != a]
+        if not wrong:  # every record as expected: the fence failed
+            return StoreUnavailable("etcd: the write's election term has ended (another "
+                                    "instance leads)")
+        return StoreConflict(*wrong[0])
 
     def close(self) -> None:
         self.client.close()

@@ -167,6 +167,7 @@ class Scenario:
                  dereg: str = "serving-only"):
         self.mode, self.out, self.manager, self.maars = mode, out, manager, maars
         self.nodes = ["cmd"] + [f"maar{i}" for i in range(1, maars + 1)]
+        self.mns = 1  #: MNs in the testbed; mn1 is the one the scenario drives
         self.run = ModeRun(mode, out=out)
         out.mkdir(parents=True, exist_ok=True)
         for stale in out.glob("*"):
@@ -198,15 +199,22 @@ class Scenario:
         """The CMD's REST API: the binding cache."""
         return self.rest_of("cmd")
 
+    def plan(self) -> dict:
+        """{process: (OpenFlow port, REST port, its [dmm] lines)}."""
+        return {name: (of, rest, f"nodes = {name}\n" if name else "")
+                for name, (of, rest) in self.ports.items()}
+
+    def switches(self) -> dict:
+        """{switch: the OpenFlow port(s) of its controller(s)}."""
+        return {node: self.ports[self._process_of(node)][0] for node in self.nodes}
+
     def __enter__(self):
         self._stack = contextlib.ExitStack()
-        plan = {name: (of, rest, f"nodes = {name}\n" if name else "")
-                for name, (of, rest) in self.ports.items()}
-        switches = {node: self.ports[self._process_of(node)][0] for node in self.nodes}
         try:
             self.managers = self._stack.enter_context(running_managers(
-                self.manager, self.domain_file, self.out, plan))
-            self.net = self._stack.enter_context(testbed(switches, maars=self.maars))
+                self.manager, self.domain_file, self.out, self.plan()))
+            self.net = self._stack.enter_context(testbed(self.switches(), maars=self.maars,
+                                                         mns=self.mns))
             self.captures = Captures(self.net, self.out)
             self._stack.callback(self.captures.stop)
             self._stack.callback(self._stop_processes)

@@ -85,7 +85,8 @@ def test_the_leader_is_master_and_a_killed_leader_is_replaced(tmp_path, etcd):
         assert leadership(managers[leader])["role"] == "master"
         assert wait_for(lambda: leadership(managers[other]) | {"generation_id": None} == {
             "election": "cmd", "instance": other, "leader": leader, "leading": False,
-            "role": "slave", "generation_id": None}, timeout=5), leadership(managers[other])
+            "role": "slave", "generation_id": None, "degraded": False}, timeout=5), \
+            leadership(managers[other])
 
         managers[leader].proc.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()

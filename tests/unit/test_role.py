@@ -15,6 +15,7 @@ WIRE = {OFP.OFPCR_ROLE_MASTER: MASTER, OFP.OFPCR_ROLE_SLAVE: SLAVE}
 class FakeElection:
     def __init__(self, instance_id):
         self.instance_id, self.is_leader, self.holder = instance_id, False, None
+        self.degraded = False
 
     def leader(self):
         return self.holder
@@ -163,4 +164,42 @@ def test_leadership_reports_instance_leader_role_and_generation(h):
     h.win(12)
     h.role.poll()
     assert h.role.leadership() == {"election": "cmd", "instance": "a", "leader": "a",
-                                   "leading": True, "role": MASTER, "generation_id": 12}
+                                   "leading": True, "role": MASTER, "generation_id": 12,
+                                   "degraded": False}
+
+
+def degrade(h):
+    """Leader and MASTER, then etcd falls silent: the lease lapses with no
+    successor seen."""
+    connect(h)
+    h.win(12)
+    h.role.poll()
+    h.election.is_leader, h.election.degraded = False, True
+    h.term = StoreUnavailable("no leader")
+    h.role.poll()
+    h.role.poll()
+
+
+def test_a_degraded_leader_keeps_master_says_so_and_counts_once(h):
+    degrade(h)
+    assert h.switch.requests == [(MASTER, 12)] and h.events == [("master", 0x100)]
+    assert h.role.is_master and h.role.leadership()["degraded"] is True
+    assert h.errors == ["cmd_degraded"]
+
+
+def test_a_degraded_leader_that_leads_again_reloads(h):
+    degrade(h)
+    h.election.is_leader, h.election.degraded, h.term = True, False, ("a", 12)
+    h.role.poll()
+    h.role.poll()
+    assert h.switch.requests == [(MASTER, 12)]
+    assert h.events == [("master", 0x100), ("master", 0x100)]
+    assert h.role.leadership()["degraded"] is False
+
+
+def test_a_degraded_leader_that_sees_a_successor_steps_down(h):
+    degrade(h)
+    h.election.degraded, h.term = False, ("b", 20)
+    h.role.poll()
+    assert h.switch.requests[-1] == (SLAVE, 20) and h.events[-1] == ("slave", 0x100)
+    assert not h.role.is_master and h.role.leadership()["degraded"] is False

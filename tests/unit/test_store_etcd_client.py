@@ -11,7 +11,7 @@ import pytest
 
 from dmm_ryu.store.base import StoreError, StoreUnavailable
 from dmm_ryu.store.election import Election
-from dmm_ryu.store.etcd import EtcdClient, _error_message, prefix_end
+from dmm_ryu.store.etcd import EtcdClient, EtcdStore, _error_message, b64, prefix_end
 
 OK = (200, {"header": {"revision": "9"}, "kvs": []})
 NO_LEADER = (503, {"error": {"grpc_code": 14, "message": "etcdserver: no leader"}})
@@ -165,7 +165,7 @@ class FakeLeaseClient:
 
     def txn(self, compare, success, failure):
         self._check()
-        return {"succeeded": True}
+        return {"succeeded": True, "header": {"revision": "7"}}
 
     def lease_revoke(self, lease):
         self._check()
@@ -210,3 +210,65 @@ def test_a_failing_callback_does_not_end_the_campaign():
         assert election._thread.is_alive() and election.is_leader
     finally:
         election.resign()
+
+
+def test_a_leader_cut_off_is_degraded_fences_its_writes_and_leads_again():
+    client = FakeLeaseClient(ttl=1)
+    store = SimpleNamespace(client=client, prefix=b"p/")
+    election = Election(store, "cmd", "a", ttl=1).start()
+    try:
+        assert _eventually(lambda: election.is_leader)
+        assert election.term == 7 and not election.degraded
+        assert store.fence() == [{"key": b64(b"election/p/cmd"), "target": "CREATE",
+                                  "result": "EQUAL", "create_revision": "7"}]
+        client.down = True
+        assert _eventually(lambda: election.degraded)
+        assert not election.is_leader
+        with pytest.raises(StoreUnavailable, match="degraded"):
+            store.fence()
+        client.down = False  # etcd renews leases when it regains a leader
+        assert _eventually(lambda: election.is_leader and not election.degraded)
+    finally:
+        election.resign()
+    assert not election.degraded, "resigned: not the leader any more"
+
+
+class FakeTxnClient:
+    """Answers every txn with ``reply``; records the compares sent."""
+
+    def __init__(self, reply):
+        self.reply, self.compares = reply, []
+
+    def txn(self, compare, success, failure):
+        self.compares.append(compare)
+        return self.reply
+
+
+def fenced_store(reply, fence):
+    store = EtcdStore(["http://127.0.0.1:1"])
+    store.client, store.fence = FakeTxnClient(reply), fence
+    return store
+
+
+def test_every_commit_carries_the_fence():
+    guard = {"key": "ZQ==", "target": "CREATE", "result": "EQUAL", "create_revision": "7"}
+    store = fenced_store({"succeeded": True, "header": {"revision": "9"}}, lambda: [guard])
+    assert store.commit({"mn/x": b"1"}, {"mn/x": 0}) == {"mn/x": 9}
+    assert store.client.compares[0][-1] == guard and store.writable()
+
+
+def test_a_failed_fence_is_unavailability_not_a_conflict():
+    absent = {"responses": [{"response_range": {}}]}
+    store = fenced_store(absent, lambda: [])
+    with pytest.raises(StoreUnavailable, match="term has ended"):
+        store.commit({"mn/x": b"1"}, {"mn/x": 0})
+
+
+def test_a_fence_that_refuses_sends_nothing():
+    def refuse():
+        raise StoreUnavailable("degraded")
+
+    store = fenced_store({"succeeded": True}, refuse)
+    with pytest.raises(StoreUnavailable):
+        store.commit({"mn/x": b"1"})
+    assert store.client.compares == [] and not store.writable()

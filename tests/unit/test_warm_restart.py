@@ -1,13 +1,13 @@
 """Durable state: every node's state survives a controller restart, the
 switches keep forwarding and reconnect to the same rules, and the domain
 carries on (the next move works); a store that cannot write stops the
-node from acknowledging."""
+node from acknowledging (tests/unit/test_cmd_unstored.py)."""
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
 from dmm_ryu.of.labels import transport_mac
-from dmm_ryu.store.base import MemoryStore, StoreUnavailable
+from dmm_ryu.store.base import MemoryStore
 from dmm_ryu.store.sqlite import SqliteStore
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
@@ -88,29 +88,6 @@ def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path):
         dom.advance(0.5)
     assert dom.dmm.nodes["maar1"].core.counters["left_domain"] == 1
     assert dom.dmm.cmd_node.count() == 0
-
-
-class FailingStore(MemoryStore):
-    """A store that refuses to write once ``broken`` (disk full, quorum lost)."""
-
-    broken = False
-
-    def commit(self, writes, expect={}):
-        if self.broken:
-            raise StoreUnavailable("the disk is full")
-        return super().commit(writes, expect)
-
-
-def test_cmd_that_cannot_store_does_not_acknowledge_and_recovers():
-    stores = {}
-    dom = FakeDomain(domain_text(), store_of=lambda name: stores.setdefault(name, FailingStore()))
-    stores["cmd"].broken = True
-    attach(dom, "maar1")
-    assert dom.dmm.cmd_node.count() == 0 and dom.dmm.stats.errors()["store_failed"] >= 1
-    assert not any(t[2][54] == 134 for t in dom.to_mns), "no RA: the MN is not registered"
-    stores["cmd"].broken = False
-    dom.advance(1.5)  # the MAAR retransmits its PBU
-    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::1")
 
 
 def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
