@@ -67,9 +67,9 @@ class CmdNode(Node):
         why, self._unstored = self._unstored, None
         return out if why is None or not _pbu(event) else self._refuse_unstored(event, why, now)
 
-    def _stored(self, event, actions: list) -> bool:
+    def _stored(self, event, actions: list, now: float) -> bool:
         try:
-            if super()._stored(event, actions):
+            if super()._stored(event, actions, now):
                 return True
             self._unstored = "the write failed"
         except StoreError as err:  # the roll-back could not read the store either

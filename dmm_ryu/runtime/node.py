@@ -27,6 +27,12 @@ from dmm_ryu.wire.mh.options import DEFAULT_OPTION_TYPES, OptionTypes
 from dmm_ryu.wire.mh.model import ProxyBindingAck
 
 LOG = logging.getLogger("dmm")
+#: Seconds before a timer whose event could not be stored fires again.  Its
+#: deadline has passed: re-armed there, it would fire at once, forever (the
+#: timer loop never idles while the store is down).
+STORE_RETRY = 1.0
+#: A failed write is logged on the first failure and every this many after.
+STORE_LOG_EVERY = 1000
 #: One line per PBU/PBA sent or received; off unless ``[dmm] log_signalling``.
 SIGNALLING = logging.getLogger("dmm.signalling")
 
@@ -69,6 +75,7 @@ class Node:
         self.active = True
         #: The last event left the core with nothing to do (counted by the caller).
         self.idle = False
+        self._store_failures = 0  # failed writes since the last good one
 
     @property
     def name(self) -> str:
@@ -98,7 +105,7 @@ class Node:
             return []
         actions = self.core.handle(event, now)
         self.idle = not actions
-        if self.state is not None and not self._stored(event, actions):
+        if self.state is not None and not self._stored(event, actions, now):
             return []
         return self.carry_out(event, actions, now)
 
@@ -107,21 +114,29 @@ class Node:
         the admission rules of the MNs the event touched)."""
         return self.execute(actions, now)
 
-    def _stored(self, event, actions: list) -> bool:
+    def _stored(self, event, actions: list, now: float) -> bool:
         mn_ids = touched(event, actions)
         self.state.track(event, actions)
         try:
             self.state.save(mn_ids, fence=any(isinstance(a, act.SendMessage) for a in actions))
+            self._store_failures = 0
             return True
         except StoreError as err:
-            self.env.stats.error("store_failed")
-            LOG.error("dmm: %s could not store its state (%s); event undone, nothing sent",
-                      self.name, err)
+            self._store_failed(err)
             self.state.roll_back(mn_ids)
             for mn_id in mn_ids:
                 for key, at in self.state.deadlines.get(mn_id, {}).items():
-                    self.env.timers.start(self.name, key, at)
+                    self.env.timers.start(self.name, key, max(at, now + STORE_RETRY))
             return False
+
+    def _store_failed(self, err: StoreError) -> None:
+        """Counted each time; logged on the first of a run of failures and
+        every STORE_LOG_EVERY-th after (an outage must not flood the log)."""
+        self.env.stats.error("store_failed")
+        self._store_failures += 1
+        if self._store_failures % STORE_LOG_EVERY == 1:
+            LOG.error("dmm: %s could not store its state (%s); event undone, nothing sent "
+                      "(%d failed writes in a row)", self.name, err, self._store_failures)
 
     def execute(self, actions: list, now: float) -> List[Output]:
         out: List[Output] = []

@@ -9,8 +9,9 @@ read tells what changed; an event that changed nothing writes nothing (if
 it sends a message, a commit of no writes still checks the revisions).
 If the write fails the event is rolled back to what the store holds and
 nothing is sent: a PBA never acknowledges what a crash could forget, and a
-CMD that cannot store a registration refuses it by silence (the MAAR
-retransmits).
+CMD that cannot store a registration refuses it with status 128
+(runtime/cmd_node.py).  A timer whose event was undone fires again after
+``STORE_RETRY`` (runtime/node.py), not at its past deadline.
 
 After a restart every record is loaded back, the pool is rebuilt from the
 BCEs, and each timer is re-armed at its deadline; one that fell due while

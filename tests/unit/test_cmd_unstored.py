@@ -99,3 +99,19 @@ def test_a_standby_cmd_answers_nothing(dom, stores):
     attach(dom, "maar1")
     assert refused(dom) == 0
     assert dom.dmm.stats.errors()["event_at_standby_node"] == 1
+
+
+def test_a_timer_whose_write_fails_retries_once_a_second_and_logs_rarely(dom, stores, caplog):
+    """Undone timers are re-armed no sooner than STORE_RETRY: not at their
+    past deadline, which re-fired them at every tick with an ERROR each."""
+    attach(dom, "maar1")
+    maar1 = stores["maar1"]
+    maar1.broken = True
+    with caplog.at_level(logging.ERROR, logger="dmm"):
+        before = maar1.commits
+        for _ in range(400):  # 40 s in 100 ms ticks: lifetime refreshes come due
+            dom.advance(0.1)
+    attempts = maar1.commits - before
+    assert 0 < attempts <= 45  # about one a second, not one a tick
+    errors = [r for r in caplog.records if "could not store" in r.getMessage()]
+    assert 1 <= len(errors) <= 2
