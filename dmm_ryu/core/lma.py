@@ -43,6 +43,8 @@ from dmm_ryu.wire.mh.model import (
 #: Timer kind of an LMA's BCE lifetime (RFC 5213 5.3.3): at expiry the
 #: binding of an MN served by a MAG is deleted.
 BINDING = "binding"
+#: Timer kind that forgets the de-registrations remembered in ``_lma_gone``.
+GONE = "lma_gone"
 
 
 def lifetime_granted(requested: int, configured: int) -> int:
@@ -52,7 +54,9 @@ def lifetime_granted(requested: int, configured: int) -> int:
 
 class LmaSide:
     """Mixed into :class:`~dmm_ryu.core.maar.Maar`; active only at the
-    MAAR whose address is ``domain.lma``."""
+    MAAR whose address is ``domain.lma``.  ``_lma_gone`` (set up by the
+    MAAR) maps (MN-ID, MAG) -> timestamp of its accepted de-registration (see
+    :meth:`_lma_dereg`), emptied by the ``binding`` timer."""
 
     @property
     def is_lma(self) -> bool:
@@ -66,7 +70,7 @@ class LmaSide:
         if status is not None:
             return self._lma_refuse(src, pbu, bce, status, now)
         if pbu.lifetime == 0:
-            return self._lma_dereg(src, pbu, bce)
+            return self._lma_dereg(src, pbu, bce, now)
         if bce is None:
             bce = self._new_bce(pbu.options.mn_id, True)
             if bce is None:
@@ -84,21 +88,25 @@ class LmaSide:
         missing = missing_mandatory(pbu)
         if missing is not None:
             return missing
-        order = self._lma_order(pbu, bce, now)
+        order = self._lma_order(src, pbu, bce, now)
         if order is not None or pbu.lifetime == 0:
             return order
         return self._lma_prefix_refusal(src, pbu, bce)
 
-    def _lma_order(self, pbu: ProxyBindingUpdate, bce: Optional[MaarBce],
+    def _lma_order(self, src: IPv6Address, pbu: ProxyBindingUpdate, bce: Optional[MaarBce],
                    now: float) -> Optional[Status]:
-        """RFC 5213 5.5: by Timestamp when the option is there (5.5.1), else
-        by sequence number (5.5.2)."""
+        """RFC 5213 5.5: by Timestamp when the option is there (5.5.1: not
+        older than the accepted binding, nor than a de-registration this MAG
+        sent), else by sequence number (5.5.2)."""
         stamp = pbu.options.timestamp
         if stamp is not None:
             window = self._timers.timestamp_window
             if abs(stamp - timestamp_from_unix(now)) > timestamp_from_unix(window):
                 return Status.TIMESTAMP_MISMATCH
-            if bce is not None and bce.final and stamp < bce.ts:
+            last = self._lma_gone.get((pbu.options.mn_id, src), 0)
+            if bce is not None and bce.final:
+                last = max(last, bce.ts)
+            if stamp < last:
                 return Status.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
             return None
         if bce is not None and bce.final and not seq_newer(pbu.sequence, bce.seq):
@@ -146,6 +154,7 @@ class LmaSide:
         bce.serving, bce.final, bce.leaving = src, True, False
         bce.lifetime, bce.seq = lifetime, pbu.sequence
         bce.ts = pbu.options.timestamp if pbu.options.timestamp is not None else bce.ts
+        self._lma_gone.pop((bce.mn_id, src), None)
         actions = routes.sync(bce)
         if moved_here:
             actions += self.attachments.gone(bce.mn_id)
@@ -154,16 +163,24 @@ class LmaSide:
                                       answer(pbu, lifetime=lifetime, hnps=(bce.local,)))]
 
     def _lma_dereg(self, src: IPv6Address, pbu: ProxyBindingUpdate,
-                   bce: Optional[MaarBce]) -> List[Action]:
+                   bce: Optional[MaarBce], now: float) -> List[Action]:
         """RFC 5213 5.3.5: from the Proxy-CoA the binding ends; from any
-        other MAG (one the MN left) it is acknowledged and changes nothing."""
+        other MAG (one the MN left) it is acknowledged and changes nothing.
+        The ended binding's timestamp is kept for one validity window (the
+        role of MinDelayBeforeBCEDelete): a registration the
+        de-registration overtook is older and gets 157; anything older
+        than the window gets 156 anyway."""
+        mn_id = pbu.options.mn_id
         hnps = pbu.options.hnps if bce is None else (bce.local,)
-        reply = SendMessage(self.address, src, answer(pbu, lifetime=0, hnps=hnps))
-        if bce is None or bce.serving != src:
+        actions = [SendMessage(self.address, src, answer(pbu, lifetime=0, hnps=hnps))]
+        if pbu.options.timestamp is not None:
+            self._lma_gone[(mn_id, src)] = pbu.options.timestamp
+            actions.append(StartTimer((GONE, mn_id), now + self._timers.timestamp_window))
+        if bce is not None and bce.serving != src:
             self.counters["lma_dereg_not_proxy_coa"] += 1
-            return [reply]
+            return actions
         self.counters["lma_deregistrations"] += 1
-        return self._drop(bce) + [reply]
+        return ([] if bce is None else self._drop(bce)) + actions
 
     def _lma_local(self, bce: MaarBce, now: float) -> List[Action]:
         """The MN attached to the LMA itself: the co-located MAG needs no
@@ -172,6 +189,13 @@ class LmaSide:
         bce.ts = timestamp_from_unix(now)
         return [CancelTimer((BINDING, bce.mn_id))] + self._finalise(bce, self._timers.lifetime,
                                                                      now)
+
+    def _lma_forget_gone(self, mn_id: str) -> List[Action]:
+        """The MN's remembered de-registrations are older than the validity
+        window now: 156 refuses what they guarded against."""
+        for key in [k for k in self._lma_gone if k[0] == mn_id]:
+            del self._lma_gone[key]
+        return []
 
     def _lma_expired(self, bce: MaarBce) -> List[Action]:
         """The BCE lifetime ran out with no re-registration (5.3.3)."""

@@ -31,7 +31,7 @@ from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.census import BindingCache
 from dmm_ryu.core.config import MaarConfig, Mode
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
-from dmm_ryu.core.lma import BINDING, LmaSide
+from dmm_ryu.core.lma import BINDING, GONE, LmaSide
 from dmm_ryu.core.maar_anchor import AnchorSide
 from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
@@ -71,6 +71,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         self._pmipv6 = config.domain.mode is Mode.PMIPV6
         #: who answers our PBUs: the CMD, or in pmipv6 mode the LMA (RFC 5213)
         self._anchor = config.domain.lma if self._pmipv6 else config.domain.cmd
+        self._lma_gone: Dict[tuple, int] = {}  # see LmaSide
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
@@ -313,6 +314,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         bce = self.bces.get(mn_id)
         if kind == "detach":
             return self._guard_expired(mn_id, bce, now)
+        if kind == GONE:
+            return self._lma_forget_gone(mn_id)
         if bce is None:
             return []
         if kind == BINDING:
@@ -354,8 +357,10 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
 
     def _failed(self, bce: MaarBce, now: float) -> List[Action]:
         """The registration was refused or never answered: forget the MN,
-        and let its next frame after a short hold-down try again."""
-        attached = bce.is_serving
+        and let its next frame after a short hold-down try again.  An MN
+        whose link already went down is not held: its next frame is a new
+        attachment (it moved away meanwhile, e.g. the refusal was 157)."""
+        attached = bce.is_serving and bce.mn_id in self.attachments.present
         actions = self._drop(bce)
         if attached:
             self.attachments.hold(bce.mn_id, bce.port, now)
