@@ -197,6 +197,12 @@ class LmaSide:
             del self._lma_gone[key]
         return []
 
+    def _lma_left(self, bce: MaarBce) -> List[Action]:
+        """The MN left the domain from the LMA's own link: the binding
+        ends here, with no message (nobody else holds state for it)."""
+        self.counters["lma_deregistrations"] += 1
+        return self._drop(bce)
+
     def _lma_expired(self, bce: MaarBce) -> List[Action]:
         """The BCE lifetime ran out with no re-registration (5.3.3)."""
         if bce.serving is None:

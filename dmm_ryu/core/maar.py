@@ -155,6 +155,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         bce = self.bces.get(event.mn_id)
         if bce is None or not bce.is_serving:
             return []
+        if self._pmipv6 and self.is_lma:
+            return self._lma_left(bce)
         bce.leaving = True
         actions = routes.sync(bce) + self._stop_timers(bce, ("refresh", "locate"))
         return actions + self._send_pbu(bce, 0, HandoffIndicator.UNKNOWN, now)

@@ -123,3 +123,13 @@ def test_many_mns_share_the_lma_pool():
         domain.move(f"mn{number}", number % 2)
     assert domain.net.settle() and violations(domain) == []
     assert len(domain.maars[2].pool.allocated()) == 6
+
+
+def test_leaving_from_the_lma_itself_sends_nothing():
+    domain = pmipv6()
+    domain.move("mn", 2)
+    assert domain.net.settle()
+    domain.move("mn", None)
+    assert domain.net.settle() and violations(domain) == []
+    assert domain.net.log == [] and domain.maars[2].bces == {}
+    assert domain.maars[2].pool.allocated() == {}

@@ -13,6 +13,7 @@ from ipaddress import IPv6Address, IPv6Network
 import pytest
 
 from dmm_ryu.of.labels import transport_mac
+from dmm_ryu.runtime.lma_bindings import binding_source
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from dmm_ryu.wire.mh import ProxyBindingUpdate, decode_packet
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, ra_prefixes, uplink, where
@@ -106,3 +107,14 @@ def test_tshark_reads_rfc_5213_from_our_mag_and_lma(moved, tmp_path):
         assert row["mip6.nemo.mnp.pfl"] in ("0", "64")
         assert row["mip6.hi"] and row["mip6.att"] and row["mip6.timestamp_tmp"]
         assert row["mip6.mobility_opt"] == "" and row["_ws.malformed"] == ""
+
+
+def test_binding_source_shows_the_lmas_bindings_as_the_cmds(moved):
+    dom, home, _, _, _, _ = moved
+    source = binding_source(dom.dmm)
+    snap = source.binding(MN_ID)
+    assert (snap.serving, snap.anchors, snap.lifetime) == (MAG3, ((home, LMA),), 40)
+    assert [b.mn_id for b in source.bindings()] == [MN_ID] and source.count() == 1
+    assert source.bindings(after=MN_ID) == [] and source.binding("nobody") is None
+    proxy = FakeDomain(domain_text("proxy"))
+    assert binding_source(proxy.dmm) is proxy.dmm.cmd_node
