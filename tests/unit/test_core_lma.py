@@ -169,13 +169,13 @@ def test_pool_exhausted_is_130():
 
 # --- a stock MAG, as scapy builds it -------------------------------------------
 
-def stock_pbu(src, dst, seq, at, hnp="::", plen=0, handoff=4, lifetime_units=10):
+def stock_pbu(src, dst, seq, at, hnp="::", plen=0, handoff=4, lifetime_units=10, flags="AHP"):
     """A PBU as RFC 5213 6.9.1.5 has a MAG send it, from scapy's layers only:
     flags A, H, P; MN-ID (RFC 4283), HNP (type 22, laid out as RFC 3963's
     Mobile Network Prefix option), HI (23), ATT (24), Timestamp (27)."""
     stamp = timestamp_from_unix(at).to_bytes(8, "big")
     return bytes(IPv6(src=str(src), dst=str(dst)) / MIP6MH_BU(
-        seq=seq, flags="AHP", mhtime=lifetime_units, options=[
+        seq=seq, flags=flags, mhtime=lifetime_units, options=[
             MIP6OptMNID(subtype=1, id=b"mn@stock.example"),
             MIP6OptMobNetPrefix(otype=22, plen=plen, prefix=hnp),
             MIP6OptUnknown(otype=23, odata=bytes([0, handoff])),
@@ -214,11 +214,7 @@ def test_lma_answers_a_stock_mag_pbu_built_by_scapy(dom):
 
 
 def test_lma_refuses_a_stock_pbu_without_the_p_flag(dom):
-    raw = bytearray(stock_pbu(mag(dom, 0), mag(dom, 2), 7, NOW))
-    bu = IPv6(bytes(raw))
-    bu[MIP6MH_BU].flags = "AH"
-    bu[MIP6MH_BU].cksum = None
-    ba, _ = answered_by_scapy(dom, bytes(bu), NOW)
+    ba, _ = answered_by_scapy(dom, stock_pbu(mag(dom, 0), mag(dom, 2), 7, NOW, flags="AH"), NOW)
     assert ba.status == Status.PROXY_REG_NOT_ENABLED
 
 

@@ -5,9 +5,11 @@ from ipaddress import IPv6Network
 
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.config import Mode, Timers
+from dmm_ryu.core.events import MessageReceived
+from dmm_ryu.core.messages import options
 from dmm_ryu.sim.network import Link
 from dmm_ryu.sim.domain import bindings, build, describe, violations
-from dmm_ryu.wire.mh.model import PBA_FLAGS, PBU_FLAGS, HandoffIndicator
+from dmm_ryu.wire.mh.model import PBA_FLAGS, PBU_FLAGS, HandoffIndicator, ProxyBindingUpdate
 
 LMA_PREFIX = "2001:db8:3::/64"
 REGISTER = [("MAAR1", "MAAR3", "PBU", None, ("::/0",), None, ()),
@@ -133,3 +135,12 @@ def test_leaving_from_the_lma_itself_sends_nothing():
     assert domain.net.settle() and violations(domain) == []
     assert domain.net.log == [] and domain.maars[2].bces == {}
     assert domain.maars[2].pool.allocated() == {}
+
+
+def test_the_cmd_refuses_any_pbu_in_pmipv6_mode():
+    """RFC 5213 has no CMD: a PBU reaching it anyway gets 129 and no state."""
+    domain = pmipv6()
+    stray = ProxyBindingUpdate(1, 40, options("mn", (IPv6Network("::/0"),), 4, 4, 1), PBU_FLAGS)
+    (reply,) = domain.cmd.handle(MessageReceived(domain.maars[0].address, domain.cmd.address,
+                                                 stray), 0.0)
+    assert reply.message.status == 129 and len(domain.cmd.store) == 0
