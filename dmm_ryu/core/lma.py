@@ -56,7 +56,7 @@ class LmaSide:
     """Mixed into :class:`~dmm_ryu.core.maar.Maar`; active only at the
     MAAR whose address is ``domain.lma``.  ``_lma_gone`` (set up by the
     MAAR) maps (MN-ID, MAG) -> timestamp of its accepted de-registration (see
-    :meth:`_lma_dereg`), emptied by the ``binding`` timer."""
+    :meth:`_lma_dereg`), emptied by the ``lma_gone`` timer."""
 
     @property
     def is_lma(self) -> bool:
