@@ -17,6 +17,7 @@ from dmm_ryu.runtime.lma_bindings import binding_source
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from dmm_ryu.wire.mh import ProxyBindingUpdate, decode_packet
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, ra_prefixes, uplink, where
+from tests.unit.test_roam import data
 
 LMA, MAG2, MAG3 = (IPv6Address(f"2001:db8:ffff::{i}") for i in (1, 2, 3))
 CMD = IPv6Address("2001:db8:ffff::100")
@@ -118,3 +119,25 @@ def test_binding_source_shows_the_lmas_bindings_as_the_cmds(moved):
     assert source.bindings(after=MN_ID) == [] and source.binding("nobody") is None
     proxy = FakeDomain(domain_text("proxy"))
     assert binding_source(proxy.dmm) is proxy.dmm.cmd_node
+
+
+def test_a_previous_mag_that_missed_the_move_recovers_at_its_re_registration():
+    """The README's limitation, bounded: the MN roams to maar3 and back to
+    maar2 with no link-down; maar2's next re-registration gets 128, it
+    forgets the MN, and the MN's next frame registers it again."""
+    dom = FakeDomain(domain_text("pmipv6"))
+    attach(dom, "maar2")
+    address = str(IPv6Network(ra_prefixes(dom.last_ra("maar2")[2])[0][0]).network_address + 0x10)
+    lma = dom.dmm.nodes["maar1"].core
+    dom.inject("maar3", 2, data(address))
+    dom.advance(0.01)
+    dom.inject("maar2", 2, data(address))
+    dom.advance(0.01)
+    assert lma.bces[MN_ID].serving == MAG3  # stale: maar2 took the frame for a repeat
+    dom.advance(40 * 0.8 + 0.1)
+    assert lma.counters["lma_refused_128"] == 1
+    assert MN_ID not in dom.dmm.nodes["maar2"].core.bces
+    dom.advance(1.5)  # the hold-down after a refusal
+    dom.inject("maar2", 2, data(address))
+    dom.advance(0.01)
+    assert lma.bces[MN_ID].serving == MAG2
