@@ -1,7 +1,8 @@
 """The Central Mobility Database (draft section 3): the binding cache of the
 whole domain, and the signalling towards P-MAARs in one of three roles
-(relay 3.2, locator 3.3, proxy 3.4), or the legacy PMIPv6 fallback (A.5)
-in which one configured MAAR, the LMA, anchors every prefix.
+(relay 3.2, locator 3.3, proxy 3.4).  In the PMIPv6 fallback (A.5, plain
+RFC 5213: :mod:`dmm_ryu.core.lma`) the CMD takes no part and refuses any
+PBU with 129.
 
 Sans-I/O like the MAAR.  Timer keys: ``("retx", mn_id, peer)`` for a PBU to
 a P-MAAR, ``("agg", mn_id)`` for the relay aggregation timeout and
@@ -39,7 +40,7 @@ class Cmd(PeerSignalling):
         self._backoff = Backoff(self._timers)
         self._outbox: Dict[Hashable, Tuple[IPv6Address, ProxyBindingUpdate]] = {}
         self._relays: Dict[str, Aggregation] = {}
-        self._relaying = self._domain.mode in (Mode.RELAY, Mode.PMIPV6)
+        self._relaying = self._domain.mode is Mode.RELAY
         self._departed: Dict[str, int] = {}
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
         #: MN-ID -> P-MAAR -> the last sequence number sent it (per session)
@@ -74,6 +75,8 @@ class Cmd(PeerSignalling):
 
     def _pbu(self, src: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
         self.counters["pbu_received"] += 1
+        if self._domain.mode is Mode.PMIPV6:  # RFC 5213: MAGs signal the LMA, not us
+            return self._refuse(src, pbu, Status.ADMINISTRATIVELY_PROHIBITED)
         if src not in self.config.maars:
             return self._refuse(src, pbu, Status.MAG_NOT_AUTHORIZED_FOR_PROXY_REG)
         problem = pbu_problem(pbu, now, self._timers, self._domain.mode)
@@ -96,15 +99,11 @@ class Cmd(PeerSignalling):
 
     def _claimable(self, mn_id: str, src: IPv6Address, prefixes) -> bool:
         """``src`` may name these prefixes for ``mn_id``: each is of its own
-        pool (the all-zero request only from a PMIPv6 MAG) and no other MN's."""
+        pool (never the all-zero request: a MAAR anchors its own) and no
+        other MN's."""
         pool = self.config.pools[src]
-        for prefix in prefixes:
-            if prefix == REQUEST_PREFIX:
-                if self._domain.mode is not Mode.PMIPV6:
-                    return False
-            elif not pool.holds(prefix) or self._owners.taken(prefix, mn_id, self.store):
-                return False
-        return True
+        return all(prefix != REQUEST_PREFIX and pool.holds(prefix)
+                   and not self._owners.taken(prefix, mn_id, self.store) for prefix in prefixes)
 
     def _refuse(self, src: IPv6Address, pbu: ProxyBindingUpdate, status: Status,
                 sequence: Optional[int] = None) -> List[Action]:
@@ -137,12 +136,9 @@ class Cmd(PeerSignalling):
                now: float) -> List[Action]:
         """``src`` is the new S-MAAR: every other MAAR of the session (the
         former Proxy-CoA and each P-MAAR) learns it from a PBU carrying the
-        Serving MAAR option.  In PMIPv6 mode an MN with no prefix yet gets
-        one from the LMA the same way."""
+        Serving MAAR option."""
         targets = bce.involved() - {src}
         actions = [self._accept(bce, src, pbu, now)]
-        if self._domain.mode is Mode.PMIPV6 and not bce.anchors:
-            targets.add(self._domain.lma)
         stop = self._backoff.stop(("retx", bce.mn_id, src))
         if stop is not None:
             self._outbox.pop(stop.key, None)

@@ -14,7 +14,7 @@ from ipaddress import IPv6Address
 from typing import List, Optional, Set
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
-from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
+from dmm_ryu.core.messages import next_seq, options, pbu_flags
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.core.trust import pba_believed
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
@@ -44,10 +44,8 @@ class PeerSignalling:
 
     def _notify(self, bce: CmdBce, target: IPv6Address, now: float) -> List[Action]:
         """PBU with the Serving MAAR option; the HNPs are those anchored at
-        ``target`` (the all-zero request when the PMIPv6 LMA must allocate)."""
+        ``target``."""
         hnps = bce.anchored_at(target)
-        if not bce.anchors and target == self._domain.lma:
-            hnps = [REQUEST_PREFIX]
         pbu = self._pbu_to(bce.mn_id, hnps, bce.proxy_coa, bce.lifetime, bce.ts)
         return self._send(target, pbu, now)
 
@@ -107,7 +105,7 @@ class PeerSignalling:
 
     def _confirmed(self, bce: CmdBce, peer: IPv6Address, hnps) -> List[Action]:
         """A P-MAAR's PBA is the truth about what it anchors: take a prefix
-        the PMIPv6 LMA just allocated, drop one it no longer has."""
+        it reports, drop one it no longer has."""
         for prefix in bce.anchored_at(peer):
             if prefix not in hnps:
                 del bce.anchors[prefix]

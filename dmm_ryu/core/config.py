@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 
 class Mode(str, enum.Enum):
-    """Role of the CMD (draft 3.2-3.4) or legacy PMIPv6 (draft A.5)."""
+    """Role of the CMD (draft 3.2-3.4), or the PMIPv6 fallback (draft A.5)
+    as plain RFC 5213 without the CMD (:mod:`dmm_ryu.core.lma`)."""
 
     RELAY = "relay"
     LOCATOR = "locator"
@@ -74,7 +75,9 @@ class Timers:
 class DomainConfig:
     """What every node of one mobility domain shares.
 
-    ``lma`` names the MAAR that anchors every prefix in ``Mode.PMIPV6``.
+    ``lma`` is the address of the MAAR that is the RFC 5213 LMA in
+    ``Mode.PMIPV6`` (it anchors every prefix; the other MAARs are MAGs
+    that signal it directly, and the CMD takes no part).
     """
 
     cmd: IPv6Address

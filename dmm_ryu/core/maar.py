@@ -29,8 +29,9 @@ from dmm_ryu.core.actions import (
 )
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.census import BindingCache
-from dmm_ryu.core.config import MaarConfig
+from dmm_ryu.core.config import MaarConfig, Mode
 from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
+from dmm_ryu.core.lma import BINDING, GONE, LmaSide
 from dmm_ryu.core.maar_anchor import AnchorSide
 from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
@@ -45,10 +46,10 @@ from dmm_ryu.wire.mh.model import (
     Status,
 )
 
-TIMER_KINDS = ("retx", "refresh", "expire", "locate")
+TIMER_KINDS = ("retx", "refresh", "expire", "locate", BINDING)
 
 
-class Maar(AnchorSide, PeerLearning):
+class Maar(LmaSide, AnchorSide, PeerLearning):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -67,13 +68,20 @@ class Maar(AnchorSide, PeerLearning):
         self._locating: Dict[str, Set[IPv6Network]] = {}
         self._cmd_seqs: Dict[str, int] = {}
         self._prefix_mn: Dict[IPv6Network, str] = {}  # see _held_by_another
+        self._pmipv6 = config.domain.mode is Mode.PMIPV6
+        #: who answers our PBUs: the CMD, or in pmipv6 mode the LMA (RFC 5213)
+        self._anchor = config.domain.lma if self._pmipv6 else config.domain.cmd
+        self._lma_gone: Dict[tuple, int] = {}  # see LmaSide
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
     def busy(self) -> bool:
         """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
-        awaited; the simulator settles on this."""
-        return len(self._backoff) > 0 or bool(self._locating)
+        awaited, or (a pmipv6 MAG) a detach guard runs: RFC 5213 has no
+        message telling the previous MAG, its de-registration after the
+        guard ends the handover.  The simulator settles on this."""
+        guarding = self._pmipv6 and not self.is_lma and bool(self.attachments.absent)
+        return len(self._backoff) > 0 or bool(self._locating) or guarding
 
     def installed(self):
         """Every Install* action in force here: the one record of what the
@@ -147,6 +155,8 @@ class Maar(AnchorSide, PeerLearning):
         bce = self.bces.get(event.mn_id)
         if bce is None or not bce.is_serving:
             return []
+        if self._pmipv6 and self.is_lma:
+            return self._lma_left(bce)
         bce.leaving = True
         actions = routes.sync(bce) + self._stop_timers(bce, ("refresh", "locate"))
         return actions + self._send_pbu(bce, 0, HandoffIndicator.UNKNOWN, now)
@@ -154,6 +164,8 @@ class Maar(AnchorSide, PeerLearning):
     # -- registration with the CMD -----------------------------------------
 
     def _register(self, bce: MaarBce, handoff: int, now: float) -> List[Action]:
+        if self._pmipv6 and self.is_lma:
+            return self._lma_local(bce, now)
         if handoff != HandoffIndicator.NOT_CHANGED:
             bce.ts = timestamp_from_unix(now)
         return self._send_pbu(bce, self._timers.lifetime, handoff, now)
@@ -162,21 +174,30 @@ class Maar(AnchorSide, PeerLearning):
                   now: float) -> List[Action]:
         """PBU (A, H, P flags; D in DMM modes) carrying MN-ID, HNP, HI, ATT and timestamp.
 
-        A PMIPv6 MAG has no local prefix and asks with the all-zero HNP.
         Retransmissions keep the timestamp: it dates the attachment, not
-        the packet, so a late retry cannot overtake a newer attachment.
+        the packet, so a late retry cannot overtake a newer attachment.  A
+        pmipv6 MAG speaks RFC 5213 instead (:meth:`_mag_fields`).
         """
         hnp = bce.local if bce.local is not None else REQUEST_PREFIX
         timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else timestamp_from_unix(now)
+        if self._pmipv6:
+            hnp, timestamp = self._mag_fields(bce, now)
         bce.seq = next_seq(bce.seq)
         bce.pending = ProxyBindingUpdate(
             sequence=bce.seq, lifetime=lifetime, flags=pbu_flags(self._domain.mode),
             options=options(bce.mn_id, (hnp,), handoff, self._domain.access_tech, timestamp))
         self.counters["pbu_sent"] += 1
-        return [self._to_cmd(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
+        return [self._to_anchor(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
 
-    def _to_cmd(self, message) -> SendMessage:
-        return SendMessage(self.address, self._domain.cmd, message)
+    def _mag_fields(self, bce: MaarBce, now: float):
+        """RFC 5213 6.9.1.1: a MAG names the HNP once the LMA assigned it
+        (the all-zero HNP asks for it, also after a handoff to this MAG),
+        and the Timestamp option carries the time of sending (5.5.1)."""
+        known = sorted(bce.p_maars)
+        return (known[0] if known else REQUEST_PREFIX), timestamp_from_unix(now)
+
+    def _to_anchor(self, message) -> SendMessage:
+        return SendMessage(self.address, self._anchor, message)
 
     def _retransmit(self, bce: MaarBce, now: float) -> List[Action]:
         """Fresh sequence number on each retry (RFC 6275 11.8); give up after
@@ -187,18 +208,24 @@ class Maar(AnchorSide, PeerLearning):
             return self._unanswered(bce, now)
         bce.seq = next_seq(bce.seq)
         bce.pending = replace(bce.pending, sequence=bce.seq)
+        if self._pmipv6:
+            stamp = timestamp_from_unix(now)
+            bce.pending = replace(bce.pending, options=replace(bce.pending.options,
+                                                               timestamp=stamp))
         self.counters["pbu_retransmitted"] += 1
-        return [self._to_cmd(bce.pending), timer]
+        return [self._to_anchor(bce.pending), timer]
 
     # -- messages ----------------------------------------------------------
 
     def _received(self, event: MessageReceived, now: float) -> List[Action]:
         message = event.message
         if isinstance(message, ProxyBindingUpdate):
+            if self._pmipv6 and self.is_lma:
+                return self._lma_pbu(event.src, message, now)
             return self._pbu(event.src, message, now)
         if not pba_believed(message, self._domain.mode):
             return self._dropped("dropped_no_d_flag")
-        if event.src != self._domain.cmd:
+        if event.src != self._anchor:
             return self._direct(event.src, message, now)
         opts = message.options
         if not (in_pools(opts.hnps, self.pools)
@@ -245,13 +272,20 @@ class Maar(AnchorSide, PeerLearning):
         gone = set(bce.p_maars) - set(pba.options.hnps)
         for prefix in gone:
             del bce.p_maars[prefix]
-        self._learn(bce, ((p.prefix, p.address) for p in pba.options.previous_maars))
+        self._learn(bce, self._anchored_by(pba))
         actions = self._finalise(bce, pba.lifetime, now, gone)
         missing = self._unlocated(bce, pba.options.hnps)
         if missing:
             self._locating[bce.mn_id] = missing
             actions.append(StartTimer(("locate", bce.mn_id), now + self._timers.retransmit_initial))
         return actions
+
+    def _anchored_by(self, pba: ProxyBindingAck):
+        """(prefix, anchor) pairs of an accepted PBA: the Previous MAAR
+        options of the CMD's, or in pmipv6 mode the HNPs of the LMA's."""
+        if self._pmipv6:
+            return ((p, self._anchor) for p in pba.options.hnps)
+        return ((p.prefix, p.address) for p in pba.options.previous_maars)
 
     def _finalise(self, bce: MaarBce, lifetime: int, now: float, gone=()) -> List[Action]:
         """The registration is accepted for ``lifetime``: the BCE is final,
@@ -282,8 +316,12 @@ class Maar(AnchorSide, PeerLearning):
         bce = self.bces.get(mn_id)
         if kind == "detach":
             return self._guard_expired(mn_id, bce, now)
+        if kind == GONE:
+            return self._lma_forget_gone(mn_id)
         if bce is None:
             return []
+        if kind == BINDING:
+            return self._lma_expired(bce)
         if kind == "retx":
             return self._retransmit(bce, now) if bce.pending is not None else []
         if kind == "expire" and bce.serving is not None and bce.pending is None:
@@ -321,8 +359,10 @@ class Maar(AnchorSide, PeerLearning):
 
     def _failed(self, bce: MaarBce, now: float) -> List[Action]:
         """The registration was refused or never answered: forget the MN,
-        and let its next frame after a short hold-down try again."""
-        attached = bce.is_serving
+        and let its next frame after a short hold-down try again.  An MN
+        whose link already went down is not held: its next frame is a new
+        attachment (it moved away meanwhile, e.g. the refusal was 157)."""
+        attached = bce.is_serving and bce.mn_id in self.attachments.present
         actions = self._drop(bce)
         if attached:
             self.attachments.hold(bce.mn_id, bce.port, now)

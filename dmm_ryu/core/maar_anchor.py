@@ -39,12 +39,8 @@ class AnchorSide:
             return [SendMessage(self.address, src, stale)]
         if pbu.lifetime == 0:
             return self._forget(bce, src, pbu)
-        requested = REQUEST_PREFIX in opts.hnps
-        if bce is None and requested:
-            bce = self._new_bce(opts.mn_id, True)  # PMIPv6 LMA: anchor for a MAG
         if bce is None:
-            status = (Status.INSUFFICIENT_RESOURCES if requested
-                      else Status.NOT_LMA_FOR_THIS_MOBILE_NODE)
+            status = Status.NOT_LMA_FOR_THIS_MOBILE_NODE
             return [SendMessage(self.address, src, answer(pbu, status, hnps=()))]
         self._cmd_seqs[opts.mn_id] = pbu.sequence
         return self._moved_away(bce, src, pbu, now)

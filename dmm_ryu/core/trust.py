@@ -43,8 +43,7 @@ def pbu_problem(pbu: ProxyBindingUpdate, now: float, timers: Timers, mode: Mode,
     too far ahead (the Timestamp option is mandatory here: RFC 5213 5.5
     orders by timestamps); None when it may be processed.  A PBU
     ``from_cmd`` names the prefixes anchored at its receiver, so it may
-    carry no HNP (a PMIPv6 MAG, or a MAAR whose prefix left the session,
-    anchors none)."""
+    carry no HNP (a MAAR whose prefix left the session anchors none)."""
     if not pbu.flags & BUFlags.P:
         return Status.PROXY_REG_NOT_ENABLED
     if mode is not Mode.PMIPV6 and not pbu.is_dmm:

@@ -11,6 +11,7 @@ from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunn
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode, Pool, Timers
 from dmm_ryu.core.maar import Maar
+from dmm_ryu.core.store import CmdBce
 from dmm_ryu.sim.network import Link, Network
 
 CMD_ADDRESS = IPv6Address("2001:db8:ffff::1")
@@ -68,11 +69,24 @@ def build(n_maars: int = 3, mode: Mode = Mode.PROXY, dereg: Dereg = Dereg.SERVIN
     return Domain(net, cmd, maars)
 
 
+def bindings(domain: Domain) -> Dict[str, CmdBce]:
+    """MN-ID -> the domain's binding for it: the CMD's binding cache, or
+    in pmipv6 mode (RFC 5213: no CMD) the LMA's BCEs, as CMD-style entries
+    whose one prefix is anchored at the LMA."""
+    lma = domain.cmd.config.domain.lma
+    if lma is None:
+        return {bce.mn_id: bce for bce in domain.cmd.store}
+    anchor = next(m for m in domain.maars if m.address == lma)
+    return {b.mn_id: CmdBce(b.mn_id, b.serving or lma, {b.local: lma}, b.lifetime, 0.0,
+                            b.ts, b.seq)
+            for b in anchor.bces.values() if b.final and not b.leaving and b.local is not None}
+
+
 def expected_state(domain: Domain) -> set:
     """The forwarding entries the CMD's binding cache calls for: a local
     route where a prefix's anchor serves the MN, else a tunnel pair."""
     wanted = set()
-    for bce in domain.cmd.store:
+    for bce in bindings(domain).values():
         mn = domain.net.mns[bce.mn_id]
         for prefix, anchor in bce.anchors.items():
             serving = bce.proxy_coa
@@ -94,7 +108,7 @@ def violations(domain: Domain, attached_served: bool = False) -> List[str]:
     if attached_served:
         problems += [f"{mn.mn_id}: stranded at {mn.at}, no session"
                      for mn in domain.net.mns.values()
-                     if mn.at is not None and domain.cmd.store.get(mn.mn_id) is None]
+                     if mn.at is not None and mn.mn_id not in bindings(domain)]
     installed = set(domain.net.dataplane.entries())
     wanted = expected_state(domain)
     problems += [f"stale state {entry}" for entry in installed - wanted]
@@ -109,15 +123,16 @@ def _session_problems(domain: Domain) -> List[str]:
     exactly the MAARs of the session keep a BCE for it."""
     problems = []
     dataplane = domain.net.dataplane
+    sessions = bindings(domain)
     for mn in domain.net.mns.values():
-        bce = domain.cmd.store.get(mn.mn_id)
+        bce = sessions.get(mn.mn_id)
         holders = {m.address for m in domain.maars if mn.mn_id in m.bces}
         if bce is None:
             if mn.prefixes or holders:
                 problems.append(f"{mn.mn_id}: no session, prefixes {mn.prefixes}, BCEs {holders}")
             continue
         if bce.proxy_coa != mn.at:
-            problems.append(f"{mn.mn_id}: CMD says {bce.proxy_coa}, MN is at {mn.at}")
+            problems.append(f"{mn.mn_id}: binding says {bce.proxy_coa}, MN is at {mn.at}")
             continue
         if holders != bce.involved():
             problems.append(f"{mn.mn_id}: BCEs at {holders}, session involves {bce.involved()}")
@@ -136,7 +151,7 @@ def _pool_problems(domain: Domain) -> List[str]:
     every session prefix lies in its anchor's pool, at the pool's length."""
     problems = []
     owners: Dict[IPv6Network, str] = {}
-    for bce in domain.cmd.store:
+    for bce in bindings(domain).values():
         for prefix, anchor in bce.anchors.items():
             if prefix in owners:
                 problems.append(f"{prefix} held by {owners[prefix]} and {bce.mn_id}")

@@ -68,6 +68,25 @@ def leave(s_maar: str, p_maars: Sequence[str]) -> List[Key]:
             + [_k(p, "cmd", "PBA", dereg=True) for p in p_maars])
 
 
+def pmipv6(mag: str, lma: str, dereg: bool = False) -> List[Key]:
+    """RFC 5213 (pmipv6 mode): the MAG's PBU straight to the LMA and the
+    LMA's PBA, nothing to or from the CMD; none when the MN is at the LMA
+    itself (co-located MAG).  ``dereg``: the lifetime-0 pair of a leave."""
+    if mag == lma:
+        return []
+    return [_k(mag, lma, "PBU", dereg=dereg), _k(lma, mag, "PBA", dereg=dereg)]
+
+
+def previous_mag_dereg(msgs: List[dict], mag: str, lma: str) -> Tuple[List[dict], List[dict]]:
+    """(the rest, the de-registrations of MAGs other than ``mag`` and the
+    LMA's answers): RFC 5213's previous MAG de-registers when its detach
+    guard ends, at a time set by ``detach_guard``, not by the move."""
+    def other(m):
+        peer = m["from"] if m["to"] == lma else m["to"]
+        return m["lifetime"] == 0 and peer not in (mag, lma)
+    return [m for m in msgs if not other(m)], [m for m in msgs if other(m)]
+
+
 def set_aside(msgs: List[dict]) -> Tuple[List[dict], List[dict]]:
     """(the figure's messages, the re-registrations: HI 5 and their PBAs)."""
     kept = [m for m in msgs if m.get("handoff") != REFRESH]

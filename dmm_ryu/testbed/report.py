@@ -114,12 +114,37 @@ def leave_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
             figure_problems(run.mode, mine, last.dst, _p_maars(last), expected)]
 
 
+#: The testbed's LMA in pmipv6 mode (mininet_topos.dmm writes ``lma: maar1``).
+LMA = "maar1"
+
+
+def _pmipv6_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
+    """pmipv6 mode is plain RFC 5213: each registration and the leave is
+    the MAG's PBU to the LMA and its PBA (:func:`figures.pmipv6`); the
+    previous MAGs' de-registrations are set aside; nothing reaches the CMD."""
+    found = [f"pmipv6: {m['type']} {m['from']}->{m['to']} involves the CMD"
+             for m in msgs if "cmd" in (m["from"], m["to"])]
+    ends = [s.moved_at for s in run.steps[1:]] + [run.left_at or float("inf")]
+    for step, end in zip(run.steps, ends):
+        mine = [m for m in msgs if step.moved_at - 0.5 <= m["t"] < end]
+        kept, _ = figures.previous_mag_dereg(figures.set_aside(mine)[0], step.dst, LMA)
+        found += [f"pmipv6 {step.src or 'attach'}->{step.dst}: {p}" for p in
+                  figures.problems(figures.pmipv6(step.dst, LMA), kept, [])]
+    if run.steps and run.left_at is not None:
+        last = run.steps[-1].dst
+        mine = [m for m in msgs if m["t"] >= run.left_at]
+        kept, _ = figures.previous_mag_dereg(figures.set_aside(mine)[0], last, LMA)
+        found += [f"pmipv6 leave at {last}: {p}" for p in
+                  figures.problems(figures.pmipv6(last, LMA, dereg=True), kept, [])]
+    return found
+
+
 def signalling_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
     """Every registration and the leave against the draft's lists, on
     ``msgs`` as our codec (:func:`signalling`) or Wireshark
     (:func:`figures.tshark_signalling`) decoded them."""
     if run.mode == "pmipv6":
-        return []
+        return _pmipv6_problems(run, msgs)
     found = []
     for i, step in enumerate(run.steps):
         found += _window_problems(run, i, step, msgs)

@@ -5,7 +5,7 @@ import pytest
 
 from dmm_ryu.core.config import Dereg, Mode
 from dmm_ryu.sim.network import Link
-from dmm_ryu.sim.domain import CMD_ADDRESS, build, violations
+from dmm_ryu.sim.domain import CMD_ADDRESS, bindings, build, violations
 from dmm_ryu.wire.mh.model import HandoffIndicator
 
 LIFETIME = 400
@@ -105,4 +105,4 @@ def test_leaving_from_the_first_maar_and_coming_back(mode):
     assert_all_gone(domain)
     domain.move("mn", 1)
     assert domain.net.settle() and violations(domain) == []
-    assert len(domain.cmd.store) == 1
+    assert len(bindings(domain)) == 1

@@ -116,13 +116,13 @@ def test_exhausted_pool_refuses_the_mn_without_registering():
 
 
 def test_exhausted_lma_pool_refuses_the_registration_130():
-    """PMIPv6: the LMA cannot allocate, so the CMD refuses the MAG with 130
-    and the MAG forgets the MN."""
+    """PMIPv6 (RFC 5213): the LMA cannot allocate, so it refuses the MAG
+    with 130 and the MAG forgets the MN."""
     domain = build(2, Mode.PMIPV6, pool_len=64, lma=1)
     domain.move("a", 0)
     domain.move("b", 0)
     assert domain.net.settle() and violations(domain) == []
-    assert domain.cmd.counters["refused_130"] == 1
+    assert domain.maars[1].counters["lma_refused_130"] == 1
     assert domain.maars[0].counters["rejected_130"] == 1
     assert domain.maars[1].counters["refused_pool_exhausted"] == 1
     assert set(domain.maars[0].bces) == {"a"}

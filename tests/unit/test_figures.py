@@ -159,3 +159,22 @@ def test_the_scenarios_domain_file_names_its_method_and_ethernet_access(tmp_path
     domain = load(str(scenario.domain_file))
     assert (domain.mode, domain.deregistration, domain.timers["lifetime"]) == ("locator", "renew", 16)
     assert domain.access_technology == 3
+
+
+def test_pmipv6_is_mag_to_lma_only_and_the_report_judges_it():
+    """RFC 5213: maar1 is the LMA (no messages while the MN is there); at
+    a MAG one PBU/PBA pair with the LMA; previous MAGs' de-registrations
+    are set aside; anything to the CMD is a problem."""
+    run, msgs = _demo_run(Mode.PMIPV6)
+    assert {(m["from"], m["to"]) for m in msgs} == {("maar2", "maar1"), ("maar1", "maar2"),
+                                                    ("maar3", "maar1"), ("maar1", "maar3")}
+    assert signalling_problems(run, msgs) == []
+    assert figures.pmipv6("maar2", "maar1") == [("maar2", "maar1", "PBU", False, 0, False),
+                                                ("maar1", "maar2", "PBA", False, 0, False)]
+    to_cmd = dict(msgs[0], to="cmd")
+    problems = signalling_problems(run, [to_cmd] + msgs[1:])
+    assert problems[0] == "pmipv6: PBU maar2->cmd involves the CMD"
+    lost = [m for m in msgs if not (m["from"] == "maar1" and m["to"] == "maar3"
+                                    and m["lifetime"])]
+    (problem,) = signalling_problems(run, lost)
+    assert problem.startswith("pmipv6 maar2->maar3: 1 messages where the figure has 2")

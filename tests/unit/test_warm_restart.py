@@ -11,6 +11,7 @@ from dmm_ryu.store.base import MemoryStore
 from dmm_ryu.store.sqlite import SqliteStore
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
+from tests.unit.test_roam import serving_maar
 
 MODES = ["relay", "locator", "proxy", "pmipv6"]
 
@@ -54,14 +55,16 @@ def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
     attach(dom, "maar2")
     before = {dpid: t.snapshot() for dpid, t in dom.tables.items()}
     binding = dom.dmm.cmd_node.binding(MN_ID)
+    serving = serving_maar(dom, mode)
     reopen(stores, tmp_path)
     dom.restart()
     assert dom.dmm.cmd_node.binding(MN_ID) == binding
+    assert serving_maar(dom, mode) == serving == IPv6Address("2001:db8:ffff::2")
     assert {dpid: t.snapshot() for dpid, t in dom.tables.items()} == before
     anchored = "2001:db8:1::5"
     assert delivery(dom, "maar1", anchored) == [("maar2", 2, MN_MAC, ())]
     attach(dom, "maar3")
-    assert dom.dmm.cmd_node.binding(MN_ID).serving == IPv6Address("2001:db8:ffff::3")
+    assert serving_maar(dom, mode) == IPv6Address("2001:db8:ffff::3")
     assert delivery(dom, "maar1", anchored) == [("maar3", 2, MN_MAC, ())]
 
 

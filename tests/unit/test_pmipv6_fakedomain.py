@@ -1,0 +1,143 @@
+"""pmipv6 mode through the whole controller on fake switches: an MN
+attaches at MAG maar2, moves to MAG maar3; the LMA is maar1.  Every
+signalling frame on the wire is an RFC 5213 PBU/PBA between a MAG and the
+LMA (none to or from the CMD), and data follows the fake flow tables."""
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from ipaddress import IPv6Address, IPv6Network
+
+import pytest
+
+from dmm_ryu.of.labels import transport_mac
+from dmm_ryu.runtime.lma_bindings import binding_source
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
+from dmm_ryu.wire.mh import ProxyBindingUpdate, decode_packet
+from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, ra_prefixes, uplink, where
+from tests.unit.test_roam import data
+
+LMA, MAG2, MAG3 = (IPv6Address(f"2001:db8:ffff::{i}") for i in (1, 2, 3))
+CMD = IPv6Address("2001:db8:ffff::100")
+
+
+def signalling(dom: FakeDomain, since: int = 0):
+    """(src, dst, message) of every Mobility Header frame sent on the wire."""
+    return [(p.src, p.dst, p.message) for p in (decode_packet(f[14:]) for f in dom.wire[since:])]
+
+
+def rows(sent):
+    return [(str(s)[-1], str(d)[-1], type(m).__name__, getattr(m, "status", None), m.lifetime)
+            for s, d, m in sent]
+
+
+@pytest.fixture
+def moved():
+    dom = FakeDomain(domain_text("pmipv6"))
+    attach(dom, "maar2")
+    first = rows(signalling(dom))
+    home = IPv6Network(ra_prefixes(dom.last_ra("maar2")[2])[0][0])
+    address = str(home.network_address + 0x10)
+    before = where(dom.forward("maar1", 1, {**downlink(address), "eth_dst": transport_mac(1)}))
+    mark = len(dom.wire)
+    dom.run(dom.dmm.port_down(dom.dpid("maar2"), 2, dom.now))
+    attach(dom, "maar3")
+    dom.advance(2.5)  # maar2's detach guard (2 s) ends: it de-registers
+    return dom, home, address, first, before, signalling(dom, mark)
+
+
+def test_attach_and_move_signal_only_mag_and_lma(moved):
+    dom, home, _, first, _, after = moved
+    assert home.subnet_of(IPv6Network("2001:db8:1::/48"))  # the LMA's pool
+    assert first == [("2", "1", "ProxyBindingUpdate", None, 40),
+                     ("1", "2", "ProxyBindingAck", 0, 40)]
+    assert rows(after) == [("3", "1", "ProxyBindingUpdate", None, 40),
+                           ("1", "3", "ProxyBindingAck", 0, 40),
+                           ("2", "1", "ProxyBindingUpdate", None, 0),
+                           ("1", "2", "ProxyBindingAck", 0, 0)]
+    every = signalling(dom)
+    assert all(CMD not in (s, d) for s, d, _ in every)
+    assert all(not m.is_dmm and not m.options.previous_maars and m.options.serving_maar is None
+               for _, _, m in every)
+    assert dom.dmm.cmd_node.count() == 0
+    lma = dom.dmm.nodes["maar1"].core
+    assert (lma.bces[MN_ID].serving, lma.bces[MN_ID].local) == (MAG3, home)
+    assert MN_ID not in dom.dmm.nodes["maar2"].core.bces
+
+
+def test_data_follows_the_lma_tunnel_to_the_serving_mag(moved):
+    dom, _, address, _, before, _ = moved
+    assert before == [("maar2", 2, MN_MAC, ())]
+    packet = {**downlink(address), "eth_dst": transport_mac(1)}
+    assert where(dom.forward("maar1", 1, packet)) == [("maar3", 2, MN_MAC, ())]
+    up = where(dom.forward("maar3", 2, uplink(address)))
+    assert [hop[0] for hop in up] == ["router"]
+
+
+LINKTYPE_ETHERNET = 1
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_tshark_reads_rfc_5213_from_our_mag_and_lma(moved, tmp_path):
+    """Wireshark's mip6 dissector (independent of our codec) on the frames:
+    P flag set, HNP, HI, ATT, Timestamp present, no option 67/68."""
+    dom = moved[0]
+    path = tmp_path / "pmipv6.pcap"
+    with open(path, "wb") as pcap:
+        pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET))
+        for number, frame in enumerate(dom.wire):
+            pcap.write(struct.pack("<IIII", number, 0, len(frame), len(frame)) + frame)
+    fields = ("mip6.mhtype", "mip6.bu.p_flag", "mip6.ba.status", "mip6.nemo.mnp.pfl",
+              "mip6.hi", "mip6.att", "mip6.timestamp_tmp", "mip6.mobility_opt",
+              "_ws.malformed")
+    args = ["tshark", "-r", str(path), "-T", "fields", "-E", "occurrence=a"]
+    for name in fields:
+        args += ["-e", name]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120,
+                         env={**os.environ, "TZ": "UTC"}).stdout
+    decoded = [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+    ours = [m for _, _, m in signalling(dom)]
+    assert len(decoded) == len(ours) == 6
+    for row, message in zip(decoded, ours):
+        is_pbu = isinstance(message, ProxyBindingUpdate)
+        assert row["mip6.mhtype"] == ("5" if is_pbu else "6")
+        assert row["mip6.bu.p_flag"] == ("1" if is_pbu else "")
+        assert row["mip6.ba.status"] == ("" if is_pbu else "0")
+        assert row["mip6.nemo.mnp.pfl"] in ("0", "64")
+        assert row["mip6.hi"] and row["mip6.att"] and row["mip6.timestamp_tmp"]
+        assert row["mip6.mobility_opt"] == "" and row["_ws.malformed"] == ""
+
+
+def test_binding_source_shows_the_lmas_bindings_as_the_cmds(moved):
+    dom, home, _, _, _, _ = moved
+    source = binding_source(dom.dmm)
+    snap = source.binding(MN_ID)
+    assert (snap.serving, snap.anchors, snap.lifetime) == (MAG3, ((home, LMA),), 40)
+    assert [b.mn_id for b in source.bindings()] == [MN_ID] and source.count() == 1
+    assert source.bindings(after=MN_ID) == [] and source.binding("nobody") is None
+    proxy = FakeDomain(domain_text("proxy"))
+    assert binding_source(proxy.dmm) is proxy.dmm.cmd_node
+
+
+def test_a_previous_mag_that_missed_the_move_recovers_at_its_re_registration():
+    """The README's limitation, bounded: the MN roams to maar3 and back to
+    maar2 with no link-down; maar2's next re-registration gets 128, it
+    forgets the MN, and the MN's next frame registers it again."""
+    dom = FakeDomain(domain_text("pmipv6"))
+    attach(dom, "maar2")
+    address = str(IPv6Network(ra_prefixes(dom.last_ra("maar2")[2])[0][0]).network_address + 0x10)
+    lma = dom.dmm.nodes["maar1"].core
+    dom.inject("maar3", 2, data(address))
+    dom.advance(0.01)
+    dom.inject("maar2", 2, data(address))
+    dom.advance(0.01)
+    assert lma.bces[MN_ID].serving == MAG3  # stale: maar2 took the frame for a repeat
+    dom.advance(40 * 0.8 + 0.1)
+    assert lma.counters["lma_refused_128"] == 1
+    assert MN_ID not in dom.dmm.nodes["maar2"].core.bces
+    dom.advance(1.5)  # the hold-down after a refusal
+    dom.inject("maar2", 2, data(address))
+    dom.advance(0.01)
+    assert lma.bces[MN_ID].serving == MAG2
