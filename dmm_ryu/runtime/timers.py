@@ -22,7 +22,9 @@ class TimerQueue:
     """Pending ``(owner, key)`` timers with absolute deadlines."""
 
     def __init__(self) -> None:
-        self._heap: List[Tuple[float, int, Owner, Hashable]] = []
+        #: (deadline, seq, (owner, key)); the pair is the very tuple keying
+        #: ``_live``, so an entry costs one tuple beside it, not two.
+        self._heap: List[Tuple[float, int, Tuple[Owner, Hashable]]] = []
         self._live: Dict[Tuple[Owner, Hashable], int] = {}
         self._seq = itertools.count()
 
@@ -36,9 +38,9 @@ class TimerQueue:
         return len(self._heap)
 
     def start(self, owner: Owner, key: Hashable, at: float) -> None:
-        seq = next(self._seq)
-        self._live[(owner, key)] = seq
-        heapq.heappush(self._heap, (at, seq, owner, key))
+        seq, timer = next(self._seq), (owner, key)
+        self._live[timer] = seq
+        heapq.heappush(self._heap, (at, seq, timer))
         self._compact_if_mostly_dead()
 
     def cancel(self, owner: Owner, key: Hashable) -> None:
@@ -59,14 +61,14 @@ class TimerQueue:
         self._skip_dead()
         if not self._heap or self._heap[0][0] > now:
             return None
-        _, _, owner, key = heapq.heappop(self._heap)
-        del self._live[(owner, key)]
-        return owner, key
+        _, _, timer = heapq.heappop(self._heap)
+        del self._live[timer]
+        return timer
 
     def _skip_dead(self) -> None:
         while self._heap:
-            _, seq, owner, key = self._heap[0]
-            if self._live.get((owner, key)) == seq:
+            _, seq, timer = self._heap[0]
+            if self._live.get(timer) == seq:
                 return
             heapq.heappop(self._heap)
 
@@ -75,5 +77,5 @@ class TimerQueue:
         so a tiny queue is not rebuilt on every call)."""
         if len(self._heap) > 2 * len(self._live) + COMPACT_FLOOR:
             live = self._live
-            self._heap = [e for e in self._heap if live.get((e[2], e[3])) == e[1]]
+            self._heap = [e for e in self._heap if live.get(e[2]) == e[1]]
             heapq.heapify(self._heap)
