@@ -255,11 +255,17 @@ _CODECS = (
 
 # --------------------------------------------------------------- encoding
 
-def _padding(size: int) -> bytes:
+def _make_padding(size: int) -> bytes:
     """Pad1 for one octet, PadN for more (RFC 6275 section 6.2.2/6.2.3)."""
     if size <= 1:
         return bytes(size)
     return bytes((OptionType.PADN, size - 2)) + bytes(size - 2)
+
+
+#: Every padding an option or the message end can need (alignments are at
+#: most 8), built once: encoding a PBU pads up to eight times.
+_PADDINGS = tuple(_make_padding(size) for size in range(8))
+_padding = _PADDINGS.__getitem__
 
 
 def _wire_options(opts: MobilityOptions,
@@ -295,6 +301,9 @@ def encode_options(opts: MobilityOptions, types: OptionTypes, start: int) -> byt
 
 
 # --------------------------------------------------------------- decoding
+
+_PAD1, _PADN = int(OptionType.PAD1), int(OptionType.PADN)
+
 
 @lru_cache(maxsize=8)
 def _decoders(types: OptionTypes) -> Dict[int, _OptionCodec]:
@@ -336,13 +345,13 @@ def decode_options(data: bytes, pos: int, types: OptionTypes) -> MobilityOptions
     end = len(data)
     while pos < end:
         otype = data[pos]
-        if otype == OptionType.PAD1:
+        if otype == _PAD1:
             pos += 1
             continue
         nxt = pos + 2 + (data[pos + 1] if pos + 1 < end else 0)
         if nxt > end:
             raise MHDecodeError(Reason.OPTION_OVERRUN, f"option {otype} at {pos}")
-        if otype != OptionType.PADN:
+        if otype != _PADN:
             _decode_one(decoders.get(otype), otype, data[pos + 2:nxt], found, unknown)
         pos = nxt
     for codec in _CODECS:
