@@ -2,9 +2,9 @@
 
 The core asks for timers by key (``StartTimer``/``CancelTimer``); starting a
 key again replaces it.  Replaced and cancelled entries stay in the heap and
-are skipped lazily, so every operation is O(log n); when they outnumber the
+are skipped lazily, so every operation is O(log n); when they pass half the
 live ones the heap is rebuilt without them (O(n), amortised O(1) per dead
-entry), so a handover that restarts a timer several times does not leave
+entry; at most half a dead entry per live timer stays, issue 17's memory), so a handover that restarts a timer several times does not leave
 entries behind until their deadlines (issue 17: ~7 per MN).
 """
 from __future__ import annotations
@@ -22,9 +22,7 @@ class TimerQueue:
     """Pending ``(owner, key)`` timers with absolute deadlines."""
 
     def __init__(self) -> None:
-        #: (deadline, seq, (owner, key)); the pair is the very tuple keying
-        #: ``_live``, so an entry costs one tuple beside it, not two.
-        self._heap: List[Tuple[float, int, Tuple[Owner, Hashable]]] = []
+        self._heap: List[Tuple[float, int, Owner, Hashable]] = []
         self._live: Dict[Tuple[Owner, Hashable], int] = {}
         self._seq = itertools.count()
 
@@ -38,9 +36,9 @@ class TimerQueue:
         return len(self._heap)
 
     def start(self, owner: Owner, key: Hashable, at: float) -> None:
-        seq, timer = next(self._seq), (owner, key)
-        self._live[timer] = seq
-        heapq.heappush(self._heap, (at, seq, timer))
+        seq = next(self._seq)
+        self._live[(owner, key)] = seq
+        heapq.heappush(self._heap, (at, seq, owner, key))
         self._compact_if_mostly_dead()
 
     def cancel(self, owner: Owner, key: Hashable) -> None:
@@ -61,21 +59,21 @@ class TimerQueue:
         self._skip_dead()
         if not self._heap or self._heap[0][0] > now:
             return None
-        _, _, timer = heapq.heappop(self._heap)
-        del self._live[timer]
-        return timer
+        _, _, owner, key = heapq.heappop(self._heap)
+        del self._live[(owner, key)]
+        return owner, key
 
     def _skip_dead(self) -> None:
         while self._heap:
-            _, seq, timer = self._heap[0]
-            if self._live.get(timer) == seq:
+            _, seq, owner, key = self._heap[0]
+            if self._live.get((owner, key)) == seq:
                 return
             heapq.heappop(self._heap)
 
     def _compact_if_mostly_dead(self) -> None:
-        """Drop dead entries once they exceed the live ones (and a floor,
+        """Drop dead entries once they exceed half the live ones (and a floor,
         so a tiny queue is not rebuilt on every call)."""
-        if len(self._heap) > 2 * len(self._live) + COMPACT_FLOOR:
-            live = self._live
-            self._heap = [e for e in self._heap if live.get(e[2]) == e[1]]
+        live = self._live
+        if len(self._heap) > len(live) + len(live) // 2 + COMPACT_FLOOR:
+            self._heap = [e for e in self._heap if live.get((e[2], e[3])) == e[1]]
             heapq.heapify(self._heap)
