@@ -8,7 +8,8 @@ wire bytes, and the encoder registers what it sends, so within one process
 the S-MAAR's pool prefix, the CMD's copy and the P-MAAR's copy are one
 object.  The table is FIFO-bounded: a value is decoded a few times within
 the milliseconds of a handover, then rarely, so the bound costs no hits
-that matter and keeps memory fixed whatever the peers send.
+that matter and keeps memory fixed whatever the peers send.  Not locked:
+the codec runs in the controller's dispatcher (one lock, green threads).
 """
 from __future__ import annotations
 
