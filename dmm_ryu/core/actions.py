@@ -15,7 +15,7 @@ from dmm_ryu.wire.mh.model import Message
 from dmm_ryu.wire.ndp import AdvertisedPrefix
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendMessage:
     """Send a Mobility Header message from ``src`` to ``dst``."""
 
@@ -24,7 +24,7 @@ class SendMessage:
     message: Message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstallLocalRoute:
     """Route ``prefix`` plainly to the MN at ``mac`` on access ``port``."""
 
@@ -34,7 +34,7 @@ class InstallLocalRoute:
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoveLocalRoute:
     """Forget the local route for ``prefix``."""
 
@@ -50,7 +50,7 @@ ANCHOR = "anchor"
 SERVING = "serving"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstallTunnel:
     """Set up the tunnel-equivalent path for ``prefix`` with ``peer``."""
 
@@ -65,7 +65,7 @@ class InstallTunnel:
     port: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoveTunnel:
     """Tear down the tunnel-equivalent path for ``prefix`` with ``peer``."""
 
@@ -75,7 +75,7 @@ class RemoveTunnel:
     role: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendRouterAdvert:
     """Unicast an RA to the MN: the local prefix preferred, anchored ones
     with preferred lifetime 0 (draft A.2)."""
@@ -86,7 +86,7 @@ class SendRouterAdvert:
     prefixes: Tuple[AdvertisedPrefix, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(key)`` at absolute time ``at``; replaces a pending
     timer with the same key."""
@@ -95,7 +95,7 @@ class StartTimer:
     at: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CancelTimer:
     """Cancel the pending timer ``key`` (no-op when none)."""
 

@@ -4,7 +4,7 @@ its MAC on its port, so its frames enter the pipeline and are never punted
 as an unknown source (first-frame attachment)."""
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from dmm_ryu.core import actions as core
 from dmm_ryu.of import pipeline as pl
@@ -23,12 +23,20 @@ def mn_rules(ctx: MaarDataplane, mac: str, port: int) -> List[Rule]:
             _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_KNOWN_SOURCE, in_port=port, eth_src=mac)]
 
 
-def places(installs: Iterable) -> set:
+def places(installs: Iterable) -> Tuple[Tuple[str, int], ...]:
     """(MAC, access port) of each MN these Install* actions deliver to:
-    its local routes and serving tunnels (an anchor's MN is elsewhere)."""
-    return {(a.mac.lower(), a.port) for a in installs
-            if isinstance(a, core.InstallLocalRoute)
-            or (isinstance(a, core.InstallTunnel) and a.role == core.SERVING)}
+    its local routes and serving tunnels (an anchor's MN is elsewhere).
+    Sorted and distinct; a tuple, because a runtime keeps one per MN and
+    a one-element set costs 216 bytes (issue 17)."""
+    return tuple(sorted({(_lower(a.mac), a.port) for a in installs
+                         if isinstance(a, core.InstallLocalRoute)
+                         or (isinstance(a, core.InstallTunnel) and a.role == core.SERVING)}))
+
+
+def _lower(mac: str) -> str:
+    """``mac`` in lower case, the same object when it already is."""
+    low = mac.lower()
+    return mac if low == mac else low
 
 
 def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable,

@@ -2,9 +2,9 @@
 
 The core asks for timers by key (``StartTimer``/``CancelTimer``); starting a
 key again replaces it.  Replaced and cancelled entries stay in the heap and
-are skipped lazily, so every operation is O(log n); when they outnumber the
+are skipped lazily, so every operation is O(log n); when they pass half the
 live ones the heap is rebuilt without them (O(n), amortised O(1) per dead
-entry), so a handover that restarts a timer several times does not leave
+entry; at most half a dead entry per live timer stays, issue 17's memory), so a handover that restarts a timer several times does not leave
 entries behind until their deadlines (issue 17: ~7 per MN).
 """
 from __future__ import annotations
@@ -71,9 +71,9 @@ class TimerQueue:
             heapq.heappop(self._heap)
 
     def _compact_if_mostly_dead(self) -> None:
-        """Drop dead entries once they exceed the live ones (and a floor,
+        """Drop dead entries once they exceed half the live ones (and a floor,
         so a tiny queue is not rebuilt on every call)."""
-        if len(self._heap) > 2 * len(self._live) + COMPACT_FLOOR:
-            live = self._live
+        live = self._live
+        if len(self._heap) > len(live) + len(live) // 2 + COMPACT_FLOOR:
             self._heap = [e for e in self._heap if live.get((e[2], e[3])) == e[1]]
             heapq.heapify(self._heap)

@@ -3,6 +3,7 @@
 values the wire cannot carry; ``missing_mandatory`` follows RFC 5213."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 from ipaddress import IPv6Address, IPv6Network
 
@@ -177,6 +178,6 @@ COMPLETE = MobilityOptions(mn_id="mn", hnps=(IPv6Network("::/0"),), handoff=1, a
     ({}, None),
 ])
 def test_missing_mandatory_in_rfc_5213_order(missing, status):
-    options = MobilityOptions(**{**vars(COMPLETE), **missing})
+    options = dataclasses.replace(COMPLETE, **missing)
     for lifetime in (3600, 0):  # a de-registration needs them too
         assert missing_mandatory(ProxyBindingUpdate(1, lifetime, options)) == status

@@ -2,6 +2,8 @@
 with RFC 6275 padding, RFC 5213 alignment and a textbook checksum."""
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -86,8 +88,7 @@ def test_dmm_option_types_are_configurable(msg, numbers):
 
 
 def _without_unknown(msg):
-    return type(msg)(**{**vars(msg), "options": MobilityOptions(
-        **{**vars(msg.options), "unknown": ()})})
+    return dataclasses.replace(msg, options=dataclasses.replace(msg.options, unknown=()))
 
 
 def test_dmm_options_under_other_types_are_reported_unknown():

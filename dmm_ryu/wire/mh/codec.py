@@ -25,7 +25,7 @@ from .model import (
     ProxyBindingUpdate,
     Status,
 )
-from .options import DEFAULT_OPTION_TYPES, OptionTypes, decode_options, encode_options
+from .options import DEFAULT_OPTION_TYPES, OptionTypes, address, decode_options, encode_options
 
 IPV6_HEADER_LEN = IPV6_HEADER.size
 
@@ -144,4 +144,4 @@ def decode_packet(data: bytes,
     if next_header != MH_PROTO:
         raise MHDecodeError(Reason.NOT_MOBILITY_HEADER, f"Next Header {next_header}")
     message = decode_mh(data[IPV6_HEADER_LEN:], src, dst, option_types)
-    return DecodedPacket(IPv6Address(src), IPv6Address(dst), message)
+    return DecodedPacket(address(src), address(dst), message)

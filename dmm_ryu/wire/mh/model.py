@@ -127,7 +127,7 @@ class AccessTechnology(enum.IntEnum):
         return cls._value2member_map_.get(number, number)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreviousMaar:
     """Previous MAAR option: a P-MAAR and the prefix it anchors (draft 3.6.1,
     RFC 8885 section 4.5)."""
@@ -136,7 +136,7 @@ class PreviousMaar:
     prefix: IPv6Network
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnknownOption:
     """A mobility option the codec skipped by its length; kept for reporting."""
 
@@ -144,7 +144,7 @@ class UnknownOption:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MobilityOptions:
     """The mobility options carried by a PBU or PBA.
 
@@ -180,7 +180,7 @@ class MobilityOptions:
     unknown: Tuple[UnknownOption, ...] = field(default=(), compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProxyBindingUpdate:
     """PBU (MH type 5 with the P flag).  ``lifetime`` 0 de-registers."""
 
@@ -199,7 +199,7 @@ class ProxyBindingUpdate:
         return bool(self.flags & BUFlags.D)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProxyBindingAck:
     """PBA (MH type 6); echoes the PBU's sequence number."""
 

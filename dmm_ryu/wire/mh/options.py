@@ -33,6 +33,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from .errors import MHDecodeError, Reason
+from .intern import TABLE as _INTERNED
 from .model import (
     ANCHORED_PREFIX_OPTION_TYPE,
     DLIF_LINK_LAYER_OPTION_TYPE,
@@ -130,23 +131,46 @@ def _prefix_length(octet: int) -> int:
 
 
 def _network(packed: bytes, length: int) -> IPv6Network:
-    """Build the prefix; host bits a sender left set are masked, not fatal."""
-    return IPv6Network((packed, _prefix_length(length)), strict=False)
+    """Build the prefix (the process's canonical object for it, see
+    intern.py); host bits a sender left set are masked, not fatal."""
+    return _INTERNED.get(("net", length, packed), lambda: IPv6Network(
+        (packed, _prefix_length(length)), strict=False))
+
+
+def address(packed: bytes) -> IPv6Address:
+    """The canonical IPv6Address of ``packed`` (a MAAR's: a small set)."""
+    return _INTERNED.get(("addr", packed), lambda: IPv6Address(packed))
+
+
+def _pack_network(prefix: IPv6Network) -> Tuple[int, bytes]:
+    """Prefix Length and Prefix octets, registering ``prefix`` as their
+    canonical object so this process's decodes return it."""
+    packed = prefix.network_address.packed
+    _INTERNED.put(("net", prefix.prefixlen, packed), prefix)
+    return prefix.prefixlen, packed
 
 
 def _pack_prefix(prefix: IPv6Network) -> bytes:
-    return bytes((0, prefix.prefixlen)) + prefix.network_address.packed
+    length, packed = _pack_network(prefix)
+    return bytes((0, length)) + packed
 
 
 def _pack_nai(nai: str) -> bytes:
     if not nai:
         raise ValueError("MN-ID must not be empty (RFC 4283)")
-    return bytes((MN_ID_SUBTYPE_NAI,)) + nai.encode("utf-8")
+    body = bytes((MN_ID_SUBTYPE_NAI,)) + nai.encode("utf-8")
+    _INTERNED.put(("nai", body), nai)
+    return body
 
 
 def _unpack_nai(body: bytes) -> Optional[str]:
+    """The MN-ID (canonical, see intern.py), None for another subtype."""
     if body[0] != MN_ID_SUBTYPE_NAI:
         return None
+    return _INTERNED.get(("nai", bytes(body)), lambda: _decode_nai(body))
+
+
+def _decode_nai(body: bytes) -> str:
     try:
         return body[1:].decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -161,13 +185,12 @@ def _pack_previous_maar(pmaar: PreviousMaar) -> bytes:
     # RFC 8885 section 4.5 layout: Reserved, Prefix Length, P-MAAR address,
     # HNP.  The draft's figure omits the Reserved octet yet fixes Length 34,
     # which only adds up with it, so we follow RFC 8885.
-    prefix = pmaar.prefix
-    return bytes((0, prefix.prefixlen)) + pmaar.address.packed + \
-        prefix.network_address.packed
+    length, packed = _pack_network(pmaar.prefix)
+    return bytes((0, length)) + pmaar.address.packed + packed
 
 
 def _unpack_previous_maar(body: bytes) -> PreviousMaar:
-    return PreviousMaar(IPv6Address(body[2:18]), _network(body[18:34], body[1]))
+    return PreviousMaar(address(body[2:18]), _network(body[18:34], body[1]))
 
 
 def _enum_or_int(kind: type) -> Callable[[bytes], int]:
@@ -222,7 +245,7 @@ _CODECS = (
     _OptionCodec("previous_maars", "previous_maar", 34, _pack_previous_maar,
                  _unpack_previous_maar, align=(8, 4), repeated=True),
     _OptionCodec("serving_maar", "serving_maar", 16, _pack_address,
-                 IPv6Address, align=(8, 6)),
+                 address, align=(8, 6)),
     _OptionCodec("dlif_link_locals", "dlif_link_local", 16, _pack_address,
                  IPv6Address, align=(8, 6), repeated=True),
     _OptionCodec("dlif_link_layers", "dlif_link_layer", 3, _pack_link_layer,
@@ -232,11 +255,17 @@ _CODECS = (
 
 # --------------------------------------------------------------- encoding
 
-def _padding(size: int) -> bytes:
+def _make_padding(size: int) -> bytes:
     """Pad1 for one octet, PadN for more (RFC 6275 section 6.2.2/6.2.3)."""
     if size <= 1:
         return bytes(size)
     return bytes((OptionType.PADN, size - 2)) + bytes(size - 2)
+
+
+#: Every padding an option or the message end can need (alignments are at
+#: most 8), built once: encoding a PBU pads up to eight times.
+_PADDINGS = tuple(_make_padding(size) for size in range(8))
+_padding = _PADDINGS.__getitem__
 
 
 def _wire_options(opts: MobilityOptions,
@@ -272,6 +301,9 @@ def encode_options(opts: MobilityOptions, types: OptionTypes, start: int) -> byt
 
 
 # --------------------------------------------------------------- decoding
+
+_PAD1, _PADN = int(OptionType.PAD1), int(OptionType.PADN)
+
 
 @lru_cache(maxsize=8)
 def _decoders(types: OptionTypes) -> Dict[int, _OptionCodec]:
@@ -313,13 +345,13 @@ def decode_options(data: bytes, pos: int, types: OptionTypes) -> MobilityOptions
     end = len(data)
     while pos < end:
         otype = data[pos]
-        if otype == OptionType.PAD1:
+        if otype == _PAD1:
             pos += 1
             continue
         nxt = pos + 2 + (data[pos + 1] if pos + 1 < end else 0)
         if nxt > end:
             raise MHDecodeError(Reason.OPTION_OVERRUN, f"option {otype} at {pos}")
-        if otype != OptionType.PADN:
+        if otype != _PADN:
             _decode_one(decoders.get(otype), otype, data[pos + 2:nxt], found, unknown)
         pos = nxt
     for codec in _CODECS:
