@@ -17,6 +17,7 @@ from dmm_ryu.of import compat
 from dmm_ryu.ops.view import (BindingView, MaarView, PrefixBinding, PrefixView,
                               PreviousMaarEntry, TunnelView, find_prefix, select_bindings)
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.runtime.lma_bindings import binding_source
 from dmm_ryu.runtime.snapshot import CmdBinding, MaarState
 from dmm_ryu.runtime.stats import Stats
 
@@ -46,7 +47,7 @@ class ControllerView:
             last_update=snap.registered)
 
     def _snapshots(self, after=None, limit=None) -> List[CmdBinding]:
-        cmd = self._c.cmd_node
+        cmd = binding_source(self._c)
         if cmd is None:
             return []
         with self._c.lock:
@@ -62,7 +63,7 @@ class ControllerView:
         return chosen if limit is None else chosen[:limit]
 
     def binding(self, mn_id: str) -> Optional[BindingView]:
-        cmd = self._c.cmd_node
+        cmd = binding_source(self._c)
         with self._c.lock:
             snap = None if cmd is None else cmd.binding(mn_id)
         return None if snap is None else self._binding(snap)
@@ -90,7 +91,7 @@ class ControllerView:
         maars = self._c.maar_nodes
         up = sum(node.connected for node in maars)
         status = "ok" if up == len(maars) else ("down" if up == 0 else "degraded")
-        cmd = self._c.cmd_node
+        cmd = binding_source(self._c)
         health = {"status": status, "maars_connected": up, "maars_total": len(maars),
                   "mode": self._c.domain.mode, "framework": compat.FRAMEWORK,
                   "bindings": 0 if cmd is None else cmd.count(),

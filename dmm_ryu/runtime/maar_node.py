@@ -48,7 +48,7 @@ class MaarNode(Node):
         self._authorise = authorise
         self._attach_time: Dict[str, float] = {}
         #: MN-ID -> the (mac, port) places its admission rules are in for.
-        self._admitted: Dict[str, Set[Tuple[str, int]]] = {}
+        self._admitted: Dict[str, Tuple[Tuple[str, int], ...]] = {}
         self._punted = PuntBuffer()
 
     @property
@@ -186,7 +186,7 @@ class MaarNode(Node):
         bundle = [Output(self.info.dpid, [], atomic=True, raw=msgs)] if msgs else []
         return bundle + out
 
-    def _places(self, mn_id: str) -> Set[Tuple[str, int]]:
+    def _places(self, mn_id: str) -> Tuple[Tuple[str, int], ...]:
         """Where the MN should be admitted: where it is delivered to, unless
         its port went down and it has not been seen since."""
         bce = self.core.bces.get(mn_id)

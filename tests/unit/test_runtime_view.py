@@ -19,3 +19,16 @@ def test_health_counts_equal_the_listed_views(mode):
     assert health["maars"] == {m.name: maar_counts(m) for m in view.maars()}
     # one anchored prefix for the first MN, two for the second: two ends each
     assert sum(c["tunnels"] for c in health["maars"].values()) == 2 * 3
+
+
+def test_pmipv6_bindings_are_the_lmas_and_counted_without_a_walk():
+    """RFC 5213 mode: no CMD; REST and /health show the LMA's BCEs."""
+    dom = FakeDomain(domain_text("pmipv6"))
+    for port, path in ((2, ["maar2", "maar3"]), (3, ["maar1"])):  # maar1 is the LMA
+        for maar in path:
+            dom.inject(maar, port, router_solicitation(f"02:00:00:00:00:0{port}"))
+    view = ControllerView(dom.dmm, dom.run)
+    listed = view.bindings()
+    assert [b.serving_maar for b in listed] == ["maar3", "maar1"]
+    assert view.health()["bindings"] == 2
+    assert view.binding(listed[0].mn_id) == listed[0]
