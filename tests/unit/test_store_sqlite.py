@@ -1,4 +1,4 @@
-"""The store contract on both embedded backends, what only SQLite promises
+"""The store contract on the memory, SQLite and journal backends, what only SQLite promises
 (durability across a reopen and kill -9, thread safety, disk errors), and
 the SIGKILL fault injection the crash-consistency tests rely on."""
 from __future__ import annotations
@@ -18,14 +18,20 @@ import dmm_ryu
 from dmm_ryu.store import fault
 from dmm_ryu.store.base import MemoryStore, StoreConflict, StoreUnavailable
 from dmm_ryu.store.fault import FaultInjectingStore, KillSwitch, switch_from_env, wrap_from_env
+from dmm_ryu.store.journal import JournalStore
 from dmm_ryu.store.sqlite import SqliteStore, node_store_path
 
 ROOT = os.path.dirname(os.path.dirname(dmm_ryu.__file__))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+KINDS = {"memory": lambda directory: MemoryStore(),
+         "sqlite": lambda directory: SqliteStore(str(directory / "n.sqlite")),
+         "journal": lambda directory: JournalStore(str(directory / "n.journal"))}
+
+
+@pytest.fixture(params=sorted(KINDS))
 def store(request, tmp_path):
-    made = MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path / "n.sqlite"))
+    made = KINDS[request.param](tmp_path)
     yield made
     made.close()
 
@@ -238,19 +244,20 @@ def run_child(script, tmp_path, **env):
                           capture_output=True, text=True, timeout=60)
 
 
-def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path):
+@pytest.mark.parametrize("module, kind", [("sqlite", "SqliteStore"), ("journal", "JournalStore")])
+def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path, module, kind):
     """Every commit lands, each at its own revision, when green threads and
     a native one (the timer thread) write at once."""
-    child = run_child("""
+    child = run_child(f"""
         import eventlet
         eventlet.monkey_patch()
         import sys
         from eventlet import patcher
-        from dmm_ryu.store.sqlite import SqliteStore
-        store = SqliteStore(sys.argv[1] + "/n.sqlite")
+        from dmm_ryu.store.{module} import {kind}
+        store = {kind}(sys.argv[1] + "/n.store")
         def write(name):
             for n in range(40):
-                store.commit({f"{name}/{n}": b"x"})
+                store.commit({{f"{{name}}/{{n}}": b"x"}})
                 eventlet.sleep(0)
         native = patcher.original("threading").Thread(target=write, args=("native",))
         native.start()
@@ -260,7 +267,7 @@ def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path):
         pool.waitall()
         native.join()
         records = store.load()
-        print(len(records), len({r.revision for r in records}))
+        print(len(records), len({{r.revision for r in records}}))
     """, tmp_path)
     assert (child.returncode, child.stdout.split()) == (0, ["160", "160"]), child.stderr
 
