@@ -10,8 +10,9 @@ import threading
 
 import pytest
 
+from dmm_ryu.shell.state import store_factory
 from dmm_ryu.store import journal
-from dmm_ryu.store.base import StoreUnavailable
+from dmm_ryu.store.base import MemoryStore, StoreUnavailable
 from dmm_ryu.store.journal import MAGIC, JournalStore, frame, frames, node_journal_path
 from tests.unit.store_contract import CONTRACT
 from tests.unit.test_store_sqlite import increment
@@ -233,3 +234,18 @@ def test_threads_sharing_one_store_lose_no_update(path):
         thread.join()
     assert store.get("counter").value == b"200"
     store.close()
+
+
+# --- the backend choice ([dmm] state_store) ---------------------------------------------
+
+def test_each_backend_keeps_one_file_per_node_in_state_dir(tmp_path):
+    for backend, suffix in (("journal", "journal"), ("sqlite", "sqlite")):
+        store_of = store_factory(str(tmp_path), f" {backend.upper()} ")
+        store_of("maar1").commit({"k": b"v"})
+        assert (tmp_path / f"maar1.{suffix}").exists()
+    assert isinstance(store_factory("none")("cmd"), MemoryStore)
+
+
+def test_an_unknown_backend_is_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match="state_store 'lmdb'"):
+        store_factory(str(tmp_path), "lmdb")

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dmm_ryu
+from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.store import fault
 from dmm_ryu.store.base import MemoryStore, StoreConflict, StoreUnavailable
 from dmm_ryu.store.fault import FaultInjectingStore, KillSwitch, switch_from_env, wrap_from_env
@@ -237,9 +238,9 @@ def test_threads_sharing_one_store_lose_no_update(tmp_path):
     store.close()
 
 
-def run_child(script, tmp_path, **env):
+def run_child(script, tmp_path, *args, **env):
     """Run ``script`` in a fresh interpreter with this checkout importable."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(tmp_path)],
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(tmp_path), *args],
                           env={**os.environ, "PYTHONPATH": ROOT, **env},
                           capture_output=True, text=True, timeout=60)
 
@@ -331,20 +332,20 @@ def test_without_fault_settings_stores_are_not_wrapped(monkeypatch):
 
 CRASHING_CHILD = """
     import sys
+    from dmm_ryu.shell.state import open_store
     from dmm_ryu.store.fault import wrap_from_env
-    from dmm_ryu.store.sqlite import SqliteStore, node_store_path
-    stores = [wrap_from_env(SqliteStore(node_store_path(sys.argv[1], n))) for n in ("cmd", "maar1")]
+    stores = [wrap_from_env(open_store(sys.argv[2], sys.argv[1], n)) for n in ("cmd", "maar1")]
     for n in range(1, 10):
         stores[n % 2].commit({f"write/{n}": b"x" * 100, f"also/{n}": b"y"})
     print("survived")
 """
 
 
-def written(tmp_path):
+def written(tmp_path, backend):
     """Which commits of the crashed child are in its two files."""
     numbers = []
     for node in ("cmd", "maar1"):
-        store = SqliteStore(node_store_path(str(tmp_path), node))
+        store = open_store(backend, str(tmp_path), node)
         keys = {r.key for r in store.load()}
         numbers += [int(k.split("/")[1]) for k in keys if k.startswith("write/")]
         assert {k.replace("write", "also") for k in keys if k.startswith("write/")} <= keys
@@ -352,11 +353,12 @@ def written(tmp_path):
     return sorted(numbers)
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("variable, durable", [
     (fault.KILL_AFTER_ENV, [1, 2, 3]),
     (fault.KILL_BEFORE_ENV, [1, 2]),
 ])
-def test_the_process_dies_by_sigkill_at_the_third_commit(tmp_path, variable, durable):
-    child = run_child(CRASHING_CHILD, tmp_path, **{variable: "3"})
+def test_the_process_dies_by_sigkill_at_the_third_commit(tmp_path, variable, durable, backend):
+    child = run_child(CRASHING_CHILD, tmp_path, backend, **{variable: "3"})
     assert child.returncode == -9 and "survived" not in child.stdout, child.stderr
-    assert written(tmp_path) == durable
+    assert written(tmp_path, backend) == durable
