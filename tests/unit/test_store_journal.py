@@ -240,8 +240,9 @@ def test_threads_sharing_one_store_lose_no_update(path):
 
 def test_each_backend_keeps_one_file_per_node_in_state_dir(tmp_path):
     for backend, suffix in (("journal", "journal"), ("sqlite", "sqlite")):
-        store_of = store_factory(str(tmp_path), f" {backend.upper()} ")
-        store_of("maar1").commit({"k": b"v"})
+        store = store_factory(str(tmp_path), f" {backend.upper()} ")("maar1")
+        store.commit({"k": b"v"})
+        store.close()
         assert (tmp_path / f"maar1.{suffix}").exists()
     assert isinstance(store_factory("none")("cmd"), MemoryStore)
 
