@@ -155,6 +155,9 @@ class JournalStore:
         except OSError as exc:
             self._close_fd()
             raise StoreUnavailable(f"{self.path}: {exc}") from exc
+        except StoreUnavailable:
+            self._close_fd()
+            raise
 
     # --- open and replay --------------------------------------------------------------
 

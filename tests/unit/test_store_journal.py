@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import threading
 
 import pytest
 
@@ -15,7 +14,6 @@ from dmm_ryu.store import journal
 from dmm_ryu.store.base import MemoryStore, StoreUnavailable
 from dmm_ryu.store.journal import MAGIC, JournalStore, frame, frames, node_journal_path
 from tests.unit.store_contract import CONTRACT
-from tests.unit.test_store_sqlite import increment
 
 
 @pytest.fixture
@@ -222,17 +220,6 @@ def test_a_kill_during_compaction_leaves_the_old_or_the_new_file(path, tmp_path,
     assert store.get("counter").value == str(last).encode()  # its frame was written first
     assert len(store.load("mn/")) == 5 and not os.path.exists(path + ".compact")
     assert store.commit({"after": b"1"})["after"] == last + 2
-    store.close()
-
-
-def test_threads_sharing_one_store_lose_no_update(path):
-    store = JournalStore(path, compact_floor=1024)
-    threads = [threading.Thread(target=increment, args=(store, "counter", 50)) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert store.get("counter").value == b"200"
     store.close()
 
 

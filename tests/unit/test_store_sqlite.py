@@ -227,8 +227,9 @@ def increment(store, key, times):
                 continue
 
 
-def test_threads_sharing_one_store_lose_no_update(tmp_path):
-    store = SqliteStore(str(tmp_path / "n.sqlite"))
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_threads_sharing_one_store_lose_no_update(tmp_path, kind):
+    store = KINDS[kind](tmp_path)
     threads = [threading.Thread(target=increment, args=(store, "counter", 50)) for _ in range(4)]
     for thread in threads:
         thread.start()
