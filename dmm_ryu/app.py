@@ -27,7 +27,7 @@ from dmm_ryu.shell.guard import guarded
 from dmm_ryu.shell import role as cmd_role
 from dmm_ryu.shell.ofevents import error_summary, is_link_down, live_ports
 from dmm_ryu.shell.sender import Sender
-from dmm_ryu.shell.state import DEFAULT_STATE_DIR, store_factory
+from dmm_ryu.shell.state import DEFAULT_STATE_DIR, DEFAULT_STATE_STORE, store_factory
 from dmm_ryu.shell.timers import run_timers
 from dmm_ryu.store.election import Election
 from dmm_ryu.store.etcd import EtcdStore
@@ -50,8 +50,11 @@ _cfg.CONF.register_opts(
         _cfg.StrOpt("rest_token", default=None, secret=True,
                     help="bearer token required by forced de-registration"),
         _cfg.StrOpt("state_dir", default=DEFAULT_STATE_DIR,
-                    help="directory of the nodes' durable state (one SQLite file per node); "
+                    help="directory of the nodes' durable state (one file per node); "
                          "'none' keeps it in memory only"),
+        _cfg.StrOpt("state_store", default=DEFAULT_STATE_STORE, choices=["journal", "sqlite"],
+                    help="backend of the files in state_dir: 'sqlite' (WAL, <node>.sqlite) "
+                         "or 'journal' (append-only, <node>.journal)"),
         _cfg.BoolOpt("log_signalling", default=False,
                      help="log every PBU/PBA sent and received (one line each, at INFO)"),
         _cfg.ListOpt("nodes", default=[],
@@ -126,10 +129,10 @@ class DmmApp(compat.RyuApp):
         self.rest = self._serve_rest(rest) if conf.rest_port else None
 
     def _store_of(self, conf):
-        """Every node's store: SQLite under state_dir, except the CMD's on
+        """Every node's store: a file under state_dir, except the CMD's on
         etcd when etcd_endpoints are set (shared by the CMD instances; the
         CMD stays on standby until this instance leads)."""
-        local = store_factory(conf.state_dir)
+        local = store_factory(conf.state_dir, conf.state_store)
         if self.etcd is None:
             return local
         self.dmm.deactivate(CMD)

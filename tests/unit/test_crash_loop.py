@@ -1,8 +1,8 @@
 """Crash consistency (issue #13): ``kill -9`` at every store commit of a
 handover script, and the restarted controller completes the session.
 
-A forked child runs the whole domain (:class:`FakeDomain`) on SQLite
-stores wrapped by the fault-injection hook, through attach at maar1 and
+A forked child runs the whole domain (:class:`FakeDomain`) on journal
+or SQLite stores wrapped by the fault-injection hook, through attach at maar1 and
 moves to maar2, maar3 and back to maar1; ``DMM_FAULT_KILL_AFTER_WRITES=N``
 or ``DMM_FAULT_KILL_BEFORE_WRITE=N`` makes it die by SIGKILL at its Nth
 commit.  The parent then starts a new domain on the same files (fresh
@@ -28,7 +28,7 @@ import pytest
 
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.store import fault
-from dmm_ryu.store.sqlite import SqliteStore
+from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
 
@@ -42,15 +42,15 @@ RESTART_TAKES = 1.0  # virtual seconds from the kill to the new controller
 KINDS = (fault.KILL_AFTER_ENV, fault.KILL_BEFORE_ENV)
 
 
-def store_factory(directory: Path, wrap: Callable = lambda s: s):
-    """One SQLite file per node in ``directory``, each store through ``wrap``."""
-    return lambda name: wrap(SqliteStore(directory / f"{name}.sqlite"))
+def store_factory(backend: str, directory: Path, wrap: Callable = lambda s: s):
+    """One file of ``backend`` per node in ``directory``, each store through ``wrap``."""
+    return lambda name: wrap(open_store(backend, str(directory), name))
 
 
-def run_script(mode: str, directory: Path, wrap: Callable) -> None:
+def run_script(mode: str, backend: str, directory: Path, wrap: Callable) -> None:
     """The handover script; the MN's position and the clock are written
     before each move (the MN moved before the controller heard of it)."""
-    dom = FakeDomain(domain_text(mode), store_of=store_factory(directory, wrap))
+    dom = FakeDomain(domain_text(mode), store_of=store_factory(backend, directory, wrap))
     for maar in PATH:
         (directory / "at").write_text(f"{maar} {dom.now}")
         attach(dom, maar)
@@ -77,14 +77,14 @@ class RestartedDomain(FakeDomain):
         return super()._controller()
 
 
-def commits_of_script(mode: str, directory: Path) -> int:
+def commits_of_script(mode: str, backend: str, directory: Path) -> int:
     """How many commits the whole script makes (the kill points)."""
     switch = fault.KillSwitch()
-    run_script(mode, directory, lambda s: fault.FaultInjectingStore(s, switch=switch))
+    run_script(mode, backend, directory, lambda s: fault.FaultInjectingStore(s, switch=switch))
     return switch.done
 
 
-def crash_child(mode: str, directory: Path, kind: str, nth: int) -> int:
+def crash_child(mode: str, backend: str, directory: Path, kind: str, nth: int) -> int:
     """Run the script in a forked child armed to die at commit ``nth``;
     returns the child's wait status."""
     pid = os.fork()
@@ -93,7 +93,7 @@ def crash_child(mode: str, directory: Path, kind: str, nth: int) -> int:
         try:
             os.environ[kind] = str(nth)
             fault.process_switch.cache_clear()
-            run_script(mode, directory, fault.wrap_from_env)
+            run_script(mode, backend, directory, fault.wrap_from_env)
         except BaseException:
             traceback.print_exc()
             code = 3
@@ -102,10 +102,10 @@ def crash_child(mode: str, directory: Path, kind: str, nth: int) -> int:
     return os.waitpid(pid, 0)[1]
 
 
-def restart(mode: str, directory: Path) -> FakeDomain:
+def restart(mode: str, backend: str, directory: Path) -> FakeDomain:
     """A new controller on the dead one's files; the MN chatters where it is."""
     at, now = last_seen(directory)
-    dom = RestartedDomain(domain_text(mode), store_factory(directory), now + STEP + RESTART_TAKES)
+    dom = RestartedDomain(domain_text(mode), store_factory(backend, directory), now + STEP + RESTART_TAKES)
     settle(dom, at)
     return dom
 
@@ -163,8 +163,8 @@ def problems(dom: FakeDomain, at: str) -> List[str]:
     return found
 
 
-def kill_points(mode: str, tmp_path: Path):
-    total = commits_of_script(mode, tmp_path / "count")
+def kill_points(mode: str, backend: str, tmp_path: Path):
+    total = commits_of_script(mode, backend, tmp_path / "count")
     return [(kind, n) for n in range(1, total + 1)
             for kind in (KINDS if LONG else KINDS[n % 2:n % 2 + 1])]
 
@@ -175,18 +175,19 @@ def scratch(tmp_path):
     return tmp_path
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("mode", MODES)
-def test_every_kill_point_of_a_handover_script_recovers(mode, scratch):
-    points = kill_points(mode, scratch)
+def test_every_kill_point_of_a_handover_script_recovers(mode, backend, scratch):
+    points = kill_points(mode, backend, scratch)
     # pmipv6 (RFC 5213) has no CMD: only the MAG and the LMA write
     assert len(points) >= (8 if mode == "pmipv6" else 20), points
     for kind, nth in points:
         directory = scratch / f"{kind}-{nth}"
         directory.mkdir()
-        status = crash_child(mode, directory, kind, nth)
+        status = crash_child(mode, backend, directory, kind, nth)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, \
             (kind, nth, status)
-        dom = restart(mode, directory)
+        dom = restart(mode, backend, directory)
         at = last_seen(directory)[0]
         assert problems(dom, at) == [], (kind, nth, "after the restart")
         onward = "maar2" if at != "maar2" else "maar3"
@@ -194,10 +195,11 @@ def test_every_kill_point_of_a_handover_script_recovers(mode, scratch):
         assert problems(dom, onward) == [], (kind, nth, "at the next move")
 
 
-def test_an_unarmed_child_runs_the_whole_script(scratch):
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_an_unarmed_child_runs_the_whole_script(backend, scratch):
     """The kill points are the script's commits, no more: a child armed
     past the last one ends normally, and its domain holds the invariants."""
-    total = commits_of_script("proxy", scratch / "count")
-    status = crash_child("proxy", scratch, fault.KILL_AFTER_ENV, total + 1)
+    total = commits_of_script("proxy", backend, scratch / "count")
+    status = crash_child("proxy", backend, scratch, fault.KILL_AFTER_ENV, total + 1)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
-    assert problems(restart("proxy", scratch), PATH[-1]) == []
+    assert problems(restart("proxy", backend, scratch), PATH[-1]) == []

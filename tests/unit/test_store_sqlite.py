@@ -1,4 +1,4 @@
-"""The store contract on both embedded backends, what only SQLite promises
+"""The store contract on the memory, SQLite and journal backends, what only SQLite promises
 (durability across a reopen and kill -9, thread safety, disk errors), and
 the SIGKILL fault injection the crash-consistency tests rely on."""
 from __future__ import annotations
@@ -15,17 +15,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dmm_ryu
+from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.store import fault
 from dmm_ryu.store.base import MemoryStore, StoreConflict, StoreUnavailable
 from dmm_ryu.store.fault import FaultInjectingStore, KillSwitch, switch_from_env, wrap_from_env
+from dmm_ryu.store.journal import JournalStore
 from dmm_ryu.store.sqlite import SqliteStore, node_store_path
 
 ROOT = os.path.dirname(os.path.dirname(dmm_ryu.__file__))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+KINDS = {"memory": lambda directory: MemoryStore(),
+         "sqlite": lambda directory: SqliteStore(str(directory / "n.sqlite")),
+         "journal": lambda directory: JournalStore(str(directory / "n.journal"))}
+
+
+@pytest.fixture(params=sorted(KINDS))
 def store(request, tmp_path):
-    made = MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path / "n.sqlite"))
+    made = KINDS[request.param](tmp_path)
     yield made
     made.close()
 
@@ -220,8 +227,9 @@ def increment(store, key, times):
                 continue
 
 
-def test_threads_sharing_one_store_lose_no_update(tmp_path):
-    store = SqliteStore(str(tmp_path / "n.sqlite"))
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_threads_sharing_one_store_lose_no_update(tmp_path, kind):
+    store = KINDS[kind](tmp_path)
     threads = [threading.Thread(target=increment, args=(store, "counter", 50)) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -231,26 +239,27 @@ def test_threads_sharing_one_store_lose_no_update(tmp_path):
     store.close()
 
 
-def run_child(script, tmp_path, **env):
+def run_child(script, tmp_path, *args, **env):
     """Run ``script`` in a fresh interpreter with this checkout importable."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(tmp_path)],
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(tmp_path), *args],
                           env={**os.environ, "PYTHONPATH": ROOT, **env},
                           capture_output=True, text=True, timeout=60)
 
 
-def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path):
+@pytest.mark.parametrize("module, kind", [("sqlite", "SqliteStore"), ("journal", "JournalStore")])
+def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path, module, kind):
     """Every commit lands, each at its own revision, when green threads and
     a native one (the timer thread) write at once."""
-    child = run_child("""
+    child = run_child(f"""
         import eventlet
         eventlet.monkey_patch()
         import sys
         from eventlet import patcher
-        from dmm_ryu.store.sqlite import SqliteStore
-        store = SqliteStore(sys.argv[1] + "/n.sqlite")
+        from dmm_ryu.store.{module} import {kind}
+        store = {kind}(sys.argv[1] + "/n.store")
         def write(name):
             for n in range(40):
-                store.commit({f"{name}/{n}": b"x"})
+                store.commit({{f"{{name}}/{{n}}": b"x"}})
                 eventlet.sleep(0)
         native = patcher.original("threading").Thread(target=write, args=("native",))
         native.start()
@@ -260,7 +269,7 @@ def test_green_and_native_threads_share_one_store_under_eventlet(tmp_path):
         pool.waitall()
         native.join()
         records = store.load()
-        print(len(records), len({r.revision for r in records}))
+        print(len(records), len({{r.revision for r in records}}))
     """, tmp_path)
     assert (child.returncode, child.stdout.split()) == (0, ["160", "160"]), child.stderr
 
@@ -324,20 +333,20 @@ def test_without_fault_settings_stores_are_not_wrapped(monkeypatch):
 
 CRASHING_CHILD = """
     import sys
+    from dmm_ryu.shell.state import open_store
     from dmm_ryu.store.fault import wrap_from_env
-    from dmm_ryu.store.sqlite import SqliteStore, node_store_path
-    stores = [wrap_from_env(SqliteStore(node_store_path(sys.argv[1], n))) for n in ("cmd", "maar1")]
+    stores = [wrap_from_env(open_store(sys.argv[2], sys.argv[1], n)) for n in ("cmd", "maar1")]
     for n in range(1, 10):
         stores[n % 2].commit({f"write/{n}": b"x" * 100, f"also/{n}": b"y"})
     print("survived")
 """
 
 
-def written(tmp_path):
+def written(tmp_path, backend):
     """Which commits of the crashed child are in its two files."""
     numbers = []
     for node in ("cmd", "maar1"):
-        store = SqliteStore(node_store_path(str(tmp_path), node))
+        store = open_store(backend, str(tmp_path), node)
         keys = {r.key for r in store.load()}
         numbers += [int(k.split("/")[1]) for k in keys if k.startswith("write/")]
         assert {k.replace("write", "also") for k in keys if k.startswith("write/")} <= keys
@@ -345,11 +354,12 @@ def written(tmp_path):
     return sorted(numbers)
 
 
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 @pytest.mark.parametrize("variable, durable", [
     (fault.KILL_AFTER_ENV, [1, 2, 3]),
     (fault.KILL_BEFORE_ENV, [1, 2]),
 ])
-def test_the_process_dies_by_sigkill_at_the_third_commit(tmp_path, variable, durable):
-    child = run_child(CRASHING_CHILD, tmp_path, **{variable: "3"})
+def test_the_process_dies_by_sigkill_at_the_third_commit(tmp_path, variable, durable, backend):
+    child = run_child(CRASHING_CHILD, tmp_path, backend, **{variable: "3"})
     assert child.returncode == -9 and "survived" not in child.stdout, child.stderr
-    assert written(tmp_path) == durable
+    assert written(tmp_path, backend) == durable

@@ -8,7 +8,7 @@ import pytest
 
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.store.base import MemoryStore
-from dmm_ryu.store.sqlite import SqliteStore
+from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
 from tests.unit.test_roam import serving_maar
@@ -16,11 +16,18 @@ from tests.unit.test_roam import serving_maar
 MODES = ["relay", "locator", "proxy", "pmipv6"]
 
 
-def sqlite_stores(tmp_path):
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request):
+    return request.param
+
+
+def file_stores(tmp_path, backend):
+    """Each node's store in a file of ``backend`` in ``tmp_path``, opened once."""
     stores = {}
 
     def store_of(name):
-        stores.setdefault(name, SqliteStore(tmp_path / f"{name}.sqlite"))
+        if name not in stores:
+            stores[name] = open_store(backend, str(tmp_path), name)
         return stores[name]
     return store_of, stores
 
@@ -32,9 +39,9 @@ def reopen(stores, tmp_path):
     stores.clear()
 
 
-def attached_then_restarted(tmp_path) -> FakeDomain:
+def attached_then_restarted(tmp_path, backend) -> FakeDomain:
     """An MN registered at maar1, then the controller restarted."""
-    store_of, stores = sqlite_stores(tmp_path)
+    store_of, stores = file_stores(tmp_path, backend)
     dom = FakeDomain(domain_text(), store_of=store_of)
     attach(dom, "maar1")
     reopen(stores, tmp_path)
@@ -48,8 +55,8 @@ def delivery(dom, maar, prefix):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
-    store_of, stores = sqlite_stores(tmp_path)
+def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, backend, tmp_path):
+    store_of, stores = file_stores(tmp_path, backend)
     dom = FakeDomain(domain_text(mode), store_of=store_of)
     attach(dom, "maar1")
     attach(dom, "maar2")
@@ -68,18 +75,18 @@ def test_restart_keeps_sessions_rules_and_the_next_move_works(mode, tmp_path):
     assert delivery(dom, "maar1", anchored) == [("maar3", 2, MN_MAC, ())]
 
 
-def test_restored_pool_does_not_hand_out_a_live_prefix(tmp_path):
-    dom = attached_then_restarted(tmp_path)
+def test_restored_pool_does_not_hand_out_a_live_prefix(tmp_path, backend):
+    dom = attached_then_restarted(tmp_path, backend)
     attach(dom, "maar1", port=3, mac="0a:00:00:00:00:02")
     second = dom.dmm.cmd_node.binding("0a0000000002@dmm.example")
     assert [str(p) for p, _ in second.anchors] == ["2001:db8:1:1::/64"]
 
 
-def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path):
+def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path, backend):
     """The MN left (its port went down) and the controller was down past
     the detach guard: after the restart the guard fires and the session
     ends everywhere."""
-    store_of, stores = sqlite_stores(tmp_path)
+    store_of, stores = file_stores(tmp_path, backend)
     dom = FakeDomain(domain_text(), store_of=store_of)
     attach(dom, "maar1")
     dom.run(dom.dmm.port_down(1, 2, dom.now))
@@ -93,18 +100,18 @@ def test_timers_that_fell_due_while_down_fire_after_the_grace(tmp_path):
     assert dom.dmm.cmd_node.count() == 0
 
 
-def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path):
-    dom = attached_then_restarted(tmp_path)
+def test_port_down_while_away_starts_the_guard_on_reconnect(tmp_path, backend):
+    dom = attached_then_restarted(tmp_path, backend)
     dom.run(dom.dmm.ports_seen(1, [1, 3], dom.now))  # access port 2 is down now
     for _ in range(8):
         dom.advance(0.5)
     assert dom.dmm.cmd_node.count() == 0
 
 
-def test_after_a_restart_a_restored_prefix_cannot_be_claimed_by_another_mn(tmp_path):
+def test_after_a_restart_a_restored_prefix_cannot_be_claimed_by_another_mn(tmp_path, backend):
     """The CMD's prefix-owner index comes back with the bindings (attack 1
     of the trust-boundary issue, after a restart)."""
-    dom = attached_then_restarted(tmp_path)
+    dom = attached_then_restarted(tmp_path, backend)
     cmd = dom.dmm.cmd_node
     assert cmd.binding(MN_ID) is not None
     assert cmd.core._owners.taken(IPv6Network("2001:db8:1::/64"), "thief@dmm.example",

@@ -1,0 +1,311 @@
+"""An embedded append-only journal: one file per node, state in memory.
+
+Why: a node's commit must be durable before its messages leave, and a
+handover is ~7 commits; an SQLite commit (WAL, synchronous=NORMAL) costs
+35-75 us from Python, a journal commit is one ``os.write`` (~5-15 us).
+
+The file is a magic header, then frames: ``<length u32><crc32 u32><payload>``.
+A payload is the store's revision after the frame (``mark``) and entries
+``<revision u64><key length u16><value length u32><key><value>`` (value length
+``DELETED``: the key was deleted).  A commit is one frame of its writes, all
+at the new revision; a snapshot (compaction) is one frame of every live
+record at its own revision, marked with the store's revision, so revisions
+only rise and a deleted key's revision is never reused.
+
+Durability, as SQLite's synchronous=NORMAL: ``commit`` returns once its
+frame is handed to the kernel by one ``os.write``, so it survives ``kill -9``
+of the controller, not a power loss or kernel panic (which may lose the last
+commits, never corrupt what replays).  ``synchronous="FULL"`` also fsyncs
+every commit (as SQLite FULL: survives power loss, costs the disk's fsync).
+
+Opening replays the file, checking each frame's CRC, and stops at the first
+torn or corrupt frame, truncating it away (a crash mid-write): what replays
+is always a prefix of the committed history.  Compaction, when the file
+exceeds twice the live data (and :data:`COMPACT_FLOOR`), writes a snapshot to
+``<path>.compact``, fsyncs it, renames it over the file and fsyncs the
+directory: a crash at any point leaves the old file or the new one.  The
+file is locked (``flock``) while open: two processes never append to it.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import struct
+import zlib
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from .base import Record, StoreConflict, StoreUnavailable
+from .sqlite import _os_lock
+
+MAGIC = b"DMMJRNL1"
+SYNCHRONOUS = ("NORMAL", "FULL")
+COMPACT_FLOOR = 1 << 20  # bytes: below this the file is never compacted
+DELETED = 0xFFFFFFFF
+_FRAME = struct.Struct("<II")
+_MARK = struct.Struct("<QI")
+_ENTRY = struct.Struct("<QHI")
+
+log = logging.getLogger(__name__)
+
+
+def node_journal_path(state_dir: str, node: str) -> str:
+    """The file of ``node``'s journal: ``<state_dir>/<node>.journal``."""
+    if not node or node.startswith(".") or os.sep in node or (os.altsep and os.altsep in node):
+        raise ValueError(f"node name {node!r} cannot name a store file")
+    return os.path.join(state_dir, f"{node}.journal")
+
+
+def frame(mark: int, entries: Iterable[Tuple[str, Optional[bytes], int]]) -> bytes:
+    """One framed record: the store's revision ``mark`` and (key, value or
+    None for a delete, revision) entries."""
+    parts = [b""]
+    count = 0
+    for key, value, revision in entries:
+        name = key.encode()
+        if value is None:
+            parts += (_ENTRY.pack(revision, len(name), DELETED), name)
+        else:
+            parts += (_ENTRY.pack(revision, len(name), len(value)), name, value)
+        count += 1
+    parts[0] = _MARK.pack(mark, count)
+    payload = b"".join(parts)
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def decode(payload: bytes) -> Tuple[int, List[Tuple[str, Optional[bytes], int]]]:
+    """(mark, entries) of a payload whose CRC matched; ValueError if malformed."""
+    try:
+        mark, count = _MARK.unpack_from(payload, 0)
+        offset, entries = _MARK.size, []
+        for _ in range(count):
+            revision, key_length, value_length = _ENTRY.unpack_from(payload, offset)
+            offset += _ENTRY.size
+            key = payload[offset:offset + key_length].decode()
+            offset += key_length
+            value = None
+            if value_length != DELETED:
+                value = payload[offset:offset + value_length]
+                offset += value_length
+            entries.append((key, value, revision))
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if offset != len(payload):
+        raise ValueError(f"{len(payload) - offset} bytes after the last entry")
+    return mark, entries
+
+
+def frames(data: bytes) -> Iterable[Tuple[int, int, List[Tuple[str, Optional[bytes], int]]]]:
+    """(end offset, mark, entries) of every whole, intact frame after the
+    header, up to the first torn or corrupt one."""
+    offset = len(MAGIC)
+    while offset + _FRAME.size <= len(data):
+        length, crc = _FRAME.unpack_from(data, offset)
+        end = offset + _FRAME.size + length
+        payload = data[offset + _FRAME.size:end]
+        if end > len(data) or zlib.crc32(payload) != crc:
+            return
+        try:
+            mark, entries = decode(payload)
+        except ValueError:
+            return
+        yield end, mark, entries
+        offset = end
+
+
+def _entry_size(key: str, value: bytes) -> int:
+    """About what the entry takes in a snapshot (exact for ASCII keys): the
+    compaction threshold needs no more, and a commit no encode more."""
+    return _ENTRY.size + len(key) + len(value)
+
+
+def _fsync_directory(path: str) -> None:
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class JournalStore:
+    """A :class:`~dmm_ryu.store.base.KvStore` in the journal file ``path``.
+
+    ``crash_at`` is the fault hook of the compaction tests: called with
+    ``"written"``, ``"synced"`` and ``"renamed"`` at those points of a
+    compaction (raise from it to stand for a kill).  Every file-system
+    error is raised as :class:`StoreUnavailable`.
+    """
+
+    def __init__(self, path, synchronous: str = "NORMAL",
+                 compact_floor: int = COMPACT_FLOOR,
+                 crash_at: Callable[[str], None] = lambda point: None) -> None:
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
+        self.path, self.synchronous = os.fspath(path), synchronous
+        self.compact_floor, self._crash_at = compact_floor, crash_at
+        self._lock = _os_lock()
+        self._records: Dict[str, Record] = {}
+        self._revision = 0
+        self._live = 0  # bytes a snapshot of the live records takes
+        self._size = 0  # bytes of the file
+        self._fd: Optional[int] = None
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+            self._open()
+        except OSError as exc:
+            self._close_fd()
+            raise StoreUnavailable(f"{self.path}: {exc}") from exc
+        except StoreUnavailable:
+            self._close_fd()
+            raise
+
+    # --- open and replay --------------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            os.unlink(self.path + ".compact")  # a compaction the last process did not finish
+        except FileNotFoundError:
+            pass
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreUnavailable(f"{self.path}: in use by another store") from None
+        self._replay(self._read_all())
+
+    def _read_all(self) -> bytes:
+        chunks = []
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        while True:
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    def _replay(self, data: bytes) -> None:
+        """Rebuild the records from ``data``; cut off a torn or corrupt tail."""
+        if len(data) < len(MAGIC) and MAGIC.startswith(data):
+            os.ftruncate(self._fd, 0)
+            self._append(MAGIC)  # new, or torn while it was being created
+            return
+        if not data.startswith(MAGIC):
+            raise StoreUnavailable(f"{self.path}: not a journal (bad magic)")
+        good = len(MAGIC)
+        for good, mark, entries in frames(data):
+            self._apply(entries)
+            self._revision = max(self._revision, mark)
+        if good < len(data):
+            log.warning("%s: dropped %d bytes of a torn or corrupt tail (a crash mid-write)",
+                        self.path, len(data) - good)
+            os.ftruncate(self._fd, good)
+        self._size = good
+
+    def _apply(self, entries: Iterable[Tuple[str, Optional[bytes], int]]) -> None:
+        for key, value, revision in entries:
+            old = self._records.pop(key, None)
+            if old is not None:
+                self._live -= _entry_size(key, old.value)
+            if value is not None:
+                self._records[key] = Record(key, value, revision)
+                self._live += _entry_size(key, value)
+
+    # --- the KvStore interface --------------------------------------------------------
+
+    def load(self, prefix: str = "") -> List[Record]:
+        with self._lock:
+            self._check_open()
+            return [r for k, r in sorted(self._records.items()) if k.startswith(prefix)]
+
+    def get(self, key: str) -> Optional[Record]:
+        with self._lock:
+            self._check_open()
+            return self._records.get(key)
+
+    def commit(self, writes: Mapping[str, Optional[bytes]],
+               expect: Mapping[str, int] = {}) -> Dict[str, int]:
+        with self._lock:
+            self._check_open()
+            for key, revision in expect.items():
+                current = self._records.get(key)
+                actual = current.revision if current else 0
+                if actual != revision:
+                    raise StoreConflict(key, revision, actual)
+            if not writes:
+                return {}
+            revision = self._revision + 1
+            entries = [(key, None if value is None else bytes(value), revision)
+                       for key, value in writes.items()]
+            self._append(frame(revision, entries))
+            self._revision = revision
+            self._apply(entries)
+            if self._size > max(self.compact_floor, 2 * self._live):
+                self._compact()
+            return {key: 0 if value is None else revision for key, value, _ in entries}
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_fd()
+            self._records.clear()
+
+    # --- writing ----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._fd is None:
+            raise StoreUnavailable(f"{self.path}: closed")
+
+    def _append(self, data: bytes) -> None:
+        """One ``os.write`` of ``data``; on any failure the file is cut back
+        to where it was and nothing of the commit counts."""
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(f"short write: {written} of {len(data)} bytes (disk full?)")
+            if self.synchronous == "FULL":
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._cut_back()
+            raise StoreUnavailable(f"{self.path}: {exc}") from exc
+        self._size += len(data)
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            log.error("%s: cannot cut a failed write back; the next open drops it", self.path)
+
+    def _compact(self) -> None:
+        """Replace the file by a snapshot of the live records.  A failure
+        leaves the old file in use: compaction is retried at the next commit."""
+        snapshot = MAGIC + frame(self._revision, ((r.key, r.value, r.revision)
+                                                  for r in self._records.values()))
+        temporary = self.path + ".compact"
+        try:
+            new = self._write_snapshot(temporary, snapshot)
+        except OSError as exc:
+            log.error("%s: compaction failed, the journal grows on: %s", self.path, exc)
+            return
+        os.close(self._fd)
+        self._fd, self._size = new, len(snapshot)
+
+    def _write_snapshot(self, temporary: str, snapshot: bytes) -> int:
+        """Write, fsync and rename ``snapshot`` over the file; its fd, locked."""
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        try:
+            if os.write(fd, snapshot) != len(snapshot):
+                raise OSError(f"short write of a {len(snapshot)}-byte snapshot (disk full?)")
+            self._crash_at("written")
+            os.fsync(fd)
+            self._crash_at("synced")
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(temporary, self.path)
+            self._crash_at("renamed")
+            _fsync_directory(self.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
