@@ -8,7 +8,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import List, Set
 
 from dmm_ryu.core import routes
-from dmm_ryu.core.actions import Action, CancelTimer
+from dmm_ryu.core.actions import Action, CancelTimer, StartTimer
 from dmm_ryu.core.config import Mode
 from dmm_ryu.core.messages import REQUEST_PREFIX
 from dmm_ryu.core.routes import MaarBce
@@ -102,7 +102,16 @@ class PeerLearning:
         actions = self._stop_timers(bce, ("retx",))
         bce.pending = None
         self._learn(bce, ((prefix, src) for prefix in pba.options.hnps))
-        return actions + self._finalise(bce, pba.lifetime, now)
+        return actions + self._finalise(bce, pba.lifetime, now) + [self._confirm(bce, now)]
+
+    def _confirm(self, bce: MaarBce, now: float) -> StartTimer:
+        """The first re-registration comes early, ``retransmit_initial``
+        after a registration a P-MAAR accepted: this S-MAAR cannot know how
+        many P-MAARs the session has, nor whether a direct PBA was lost
+        (nothing retransmits one), and the CMD's answer to a re-registration
+        names every anchor.  Two messages after the handover, outside
+        Figure 3, buy a tunnel for every prefix however the PBAs fared."""
+        return StartTimer(("refresh", bce.mn_id), now + self._timers.retransmit_initial)
 
     def _more_anchors(self, bce: MaarBce, pairs) -> List[Action]:
         """New P-MAARs after the registration: tunnel to them (once the BCE
