@@ -142,15 +142,25 @@ class MaarNode(Node):
                 self.env.stats.error(reason)
                 dropped = dropped or reason != "punt_buffer_expired"
         refused = self.core.counters["refused_pool_exhausted"]
+        started = mn_id in self._attach_time
+        if not started and not self._served(mn_id):
+            self._attach_time[mn_id] = now  # an RA in this very event ends it (an LMA's own MN)
         out = self.handle(MnAttached(mn_id, mac, port, solicited=frame is None), now)
         if self.core.counters["refused_pool_exhausted"] > refused:
             self._pool_exhausted(mn_id)
         elif self.idle and not dropped:  # a repeat while registering, or held down
             self.env.stats.error("mn_frame_absorbed")
-        if self.core.registering(mn_id) and mn_id not in self._attach_time:
-            self._attach_time[mn_id] = now
-            LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)
+        if self.core.registering(mn_id):
+            if not started:
+                LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)
+        elif not started:
+            self._attach_time.pop(mn_id, None)  # refused, held down, or registered at once
         return out
+
+    def _served(self, mn_id: str) -> bool:
+        """The MN has an accepted registration here."""
+        bce = self.core.bces.get(mn_id)
+        return bce is not None and bce.final and bce.is_serving
 
     def _pool_exhausted(self, mn_id: str) -> None:
         """Counted, and logged on the first refusal and every 1000th after."""

@@ -141,3 +141,19 @@ def test_a_previous_mag_that_missed_the_move_recovers_at_its_re_registration():
     dom.inject("maar2", 2, data(address))
     dom.advance(0.01)
     assert lma.bces[MN_ID].serving == MAG2
+
+
+def test_an_mn_at_the_lma_itself_is_registered_and_logged_at_once(caplog):
+    """No signalling at the LMA's own access link, but the operator's log
+    (and the demo, which reads it) still sees the registration end."""
+    import logging
+    dom = FakeDomain(domain_text("pmipv6"))
+    with caplog.at_level(logging.INFO, logger="dmm"):
+        attach(dom, "maar1")
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith(f"dmm: MN {MN_ID} registered at maar1 in 0.0 ms") for line in lines)
+    assert dom.dmm.nodes["maar1"]._attach_time == {}
+    with caplog.at_level(logging.INFO, logger="dmm"):
+        caplog.clear()
+        attach(dom, "maar1")  # a repeat RS: the RA again, no second registration line
+    assert not [r for r in caplog.records if "registered at" in r.getMessage()]
