@@ -16,7 +16,7 @@ pipeline right after the bundle that admits it.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from dmm_ryu.core import actions as act
 from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired

@@ -19,7 +19,6 @@ printed; ``DMM_HA_SEED`` replays one.  About 80 s.
 import os
 import random
 import re
-import shutil
 import signal
 import time
 import uuid
@@ -33,6 +32,8 @@ from dmm_ryu.testbed.ovs import wait_for
 from dmm_ryu.testbed.scenario import Scenario, global_addresses, mn_id, rest_get
 from mininet_topos.dmm import domain_yaml
 
+from tests.conftest import require_etcd
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 FAILOVER_S = 3.0  # the bound; election_ttl 2 s (README "Failure modes")
@@ -41,10 +42,7 @@ MAARS = ("maar1", "maar2", "maar3")
 DETACH_GUARD = 10.0
 REFUSED = 128  # the CMD's PBA status for what it cannot store (dmm_ryu.runtime.cmd_node)
 
-if shutil.which("etcd") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("etcd is not installed (scripts/bootstrap.sh installs etcd-server)")
-    pytest.skip("etcd is not installed (apt-get install etcd-server)", allow_module_level=True)
+require_etcd()
 
 
 class HaScenario(Scenario):

@@ -3,8 +3,6 @@
 leader is degraded and its store refuses writes before sending them; with
 the quorum back it leads on and writes again; the CMD node on that store
 refuses what it cannot store and resumes by itself."""
-import os
-import shutil
 import time
 import uuid
 
@@ -18,12 +16,11 @@ from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
 from dmm_ryu.testbed.ovs import wait_for
 from tests.unit.test_controller import MN_ID, attach
 
+from tests.conftest import require_etcd
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
-if shutil.which("etcd") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("etcd is not installed (scripts/bootstrap.sh installs etcd-server)")
-    pytest.skip("etcd is not installed (apt-get install etcd-server)", allow_module_level=True)
+require_etcd()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ manager: a switch of a node not served is refused, an unknown node stops
 the process.
 """
 import json
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -25,14 +23,13 @@ from dmm_ryu.testbed.etcd import EtcdMembers
 from dmm_ryu.testbed.ovs import dump_flows, netdev_bridge, unique_name, vsctl, wait_for
 from mininet_topos.dmm import CMD_DPID, domain_yaml
 
+from tests.conftest import require_etcd
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 FAILOVER_S = 3.0  # the issue's bound; ttl 2 s (see dmm_ryu.store.election)
 
-if shutil.which("etcd") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("etcd is not installed (scripts/bootstrap.sh installs etcd-server)")
-    pytest.skip("etcd is not installed (apt-get install etcd-server)", allow_module_level=True)
+require_etcd()
 
 
 @pytest.fixture

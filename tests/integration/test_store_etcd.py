@@ -4,7 +4,6 @@ Each module-scoped fixture starts its own members on free ports in
 23790-23999 under a temporary directory and stops them afterwards.
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,15 +19,14 @@ from dmm_ryu.testbed.etcd import EtcdMembers, free_ports
 from dmm_ryu.testbed.ovs import wait_for
 from tests.unit.store_contract import CONTRACT
 
+from tests.conftest import require_etcd
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 2.0
 
-if shutil.which("etcd") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("etcd is not installed (scripts/bootstrap.sh installs etcd-server)")
-    pytest.skip("etcd is not installed (apt-get install etcd-server)", allow_module_level=True)
+require_etcd()
 
 
 def _members(tmp_path_factory, kind):
