@@ -15,6 +15,7 @@ message the codec encoded.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
@@ -75,7 +76,7 @@ def _pba_with_dlifs(sequence, count):
 
 
 def _with(options, **changes):
-    return MobilityOptions(**{**vars(options), **changes})
+    return dataclasses.replace(options, **changes)
 
 
 CASES = [
