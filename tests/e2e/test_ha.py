@@ -34,16 +34,7 @@ from mininet_topos.dmm import domain_yaml
 
 from tests.conftest import require_etcd
 
-#: A known intermittent failure, not a passing test: in about half the runs
-#: (2 of 4 on 2026-12-01) the new leader takes the MASTER role and loads
-#: the bindings, but no packet-in of the S-MAAR's retransmitted PBUs reaches
-#: it, so the in-flight handover never completes (the PBUs are on the wire).
-#: Issue 15 stays open for it; non-strict, so a passing run still shows.
-KNOWN_INTERMITTENT = pytest.mark.xfail(
-    strict=False, reason="intermittent: the new CMD leader sometimes gets no packet-ins "
-                         "after failover (issue 15)")
-
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240), KNOWN_INTERMITTENT]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 FAILOVER_S = 3.0  # the issue's bound; election_ttl 2 s (README "Failure modes")
 CMDS = ("cmd-a", "cmd-b")
