@@ -89,7 +89,10 @@ class HaScenario(Scenario):
         def one():
             for name in CMDS:
                 if self.managers[name].proc.poll() is None:
-                    lead = self.health(name)
+                    try:
+                        lead = self.health(name)
+                    except OSError:  # killed, not yet reaped: its socket resets
+                        continue
                     if lead["leading"] and lead["role"] == "master":
                         return name
             return None
