@@ -12,6 +12,7 @@ from ipaddress import IPv6Address
 from typing import NamedTuple
 
 from dmm_ryu.wire.constants import MH_PROTO, NO_NEXT_HEADER, MHType
+from dmm_ryu.wire.memo import IdentityMemo
 from dmm_ryu.wire.inet import (IPV6_HEADER, Address, checksum, checksum_residue, ipv6_header,
                           packed)
 
@@ -63,9 +64,8 @@ def _message_body(msg: Message) -> tuple:
     raise TypeError(f"not a PBU or PBA: {type(msg).__name__}")
 
 
-def encode_mh(msg: Message, src: Address, dst: Address,
-              option_types: OptionTypes = DEFAULT_OPTION_TYPES) -> bytes:
-    """The Mobility Header of ``msg``, checksummed for ``src`` -> ``dst``."""
+def _unsummed(msg: Message, option_types: OptionTypes) -> bytes:
+    """The Mobility Header of ``msg`` with its checksum field zero."""
     try:
         mh_type, body = _message_body(msg)
         options = encode_options(msg.options, option_types, _FIXED_LEN)
@@ -74,7 +74,21 @@ def encode_mh(msg: Message, src: Address, dst: Address,
     header_len = (_HEADER.size + len(body) + len(options)) // 8 - 1
     if header_len > 255:
         raise ValueError("options exceed the 2048-octet Mobility Header")
-    mh = _HEADER.pack(NO_NEXT_HEADER, header_len, mh_type, 0, 0) + body + options
+    return _HEADER.pack(NO_NEXT_HEADER, header_len, mh_type, 0, 0) + body + options
+
+
+#: The unsummed header of each PBU recently encoded with the default option
+#: types: a PBU is stored in its MN's record before it is sent, so it is
+#: encoded once (messages are frozen; only the checksum depends on the
+#: addresses).  PBAs are sent once and never stored: not remembered.
+_PBU_UNSUMMED = IdentityMemo(lambda msg: _unsummed(msg, DEFAULT_OPTION_TYPES), size=1024)
+
+
+def encode_mh(msg: Message, src: Address, dst: Address,
+              option_types: OptionTypes = DEFAULT_OPTION_TYPES) -> bytes:
+    """The Mobility Header of ``msg``, checksummed for ``src`` -> ``dst``."""
+    mh = (_PBU_UNSUMMED(msg) if type(msg) is ProxyBindingUpdate
+          and option_types == DEFAULT_OPTION_TYPES else _unsummed(msg, option_types))
     return mh[:4] + checksum(packed(src), packed(dst), MH_PROTO, mh).to_bytes(2, "big") + mh[6:]
 
 
