@@ -1,6 +1,5 @@
 """The CMD's OpenFlow role follows its election (dmm_ryu.shell.role), on a
 fake election and a datapath that records what it is sent."""
-from types import SimpleNamespace
 
 import pytest
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
-from dmm_ryu.store import records
 from dmm_ryu.store.records import (CMD_BCE, DEADLINES, MAAR_BCE, POOL_ALLOCATION, SMALL_DICT,
                                    PoolAllocation, RecordError, RecordKind, object_codec)
 from dmm_ryu.wire.mh import MobilityOptions, ProxyBindingAck, ProxyBindingUpdate, encode_mh
