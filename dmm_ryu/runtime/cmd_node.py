@@ -30,7 +30,6 @@ from dmm_ryu.of import flows, packed_state
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
 from dmm_ryu.runtime.snapshot import CmdBinding
-from dmm_ryu.store.base import StoreError
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate, Status
 
 LOG = logging.getLogger("dmm")
@@ -44,7 +43,6 @@ class CmdNode(Node):
     def __init__(self, info: NodeInfo, core: Cmd, section: CmdSection, env: NodeEnv) -> None:
         super().__init__(info, core, env)
         self.section = section
-        self._unstored: Optional[str] = None  #: why the last event's write failed
 
     @property
     def has_own_switch(self) -> bool:
@@ -58,26 +56,15 @@ class CmdNode(Node):
         return [Output(self.info.dpid, [], atomic=True, raw=rules)]
 
     def handle(self, event, now: float) -> List[Output]:
-        """As every node, but a PBU that cannot be stored is refused (128)."""
+        """As every node, but a PBU the store already refuses is refused (128)."""
         if self.active and _pbu(event) and self.state is not None \
                 and not _writable(self.state.store):
             return self._refuse_unstored(event, "the store refuses writes", now)
-        self._unstored = None
-        out = super().handle(event, now)
-        why, self._unstored = self._unstored, None
-        return out if why is None or not _pbu(event) else self._refuse_unstored(event, why, now)
+        return super().handle(event, now)
 
-    def _stored(self, event, actions: list, now: float) -> bool:
-        try:
-            if super()._stored(event, actions, now):
-                return True
-            self._unstored = "the write failed"
-        except StoreError as err:  # the roll-back could not read the store either
-            self.env.stats.error("store_rollback_failed")
-            LOG.error("dmm: %s could not reload its state after a failed write (%s); it is "
-                      "reloaded when the store answers", self.name, err)
-            self._unstored = f"the write failed and so did the read-back ({err})"
-        return False
+    def unstored(self, event, why: str, now: float) -> List[Output]:
+        """A PBU whose binding could not be stored is refused (128)."""
+        return self._refuse_unstored(event, why, now) if _pbu(event) else []
 
     def _refuse_unstored(self, event: MessageReceived, why: str, now: float) -> List[Output]:
         """Status 128 to the MAAR: never accept what cannot be stored."""

@@ -105,8 +105,10 @@ class Node:
             return []
         actions = self.core.handle(event, now)
         self.idle = not actions
-        if self.state is not None and not self._stored(event, actions, now):
-            return []
+        if self.state is not None:
+            why = self._stored(event, actions, now)
+            if why is not None:
+                return self.unstored(event, why, now)
         return self.carry_out(event, actions, now)
 
     def carry_out(self, event, actions: list, now: float) -> List[Output]:
@@ -114,20 +116,33 @@ class Node:
         the admission rules of the MNs the event touched)."""
         return self.execute(actions, now)
 
-    def _stored(self, event, actions: list, now: float) -> bool:
+    def unstored(self, event, why: str, now: float) -> List[Output]:
+        """What to send when ``event``'s state could not be stored (it was
+        undone): nothing here; the CMD refuses the PBU (cmd_node.py)."""
+        return []
+
+    def _stored(self, event, actions: list, now: float) -> Optional[str]:
+        """Store what ``event`` changed; None if stored, else why not (the
+        event is then undone: its MNs are reloaded from the store)."""
         mn_ids = touched(event, actions)
         self.state.track(event, actions)
         try:
             self.state.save(mn_ids, fence=any(isinstance(a, act.SendMessage) for a in actions))
             self._store_failures = 0
-            return True
+            return None
         except StoreError as err:
             self._store_failed(err)
+        try:
             self.state.roll_back(mn_ids)
-            for mn_id in mn_ids:
-                for key, at in self.state.deadlines.get(mn_id, {}).items():
-                    self.env.timers.start(self.name, key, max(at, now + STORE_RETRY))
-            return False
+        except StoreError as err:  # the roll-back could not read the store either
+            self.env.stats.error("store_rollback_failed")
+            LOG.error("dmm: %s could not reload its state after a failed write (%s); it is "
+                      "reloaded when the store answers", self.name, err)
+            return f"the write failed and so did the read-back ({err})"
+        for mn_id in mn_ids:
+            for key, at in self.state.deadlines.get(mn_id, {}).items():
+                self.env.timers.start(self.name, key, max(at, now + STORE_RETRY))
+        return "the write failed"
 
     def _store_failed(self, err: StoreError) -> None:
         """Counted each time; logged on the first of a run of failures and

@@ -115,3 +115,12 @@ def test_a_timer_whose_write_fails_retries_once_a_second_and_logs_rarely(dom, st
     assert 0 < attempts <= 45  # about one a second, not one a tick
     errors = [r for r in caplog.records if "could not store" in r.getMessage()]
     assert 1 <= len(errors) <= 2
+
+
+def test_a_maar_whose_write_and_read_back_fail_sends_nothing_and_raises_nothing(dom, stores):
+    """Regression: only the CMD caught a failed roll-back; at a MAAR the
+    StoreError escaped the event handler."""
+    stores["maar1"].broken = stores["maar1"].reads_fail = True
+    attach(dom, "maar1")
+    assert dom.dmm.stats.errors()["store_rollback_failed"] == 1
+    assert dom.dmm.cmd_node.count() == 0, "no PBU left a MAAR that could not store"
