@@ -82,6 +82,13 @@ class MaarDataplane:
             return anchor.dlif_mac, anchor.dlif_ll
         return self.gateway_mac, self.gateway_ll
 
+    def gateway_for(self, prefix: IPv6Network) -> Gateway:
+        """The router the MN sees for ``prefix``: its anchor's DLIF (the
+        pool holding it), or the shared gateway."""
+        if self.dlif:
+            return self.gateway_of(self.plan.anchor_of(prefix))
+        return self.gateway_mac, self.gateway_ll
+
     @property
     def gateways(self) -> Tuple[Gateway, ...]:
         """Every router an MN here may address: each MAAR's DLIF (any MAAR
