@@ -47,9 +47,9 @@ def transport_mac(dpid: int) -> str:
 
 def dlif_mac(dpid: int) -> str:
     """A MAAR's DLIF MAC (``gateway: dlif``, RFC 8885 4.8): locally
-    administered (0x0a), unicast, the low 40 bits of its datapath id, so
+    administered (0x06), unicast, the low 40 bits of its datapath id, so
     it is unique in the domain exactly when its transport MAC is."""
-    return _mac_of(0x0A, dpid)
+    return _mac_of(0x06, dpid)
 
 
 def dlif_link_local(mac: str) -> IPv6Address:
