@@ -31,6 +31,7 @@ def moved(tmp_path_factory):
                     f"ping -6 -c2 -i0.2 -W1 -I {entry['address']} {cn_address(1)}")
                     for entry in global_addresses(sc.mn).values()}}
         sc.leave(lifetime_wait=30)
+    (sc.out / "mn-routers.txt").write_text(seen["routes"] + "\n" + seen["neigh"])
     return sc.run, step, seen
 
 
