@@ -185,9 +185,10 @@ def _mh_punt(port: int, address) -> Rule:
 
 def _access_punts(ctx: MaarDataplane, port: int) -> List[Rule]:
     """What an access port punts, all through its meter: RS, NS for the
-    gateway (each DLIF in dlif mode) and DAD probes (an MN whose link came up), and, lowest of all,
-    IPv6 from a source MAC with no admission rule here: an MN arriving
-    without any of those (a radio roam keeps its carrier: issue 14)."""
+    gateway (each DLIF in dlif mode) and DAD probes (an MN whose link came
+    up), and, lowest of all, IPv6 from a source MAC with no admission rule
+    here: an MN arriving without any of those (a radio roam keeps its
+    carrier: issue 14)."""
     return [_icmp_punt(port, pl.ICMPV6_RS),
             *(_icmp_punt(port, pl.ICMPV6_NS, ipv6_nd_target=str(ll)) for _, ll in ctx.gateways),
             _icmp_punt(port, pl.ICMPV6_NS, ipv6_src="::"),
