@@ -3,6 +3,8 @@ maar1 -> maar2 and then has one default router per anchor, each a DLIF
 with its own link-local address and MAC (RFC 8885), and the addresses of
 both prefixes reach the CN both ways, whichever router the MN picks."""
 import re
+import shutil
+import subprocess
 from ipaddress import IPv6Address
 
 import pytest
@@ -10,7 +12,8 @@ import pytest
 from dmm_ryu.of.labels import dlif_link_local, dlif_mac
 from dmm_ryu.testbed import report
 from dmm_ryu.testbed.scenario import Scenario, global_addresses
-from mininet_topos.dmm import cn_address
+from dmm_ryu.wire.wireshark import tshark_options
+from mininet_topos.dmm import CMD_ADDRESS, cn_address, maar_address
 
 pytestmark = pytest.mark.e2e
 
@@ -60,3 +63,19 @@ def test_the_run_is_clean(moved):
     assert report.problems(run) == []
     assert run.left_clean == {"binding_removed": True, "leftovers": {}, "stale_rules": {}}
 
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+def test_maar1s_dlif_is_signalled_as_wireshark_reads_it(moved):
+    """Options 69/70 from the P-MAAR to the CMD and from the CMD to the
+    S-MAAR, decoded by tshark with the project's Lua dissector."""
+    run, _, _ = moved
+    fields = ("ipv6.src", "ipv6.dst", "dmm.dlif_link_local.address",
+              "dmm.dlif_link_layer.address")
+    out = subprocess.run(["tshark", *tshark_options(), "-r", str(run.out / "signalling.pcap"),
+                          "-Y", "dmm.dlif_link_local.address", "-T", "fields",
+                          *(arg for f in fields for arg in ("-e", f))],
+                         capture_output=True, text=True, check=True, timeout=120)
+    dlif = (str(dlif_link_local(dlif_mac(1))), dlif_mac(1))
+    assert {tuple(line.split("\t")) for line in out.stdout.splitlines()} == {
+        (maar_address(1), CMD_ADDRESS, *dlif), (CMD_ADDRESS, maar_address(2), *dlif)}
