@@ -28,8 +28,9 @@ Keys (defaults in brackets)::
     access_technology  RFC 5213 Access Technology Type: a name (802.11, 802.3,
                        802.16e, ppp, virtual) or a number 1..255             [802.11]
     option_types       {previous_maar, serving_maar}: option type numbers [67, 68]
-    gateway            shared | dlif: one default-router MAC for the domain, or
-                       one per MAAR (draft Appendix B)                    [shared]
+    gateway            shared | dlif: one default router for the domain (RFC
+                       5213's fixed link-local), or one DLIF per anchor
+                       (RFC 8885, derived from each MAAR's dpid)          [shared]
     maars.NAME         dpid, address, pool, prefix_length [64], access_ports,
                        transport_ports (the first faces the fabric),
                        max_bindings (MNs served at once) [4096]

@@ -20,7 +20,7 @@ from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
-from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
+from dmm_ryu.core.messages import REQUEST_PREFIX, answer, dlif_options, seq_newer
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.core.trust import PrefixOwners, pbu_problem
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
@@ -200,8 +200,13 @@ class Cmd(PeerSignalling):
         return [self._to_s_maar(bce, pbu, bce.p_maars())] + notes
 
     def _to_s_maar(self, bce: CmdBce, pbu: ProxyBindingUpdate, previous) -> SendMessage:
+        """The S-MAAR's PBA: the session's HNPs, a Previous MAAR option per
+        P-MAAR prefix and (gateway: dlif) the DLIF options of each, the
+        i-th pair for the i-th Previous MAAR option (RFC 8885 4.7, 4.8)."""
+        previous = tuple(previous)
+        dlifs = dlif_options(self._domain.dlifs, (p.address for p in previous))
         pba = answer(pbu, hnps=in_order(list(bce.anchors)) or None, lifetime=bce.lifetime,
-                     previous_maars=tuple(previous))
+                     previous_maars=previous, **dlifs)
         return SendMessage(self.address, bce.proxy_coa, pba)
 
     def _stale(self, bce: CmdBce, src: IPv6Address, pbu: ProxyBindingUpdate) -> bool:

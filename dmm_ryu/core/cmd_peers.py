@@ -16,7 +16,7 @@ from typing import List, Optional, Set
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.messages import next_seq, options, pbu_flags
 from dmm_ryu.core.store import CmdBce
-from dmm_ryu.core.trust import pba_believed
+from dmm_ryu.core.trust import dlifs_ok, pba_believed
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
@@ -84,6 +84,9 @@ class PeerSignalling:
         if pba.status == Status.ACCEPTED and not self._claimable(pba.options.mn_id, src,
                                                                  pba.options.hnps):
             self.counters["dropped_pba_prefix"] += 1
+            return []
+        if not dlifs_ok(pba.options, (src,), self._domain.dlifs):
+            self.counters["dropped_pba_dlif"] += 1
             return []
         del self._outbox[key]
         actions: List[Action] = [self._backoff.stop(key)]

@@ -72,12 +72,26 @@ class Timers:
 
 
 @dataclass(frozen=True)
+class Dlif:
+    """A MAAR's distributed logical interface (RFC 8885): the link-local
+    address and MAC an S-MAAR presents to an MN for prefixes that MAAR
+    anchors; signalled in DLIF Link-local (69) and Link-layer (70) options."""
+
+    link_local: IPv6Address
+    mac: bytes
+
+
+@dataclass(frozen=True)
 class DomainConfig:
     """What every node of one mobility domain shares.
 
     ``lma`` is the address of the MAAR that is the RFC 5213 LMA in
     ``Mode.PMIPV6`` (it anchors every prefix; the other MAARs are MAGs
     that signal it directly, and the CMD takes no part).
+
+    ``dlifs`` maps each MAAR's address to its :class:`Dlif` with
+    ``gateway: dlif``; empty for the shared gateway, and then no DLIF
+    option is sent.
     """
 
     cmd: IPv6Address
@@ -86,6 +100,7 @@ class DomainConfig:
     timers: Timers = field(default_factory=Timers)
     lma: Optional[IPv6Address] = None
     access_tech: int = AccessTechnology.IEEE_802_11
+    dlifs: Mapping[IPv6Address, Dlif] = field(default_factory=dict)
 
     def check(self) -> None:
         self.timers.check()

@@ -37,7 +37,7 @@ from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
 from dmm_ryu.core.routes import MaarBce
-from dmm_ryu.core.trust import in_pools, pba_believed, previous_ok
+from dmm_ryu.core.trust import dlifs_ok, in_pools, pba_believed, previous_ok
 from dmm_ryu.wire.mh.model import (
     timestamp_from_unix,
     HandoffIndicator,
@@ -231,6 +231,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         if not (in_pools(opts.hnps, self.pools)
                 and previous_ok(opts.previous_maars, self.pools, self.address)):
             return self._dropped("dropped_pba_prefix")
+        if not dlifs_ok(opts, (p.address for p in opts.previous_maars), self._domain.dlifs):
+            return self._dropped("dropped_pba_dlif")
         bce = self.bces.get(opts.mn_id)
         if bce is None:
             return self._dropped("stale_pba")

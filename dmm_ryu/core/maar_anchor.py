@@ -10,7 +10,7 @@ from typing import List, Optional
 from dmm_ryu.core import routes
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.config import Dereg, Mode
-from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
+from dmm_ryu.core.messages import REQUEST_PREFIX, answer, dlif_options, seq_newer
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.trust import in_pools, pbu_problem
 from dmm_ryu.wire.mh.model import ProxyBindingAck, ProxyBindingUpdate, Status
@@ -67,7 +67,8 @@ class AnchorSide:
         """PBU with the Serving MAAR option: the MN is at another MAAR.
 
         Tunnel our prefix to it, drop the P-MAAR list (Appendix B) and answer
-        with the HNP we anchor.  A prefix the CMD does not list was never
+        with the HNP we anchor and (gateway: dlif) our DLIF, which the
+        S-MAAR presents to the MN for it (RFC 8885 4.7, 4.8).  A prefix the CMD does not list was never
         registered (a registration overtaken by a newer one): release it.
         """
         opts = pbu.options
@@ -83,13 +84,15 @@ class AnchorSide:
         actions += self.attachments.gone(bce.mn_id)
         actions += self._p_maar_timer(bce, now)
         hnps = () if bce.local is None else (bce.local,)
+        dlif = dlif_options(self._domain.dlifs, (self.address,)) if hnps else {}
         if bce.local is None:
             del self.bces[bce.mn_id]
             self._cmd_seqs.pop(bce.mn_id, None)
         if hnps and self._domain.mode is Mode.LOCATOR:
-            actions.append(SendMessage(self.address, opts.serving_maar, answer(pbu, hnps=hnps)))
+            actions.append(SendMessage(self.address, opts.serving_maar,
+                                       answer(pbu, hnps=hnps, **dlif)))
         actions.append(SendMessage(self.address, src,
-                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar)))
+                                   answer(pbu, hnps=hnps, serving_maar=opts.serving_maar, **dlif)))
         return actions
 
     def _p_maar_timer(self, bce: MaarBce, now: float) -> List[Action]:

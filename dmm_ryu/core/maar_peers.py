@@ -12,6 +12,7 @@ from dmm_ryu.core.actions import Action, CancelTimer, StartTimer
 from dmm_ryu.core.config import Mode
 from dmm_ryu.core.messages import REQUEST_PREFIX
 from dmm_ryu.core.routes import MaarBce
+from dmm_ryu.core.trust import dlifs_ok
 from dmm_ryu.wire.mh.model import ProxyBindingAck, Status
 
 
@@ -78,6 +79,8 @@ class PeerLearning:
         if not all(self.pools[src].holds(p) for p in hnps) or not self._expected(bce, src, hnps,
                                                                                  stamp):
             return self._dropped("dropped_direct_pba_prefix")
+        if not dlifs_ok(pba.options, (src,), self._domain.dlifs):
+            return self._dropped("dropped_pba_dlif")
         pending = bce.pending
         if pending is not None and pending.lifetime and stamp == pending.options.timestamp:
             return self._registered_by(bce, src, pba, now)

@@ -2,10 +2,10 @@
 the MAAR and the CMD (sequence arithmetic, timestamps, mandatory options)."""
 from __future__ import annotations
 
-from ipaddress import IPv6Network
-from typing import Iterable, Optional
+from ipaddress import IPv6Address, IPv6Network
+from typing import Dict, Iterable, Mapping, Optional
 
-from dmm_ryu.core.config import Mode
+from dmm_ryu.core.config import Dlif, Mode
 from dmm_ryu.wire.mh.model import (
     DMM_PBA_FLAGS,
     DMM_PBU_FLAGS,
@@ -69,3 +69,15 @@ def options(mn_id: str, hnps: Iterable[IPv6Network], handoff: int,
     """The options every PBU of the core carries (all mandatory ones)."""
     return MobilityOptions(mn_id=mn_id, hnps=tuple(hnps), handoff=handoff,
                            access_tech=access_tech, timestamp=timestamp, **extra)
+
+
+def dlif_options(dlifs: Mapping[IPv6Address, Dlif],
+                 anchors: Iterable[IPv6Address]) -> Dict[str, tuple]:
+    """DLIF Link-local and Link-layer options (RFC 8885 4.7, 4.8) naming
+    the DLIF of each of ``anchors`` in order, as keyword arguments for
+    :func:`answer`; none when the domain has no DLIFs (shared gateway)."""
+    if not dlifs:
+        return {}
+    chosen = [dlifs[a] for a in anchors]
+    return {"dlif_link_locals": tuple(d.link_local for d in chosen),
+            "dlif_link_layers": tuple(d.mac for d in chosen)}

@@ -24,7 +24,7 @@ from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Iterable, Mapping, Optional
 
-from dmm_ryu.core.config import Mode, Pool, Timers
+from dmm_ryu.core.config import Dlif, Mode, Pool, Timers
 from dmm_ryu.core.messages import REQUEST_PREFIX
 from dmm_ryu.wire.mh.model import (
     BUFlags,
@@ -75,6 +75,19 @@ def previous_ok(previous: Iterable[PreviousMaar], pools: Mapping[IPv6Address, Po
     """Every Previous MAAR option names another MAAR and a prefix of its pool."""
     return all(p.address != receiver and p.address in pools and pools[p.address].holds(p.prefix)
                for p in previous)
+
+
+def dlifs_ok(opts, anchors: Iterable[IPv6Address], dlifs: Mapping[IPv6Address, Dlif]) -> bool:
+    """DLIF options, when a PBA carries them, pair one to one with
+    ``anchors`` (the i-th with the i-th) and name each anchor's DLIF as the
+    domain derives it: a DLIF identity is a function of the domain file,
+    so a mismatch is a misconfigured or forged sender."""
+    lls, macs = opts.dlif_link_locals, opts.dlif_link_layers
+    if not lls and not macs:
+        return True
+    expected = [dlifs.get(a) for a in anchors]
+    return (None not in expected and list(zip(lls, macs)) == [(d.link_local, d.mac) for d in expected]
+            and len(lls) == len(macs) == len(expected))
 
 
 class PrefixOwners:

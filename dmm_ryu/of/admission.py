@@ -14,12 +14,14 @@ from dmm_ryu.of.flows import (DEFAULT_PARSER, Rule, _add, _goto, _ipv6_rule, _ma
 
 
 def mn_rules(ctx: MaarDataplane, mac: str, port: int) -> List[Rule]:
-    """An MN with a session here: its frames to the gateway enter the
-    pipeline, the rest of its IPv6 is dropped; neither is ever punted as
-    an unknown source (the RS/NS/DAD punts stay above both)."""
+    """An MN with a session here: its frames to the gateway (dlif: to any
+    MAAR's DLIF, one rule each, the known-source rule last) enter the
+    pipeline, where they are routed by source prefix; the rest of its IPv6
+    is dropped; none is ever punted as an unknown source (the RS/NS/DAD
+    punts stay above them)."""
     mac = mac.lower()
-    return [_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
-                       eth_dst=ctx.gateway_mac, eth_src=mac),
+    return [*(_ipv6_rule(pl.CLASSIFY, pl.PRIORITY_PIPELINE, in_port=port,
+                         eth_dst=gateway_mac, eth_src=mac) for gateway_mac, _ in ctx.gateways),
             _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_KNOWN_SOURCE, in_port=port, eth_src=mac)]
 
 
@@ -48,9 +50,9 @@ def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable,
     out = [m for mac, port in sorted(before - after)
            for m in _removals(parser, pl.mn_cookie(mac), mn_rules(ctx, mac, port))]
     for mac, port in sorted(after - before):
-        first, known = mn_rules(ctx, mac, port)
-        out += [_add(parser, pl.mn_cookie(mac), first, admit),
-                _add(parser, pl.mn_cookie(mac), known, [])]
+        *entries, known = mn_rules(ctx, mac, port)
+        out += [_add(parser, pl.mn_cookie(mac), rule, admit) for rule in entries]
+        out.append(_add(parser, pl.mn_cookie(mac), known, []))
     return out
 
 

@@ -18,7 +18,9 @@ exact cookie (pipeline.py explains the cookie).
 
 Forwarding (see openflow_rules/README.md for the why):
 
-* local prefix: ROUTE ipv6_dst -> hop limit -1, gateway MAC as source,
+* local prefix: ROUTE ipv6_dst -> hop limit -1, gateway MAC as source
+  (``gateway: dlif``: this MAAR's DLIF MAC; a serving tunnel's downlink
+  carries its P-MAAR's DLIF MAC),
   MN MAC, MN's access port.  Uplink leaves by the default route.
 * anchored prefix, P-MAAR (ANCHOR): ROUTE ipv6_dst -> hop limit -1, push
   the prefix's label, to the S-MAAR's transport MAC; TUNNEL_IN label -> pop,
@@ -138,9 +140,10 @@ def _metered_punt(parser, port: int) -> list:
             + _apply(parser, _to_controller(parser)))
 
 
-def _deliver(parser, ctx: MaarDataplane, mac: str, port: int) -> list:
-    """To the MN on its access link, from the shared gateway MAC."""
-    return [parser.OFPActionSetField(eth_src=ctx.gateway_mac),
+def _deliver(parser, gateway_mac: str, mac: str, port: int) -> list:
+    """To the MN on its access link, from the router it knows for the
+    prefix: the shared gateway, or (dlif) the prefix's anchor's DLIF."""
+    return [parser.OFPActionSetField(eth_src=gateway_mac),
             parser.OFPActionSetField(eth_dst=mac.lower()),
             parser.OFPActionOutput(port)]
 
@@ -182,11 +185,12 @@ def _mh_punt(port: int, address) -> Rule:
 
 def _access_punts(ctx: MaarDataplane, port: int) -> List[Rule]:
     """What an access port punts, all through its meter: RS, NS for the
-    gateway and DAD probes (an MN whose link came up), and, lowest of all,
-    IPv6 from a source MAC with no admission rule here: an MN arriving
-    without any of those (a radio roam keeps its carrier: issue 14)."""
+    gateway (each DLIF in dlif mode) and DAD probes (an MN whose link came
+    up), and, lowest of all, IPv6 from a source MAC with no admission rule
+    here: an MN arriving without any of those (a radio roam keeps its
+    carrier: issue 14)."""
     return [_icmp_punt(port, pl.ICMPV6_RS),
-            _icmp_punt(port, pl.ICMPV6_NS, ipv6_nd_target=str(ctx.gateway_ll)),
+            *(_icmp_punt(port, pl.ICMPV6_NS, ipv6_nd_target=str(ll)) for _, ll in ctx.gateways),
             _icmp_punt(port, pl.ICMPV6_NS, ipv6_src="::"),
             _ipv6_rule(pl.CLASSIFY, pl.PRIORITY_UNKNOWN_SOURCE, in_port=port)]
 
@@ -282,7 +286,8 @@ def _local_cookie(ctx: MaarDataplane, prefix: IPv6Network) -> int:
 
 
 def install_local_route(action: core.InstallLocalRoute, ctx: MaarDataplane, parser) -> list:
-    actions = [parser.OFPActionDecNwTtl(), *_deliver(parser, ctx, action.mac, action.port)]
+    gateway_mac, _ = ctx.gateway_of(ctx.me)
+    actions = [parser.OFPActionDecNwTtl(), *_deliver(parser, gateway_mac, action.mac, action.port)]
     return [_add(parser, _local_cookie(ctx, action.prefix), dst_rule(action.prefix),
                  _apply(parser, actions))]
 
@@ -314,7 +319,8 @@ def _tunnel_cookie(ctx: MaarDataplane, action) -> int:
 
 def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
     """Instructions for the entry and exit rules, in tunnel_rules order."""
-    into = _into_tunnel(parser, ctx, ctx.label(action.prefix), ctx.peer(action.peer).transport_mac)
+    peer = ctx.peer(action.peer)
+    into = _into_tunnel(parser, ctx, ctx.label(action.prefix), peer.transport_mac)
     pop = parser.OFPActionPopMpls(pl.ETH_TYPE_IPV6)
     if action.role == core.ANCHOR:
         return [_apply(parser, [parser.OFPActionDecNwTtl(), *into]),
@@ -322,7 +328,8 @@ def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser)
     if not action.mac or not action.port:
         raise DataplaneError(f"serving tunnel for {action.prefix} needs the MN's mac and port")
     return [_apply(parser, into),
-            _apply(parser, [pop, *_deliver(parser, ctx, action.mac, action.port)])]
+            _apply(parser, [pop, *_deliver(parser, ctx.gateway_of(peer)[0], action.mac,
+                                           action.port)])]
 
 
 def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:

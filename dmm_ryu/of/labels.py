@@ -34,11 +34,31 @@ class DataplaneError(ValueError):
     """The domain cannot be expressed in this data plane; says why."""
 
 
+def _mac_of(top: int, dpid: int) -> str:
+    raw = top << 40 | dpid & ((1 << 40) - 1)
+    return ":".join(f"{raw >> shift & 0xFF:02x}" for shift in range(40, -8, -8))
+
+
 def transport_mac(dpid: int) -> str:
     """A MAAR's own MAC on the transport network: locally administered
     (0x0e), unicast, the low 40 bits of its datapath id."""
-    raw = 0x0E << 40 | dpid & ((1 << 40) - 1)
-    return ":".join(f"{raw >> shift & 0xFF:02x}" for shift in range(40, -8, -8))
+    return _mac_of(0x0E, dpid)
+
+
+def dlif_mac(dpid: int) -> str:
+    """A MAAR's DLIF MAC (``gateway: dlif``, RFC 8885 4.8): locally
+    administered (0x06), unicast, the low 40 bits of its datapath id, so
+    it is unique in the domain exactly when its transport MAC is."""
+    return _mac_of(0x06, dpid)
+
+
+def dlif_link_local(mac: str) -> IPv6Address:
+    """A DLIF's link-local address (RFC 8885 4.7): fe80::/64 with the
+    modified EUI-64 interface identifier of its MAC (RFC 4291 appendix A),
+    the address a router interface with that MAC would form."""
+    raw = bytes.fromhex(mac.replace(":", ""))
+    eui = bytes((raw[0] ^ 0x02,)) + raw[1:3] + b"\xff\xfe" + raw[3:]
+    return IPv6Address(b"\xfe\x80" + bytes(6) + eui)
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,12 @@ class PlannedMaar:
     pool: IPv6Network
     prefix_length: int
     transport_mac: str
+    dlif_mac: str
+
+    @property
+    def dlif_ll(self) -> IPv6Address:
+        """The link-local address of this MAAR's DLIF."""
+        return dlif_link_local(self.dlif_mac)
 
     def index_of(self, prefix: IPv6Network) -> int:
         """Position of ``prefix`` among the pool's /prefix_length blocks."""
@@ -90,7 +116,8 @@ class LabelPlan:
         if index_bits < MIN_INDEX_BITS:
             raise DataplaneError(f"{len(maars)} MAARs leave no room for prefixes in a 20-bit label")
         planned = tuple(
-            PlannedMaar(m.name, ordinal, m.address, m.pool, m.prefix_length, transport_mac(m.dpid))
+            PlannedMaar(m.name, ordinal, m.address, m.pool, m.prefix_length,
+                        transport_mac(m.dpid), dlif_mac(m.dpid))
             for ordinal, m in enumerate(sorted(maars.values(), key=lambda m: m.name), start=1)
         )
         _check_unique_macs(planned)

@@ -84,7 +84,10 @@ class MaarPacker:
 
     def __init__(self, ctx: MaarDataplane) -> None:
         self._ctx = weakref.ref(ctx)  # _PACKERS must not keep contexts alive
-        self._from_gateway = w.set_field("eth_src", ctx.gateway_mac)
+        #: eth_src toward the MN for prefixes each MAAR anchors (flows._deliver)
+        self._from_gateway = {m.address: w.set_field("eth_src", ctx.gateway_of(m)[0])
+                              for m in ctx.plan.maars}
+        self._own = ctx.maar.address
         self._peers = {m.address: (m.ordinal, self._to_neighbour(m.transport_mac))
                        for m in ctx.plan.maars}
         self.template: Callable[[IPv6Network, str], Template] = (
@@ -140,9 +143,10 @@ class MaarPacker:
         return (w.set_field("eth_src", ctx.transport_mac) + w.set_field("eth_dst", mac)
                 + w.set_field("in_port_nxm", flows.HAIRPIN_IN_PORT) + w.output(ctx.uplink_port))
 
-    def _deliver(self, mac: str, port: int) -> bytes:
-        """flows._deliver: to the MN on its access link, from the gateway MAC."""
-        return self._from_gateway + w.set_field("eth_dst", mac) + w.output(port)
+    def _deliver(self, anchor: IPv6Address, mac: str, port: int) -> bytes:
+        """flows._deliver: to the MN on its access link, from the gateway
+        MAC of prefixes ``anchor`` anchors."""
+        return self._from_gateway[anchor] + w.set_field("eth_dst", mac) + w.output(port)
 
     def _peer(self, address: IPv6Address) -> Tuple[int, bytes]:
         found = self._peers.get(address)
@@ -154,7 +158,7 @@ class MaarPacker:
 
     def _install_local_route(self, action: core.InstallLocalRoute, xid: int) -> List[bytes]:
         label, (rule,), _ = self.template(action.prefix, LOCAL)
-        actions = w.DEC_NW_TTL + self._deliver(action.mac, action.port)
+        actions = w.DEC_NW_TTL + self._deliver(self._own, action.mac, action.port)
         return [w.flow_mod(xid, pl.cookie(pl.Kind.LOCAL, label), 0, ADD, *rule,
                            w.apply_actions(actions))]
 
@@ -173,7 +177,8 @@ class MaarPacker:
             raise DataplaneError(f"serving tunnel for {action.prefix} needs the MN's mac and port")
         else:
             instructions = (w.apply_actions(into),
-                            w.apply_actions(_POP + self._deliver(action.mac, action.port)))
+                            w.apply_actions(_POP + self._deliver(action.peer, action.mac,
+                                                                 action.port)))
         owner = pl.cookie(pl.Kind.TUNNEL, label, ordinal)
         return [w.flow_mod(xid + i, owner, 0, ADD, *rule, inst)
                 for i, (rule, inst) in enumerate(zip(rules, instructions))]

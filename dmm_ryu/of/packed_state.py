@@ -56,9 +56,9 @@ def admission_flows(ctx: MaarDataplane, before: Iterable, after: Iterable) -> Li
            for m in packed.removals(0, pl.mn_cookie(mac), rules(mac, port))]
     for mac, port in sorted(after - before):
         owner = pl.mn_cookie(mac)
-        first, known = rules(mac, port)
-        out += [w.flow_mod(0, owner, 0, packed.ADD, *first, _ADMIT),
-                w.flow_mod(0, owner, 0, packed.ADD, *known)]
+        *entries, known = rules(mac, port)
+        out += [w.flow_mod(0, owner, 0, packed.ADD, *rule, _ADMIT) for rule in entries]
+        out.append(w.flow_mod(0, owner, 0, packed.ADD, *known))
     return out
 
 

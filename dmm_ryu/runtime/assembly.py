@@ -9,13 +9,13 @@ controller refuse exactly the same files with the same message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv6Network
+from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, List
 
 from dmm_ryu.config.domainfile import DomainFile, InvalidConfigError, MaarSection
 from dmm_ryu.core import config as core
 from dmm_ryu.of.context import GATEWAY_MAC
-from dmm_ryu.of.labels import DataplaneError, LabelPlan, transport_mac
+from dmm_ryu.of.labels import DataplaneError, LabelPlan, dlif_mac, transport_mac
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ def _plan(domain: DomainFile) -> LabelPlan:
         if clash != "the CMD's switch":
             raise InvalidConfigError(f"cmd.dpid: its transport MAC is {clash}")
     macs.setdefault(GATEWAY_MAC, "the MNs' default-router MAC")
+    if domain.gateway == "dlif":
+        macs.update((dlif_mac(m.dpid), f"the DLIF MAC of MAAR {m.name}")
+                    for m in domain.maars.values())
     if domain.upstream_mac in macs:
         raise InvalidConfigError(
             f"upstream_mac: {domain.upstream_mac} is {macs[domain.upstream_mac]}")
@@ -85,7 +88,16 @@ def _binding_notes(maars: Dict[str, core.MaarConfig], notes: List[str]) -> None:
                          f"the {prefixes} prefixes of {maar.pool}: the pool runs out first")
 
 
-def _shared(domain: DomainFile) -> core.DomainConfig:
+def _dlifs(domain: DomainFile, plan: LabelPlan) -> Dict[IPv6Address, core.Dlif]:
+    """Each MAAR's DLIF (``gateway: dlif``), derived from its dpid as the
+    data plane derives it (of/labels.py): none with the shared gateway."""
+    if domain.gateway != "dlif":
+        return {}
+    return {m.address: core.Dlif(m.dlif_ll, bytes.fromhex(m.dlif_mac.replace(":", "")))
+            for m in plan.maars}
+
+
+def _shared(domain: DomainFile, plan: LabelPlan) -> core.DomainConfig:
     return core.DomainConfig(
         cmd=domain.cmd.address,
         mode=core.Mode(domain.mode),
@@ -93,15 +105,13 @@ def _shared(domain: DomainFile) -> core.DomainConfig:
         timers=core.Timers(**domain.timers, detach_guard=domain.detach_guard),
         lma=domain.maars[domain.lma].address if domain.lma else None,
         access_tech=domain.access_technology,
+        dlifs=_dlifs(domain, plan),
     )
 
 
 def _implemented(domain: DomainFile) -> None:
     """Keys the file format knows but this controller cannot honour yet are
     refused, never silently ignored."""
-    if domain.gateway != "shared":
-        raise InvalidConfigError(f"gateway: {domain.gateway!r} is not implemented yet; "
-                                 "use 'shared'")
     if domain.timers.get("prefix_idle"):
         raise InvalidConfigError("timers.prefix_idle: prefix garbage collection is not "
                                  "implemented yet; leave it 0")
@@ -115,7 +125,7 @@ def build(domain: DomainFile) -> CoreConfigs:
     plan = _plan(domain)
     notes: List[str] = list(domain.notes)
     try:
-        shared = _shared(domain)
+        shared = _shared(domain, plan)
         pools = {m.address: core.Pool(_usable_pool(m, plan, notes), m.prefix_length)
                  for m in domain.maars.values()}
         cmd = core.CmdConfig(domain=shared, maars=frozenset(pools), pools=pools,

@@ -50,6 +50,8 @@ class MaarNode(Node):
         #: MN-ID -> the (mac, port) places its admission rules are in for.
         self._admitted: Dict[str, Tuple[Tuple[str, int], ...]] = {}
         self._punted = PuntBuffer()
+        #: gateway link-local -> MAC: the shared gateway, or every DLIF
+        self._gateway_macs = {ll: mac for mac, ll in ctx.gateways}
 
     @property
     def access_ports(self):
@@ -117,11 +119,13 @@ class MaarNode(Node):
         return self.mn_frame(port, inet.mac_text(frame[6:12]), now, frame)
 
     def access_frame(self, port: int, nd: ndp.NdPacket, now: float) -> List[Output]:
-        """An RS or DAD probe (attachment), or an NS for the shared gateway."""
+        """An RS or DAD probe (attachment), or an NS for the shared gateway
+        or a DLIF (answered with that DLIF's MAC)."""
         if _detects_attachment(nd):
             return self.mn_frame(port, nd.eth_src, now)
-        if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION and nd.target == self.ctx.gateway_ll:
-            return [self.answer_neighbour(nd, port, self.ctx.gateway_mac)]
+        gateway_mac = self._gateway_macs.get(nd.target)
+        if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION and gateway_mac is not None:
+            return [self.answer_neighbour(nd, port, gateway_mac)]
         self.env.stats.error("packet_in_ignored")
         return []
 
@@ -220,22 +224,25 @@ class MaarNode(Node):
 
     def local_action(self, action, now: float) -> List[Output]:
         if isinstance(action, act.SendRouterAdvert):
-            return [self._advertise(action, now)]
+            return self._advertise(action, now)
         return super().local_action(action, now)
 
-    def _advertise(self, advert: act.SendRouterAdvert, now: float) -> Output:
-        """RA to the MN; the first after an attachment ends the handover,
-        whose latency (attachment detected to S-MAAR forwarding ready) is
-        recorded for the mode."""
+    def _advertise(self, advert: act.SendRouterAdvert, now: float) -> List[Output]:
+        """RAs to the MN, one per router it sees (:func:`_by_gateway`); the
+        first after an attachment ends the handover, whose latency
+        (attachment detected to S-MAAR forwarding ready) is recorded for
+        the mode."""
         started = self._attach_time.pop(advert.mn_id, None)
         if started is not None:
             self.env.stats.latency(self.env.mode, now - started)
             LOG.info("dmm: MN %s registered at %s in %.1f ms, prefixes %s", advert.mn_id,
                      self.name, (now - started) * 1000, _PrefixList(advert.prefixes))
-        frame = ndp.router_advertisement(self.ctx.gateway_mac, self.ctx.gateway_ll, advert.mac,
-                                         ndp.ALL_NODES, advert.prefixes)
-        self.env.stats.count("tx", "RA")
-        return Output(self.info.dpid, [], raw=[self.packet_out(advert.port, frame)])
+        frames = [ndp.router_advertisement(mac, ll, advert.mac, ndp.ALL_NODES, prefixes,
+                                           router_lifetime=lifetime)
+                  for (mac, ll), prefixes, lifetime in _by_gateway(self.ctx, advert.prefixes)]
+        for _ in frames:
+            self.env.stats.count("tx", "RA")
+        return [Output(self.info.dpid, [], raw=[self.packet_out(advert.port, f) for f in frames])]
 
     # -- what operators see --------------------------------------------------
 
@@ -265,6 +272,29 @@ def _detects_attachment(nd: ndp.NdPacket) -> bool:
     """RS, or the DAD probe an MN sends first when its link comes up."""
     return nd.icmp_type == ndp.ROUTER_SOLICITATION or (
         nd.icmp_type == ndp.NEIGHBOR_SOLICITATION and nd.src.is_unspecified)
+
+
+def _by_gateway(ctx: MaarDataplane, prefixes) -> List[tuple]:
+    """(gateway, its prefixes, router lifetime) per router the MN sees, in
+    the order the prefixes come (the local one first).  Shared gateway: one
+    RA with every prefix, as RFC 5213's MAG sends.  dlif: one RA per anchor
+    carrying only the prefixes it anchors (RFC 8885 DLIF); a DLIF all of
+    whose prefixes are withdrawn says router lifetime 0, so the MN drops
+    it as a default router (RFC 4861 6.3.4).  No prefix at all: one RA
+    from this MAAR's own gateway, as before."""
+    groups: Dict[tuple, list] = {}
+    for prefix in prefixes:
+        groups.setdefault(ctx.gateway_for(prefix.prefix), []).append(prefix)
+    if not groups:
+        groups[ctx.gateway_of(ctx.me)] = []
+    return [(gateway, tuple(group), _router_lifetime(ctx, group))
+            for gateway, group in groups.items()]
+
+
+def _router_lifetime(ctx: MaarDataplane, group) -> int:
+    if ctx.dlif and not any(p.valid_lifetime for p in group):
+        return 0
+    return ndp.ROUTER_LIFETIME
 
 
 class _PrefixList:

@@ -76,8 +76,14 @@ def _prefix_option(p: AdvertisedPrefix) -> bytes:
                              p.prefix.network_address.packed)
 
 
+#: Seconds an RA makes its sender a default router for (RFC 4861 6.2.1's
+#: default, 3 x MaxRtrAdvInterval).
+ROUTER_LIFETIME = 1800
+
+
 def router_advertisement(src_mac: str, src: IPv6Address, dst_mac: str, dst: IPv6Address,
-                         prefixes: Iterable[AdvertisedPrefix], router_lifetime: int = 1800,
+                         prefixes: Iterable[AdvertisedPrefix],
+                         router_lifetime: int = ROUTER_LIFETIME,
                          mtu: Optional[int] = None) -> bytes:
     """A Router Advertisement frame from the gateway ``src`` to one MN.
 

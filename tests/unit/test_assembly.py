@@ -56,8 +56,7 @@ def test_address_beyond_the_usable_part_of_a_cut_pool_is_fine():
     assert "only 2001:db8::/46" in " ".join(build(load_text(text)).notes)
 
 
-@pytest.mark.parametrize("extra, key", [("gateway: dlif\n", "gateway"),
-                                        ("timers: {prefix_idle: 30}\n", "timers.prefix_idle")])
+@pytest.mark.parametrize("extra, key", [("timers: {prefix_idle: 30}\n", "timers.prefix_idle")])
 def test_keys_not_implemented_yet_are_refused_not_ignored(extra, key):
     from dmm_ryu.testbed.fakedomain import domain_text
     text = domain_text().replace("timers: {lifetime: 40}\n", "") + extra
@@ -69,3 +68,19 @@ def test_timestamp_window_reaches_the_core():
     from dmm_ryu.testbed.fakedomain import domain_text
     text = domain_text().replace("timers: {lifetime: 40}", "timers: {lifetime: 40, timestamp_window: 5}")
     assert build(load_text(text)).domain.timers.timestamp_window == 5.0
+
+
+def test_dlif_gives_every_maar_its_own_dlif_derived_from_its_dpid():
+    from dmm_ryu.testbed.fakedomain import domain_text
+    dlifs = build(load_text(domain_text(extra="gateway: dlif\n"))).domain.dlifs
+    assert {str(a): (str(d.link_local), d.mac.hex(":")) for a, d in dlifs.items()} == {
+        f"2001:db8:ffff::{i}": (f"fe80::400:ff:fe00:{i}", f"06:00:00:00:00:0{i}") for i in (1, 2, 3)}
+    assert build(load_text(domain_text())).domain.dlifs == {}
+
+
+def test_dlif_refuses_an_mn_mac_that_is_a_dlif_mac():
+    from dmm_ryu.testbed.fakedomain import domain_text
+    text = domain_text(extra='gateway: dlif\nmn_ids: {"06:00:00:00:00:02": mn@x}\n')
+    with pytest.raises(InvalidConfigError, match="DLIF MAC of MAAR maar2"):
+        build(load_text(text))
+    build(load_text(text.replace("gateway: dlif", "gateway: shared")))
