@@ -117,8 +117,8 @@ class PrefixCollection:
         if bce.pending is not None:
             return [StartTimer((DRAIN, bce.mn_id), now + self._timers.retransmit_initial)]
         for prefix in due:
-            del uses[prefix]
             bce.p_maars.pop(prefix, None)
+        self._prune_usage(bce)
         self.counters["prefix_released"] += len(due)
         actions = routes.sync(bce) + [self._advert(bce, due, now), self._drain_timer(bce.mn_id)]
         return actions + self._send_pbu(bce, 0, HandoffIndicator.NOT_CHANGED, now, hnps=due)
