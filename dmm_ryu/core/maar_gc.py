@@ -67,13 +67,18 @@ class PrefixCollection:
     def _traffic(self, event: TunnelTraffic, now: float) -> List[Action]:
         """A counter reading: a new prefix starts its idle clock, moved
         counters restart it (and end a drain), a still counter past
-        ``prefix_idle`` starts the drain."""
+        ``prefix_idle`` starts the drain.  A count below the last one is
+        the switch's rules rebuilt (a reconnect, a restart): a new
+        baseline, not traffic."""
         bce = self.bces.get(event.mn_id)
         if (not self._timers.prefix_idle or self._pmipv6 or bce is None or not bce.final
                 or not bce.is_serving or event.prefix not in bce.p_maars):
             return self._dropped("traffic_ignored")
         uses = self._usage.setdefault(event.mn_id, {})
         use = uses.get(event.prefix)
+        if use is not None and event.packets < use.packets:
+            uses[event.prefix] = replace(use, packets=event.packets)  # rules rebuilt: reset
+            return []
         if use is None or event.packets != use.packets:
             uses[event.prefix] = PrefixUse(event.prefix, event.packets, now)
             return self._resumed(bce, now) if use is not None and use.until else []

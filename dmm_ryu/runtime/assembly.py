@@ -102,9 +102,6 @@ def _implemented(domain: DomainFile) -> None:
     if domain.gateway != "shared":
         raise InvalidConfigError(f"gateway: {domain.gateway!r} is not implemented yet; "
                                  "use 'shared'")
-    if domain.timers.get("prefix_idle"):
-        raise InvalidConfigError("timers.prefix_idle: prefix garbage collection is not "
-                                 "implemented yet; leave it 0")
 
 
 def build(domain: DomainFile) -> CoreConfigs:
@@ -134,4 +131,7 @@ def build(domain: DomainFile) -> CoreConfigs:
         raise InvalidConfigError(f"timers: {err}") from err
     _nodes_outside_pools(domain, maars)
     _binding_notes(maars, notes)
+    if shared.timers.prefix_idle and shared.mode is core.Mode.PMIPV6:
+        notes.append("timers.prefix_idle has no effect in pmipv6 mode: a MAG's one prefix "
+                     "is its home network prefix, never collected")
     return CoreConfigs(domain=shared, cmd=cmd, maars=maars, notes=notes)

@@ -119,6 +119,15 @@ def test_a_flow_that_resumes_during_the_drain_keeps_the_prefix():
     assert "mn" not in p_maar.bces and s_maar.counters["prefix_released"] == 1
 
 
+def test_counters_reset_by_a_rebuild_are_not_traffic():
+    domain, p_maar, s_maar, prefix = moved()
+    idle_for(domain, s_maar, prefix, 2, packets=50)
+    idle_for(domain, s_maar, prefix, IDLE - 1, packets=0)
+    assert s_maar.counters["prefix_draining"] == 1
+    count(domain, s_maar, prefix, 1)
+    assert s_maar.counters["prefix_resumed"] == 1
+
+
 def test_rs_and_refresh_ras_count_the_valid_lifetime_down():
     """Never more than the MN has left (that would extend the address),
     and the 2-hour rule makes less pointless: exactly what is left."""
