@@ -120,3 +120,17 @@ def test_without_prefix_idle_nothing_is_polled():
     assert dom.dmm.nodes["maar2"].traffic is None
     assert POLLED not in dom.dmm.stats.messages()
     assert len(tunnel_flows(dom, "maar1")) == 2
+
+
+def test_a_reply_in_several_parts_is_summed_per_tunnel_before_the_core_hears():
+    """The entry and exit rule of one tunnel may arrive in two multipart
+    messages: one reading per tunnel, once the last part arrived."""
+    dom = gc_domain()
+    node = dom.dmm.nodes["maar2"]
+    polled = node.traffic.poll(node, dom.now)
+    assert [type(m).__name__ for out in polled for m in out.msgs] == ["OFPFlowStatsRequest"]
+    (cookie, _), = node.traffic._asked.items()
+    assert node.traffic.readings([(cookie, 3), (12345, 99)], more=True) == []
+    (event,) = node.traffic.readings([(cookie, 4)], more=False)
+    assert (event.mn_id, event.prefix, event.packets) == (MN_ID, OLD_PREFIX, 7)
+    assert node.traffic.readings([], more=False) == []
