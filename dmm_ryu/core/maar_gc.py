@@ -113,11 +113,12 @@ class PrefixCollection:
 
     def _drained(self, bce: MaarBce, now: float) -> List[Action]:
         """Drains that ended: tunnel gone, last RA, de-registration of
-        those prefixes at the CMD.  While another PBU awaits its answer
-        (one at a time), try again a retransmission interval later."""
+        those prefixes at the CMD (after the PBU awaiting its answer)."""
+        if not bce.is_serving:  # leaving the domain: its drains end with it
+            self._prune_usage(bce)
         uses = self._usage.get(bce.mn_id, {})
         due = sorted(p for p, u in uses.items() if u.until and u.until <= now)
-        if not due or not bce.is_serving:
+        if not due:
             return [self._drain_timer(bce.mn_id)]
         if bce.pending is not None:
             return [StartTimer((DRAIN, bce.mn_id), now + self._timers.retransmit_initial)]

@@ -173,6 +173,23 @@ def test_an_unanswered_release_leaves_the_session_and_heals():
     assert violations(domain) == []
 
 
+def test_leaving_the_domain_during_the_drain_ends_it_with_the_session():
+    """The MN leaves while its de-registration goes unanswered for a while:
+    the drain's end finds no MN served here and releases nothing."""
+    domain, p_maar, s_maar, prefix = moved()
+    idle_for(domain, s_maar, prefix, IDLE + 1)
+    domain.net.run_for(LIFETIME - 5)
+    domain.net.links[(s_maar.address, CMD_ADDRESS)] = Link(loss=1.0)
+    domain.move("mn", None)
+    domain.net.run_for(6)
+    assert s_maar.bces["mn"].leaving and s_maar.bces["mn"].pending is not None
+    assert s_maar.counters["prefix_released"] == 0 and "mn" not in s_maar._usage
+    domain.net.links.clear()
+    domain.net.run_for(60)
+    assert domain.net.settle() and domain.cmd.store.get("mn") is None
+    assert all(m.bces == {} for m in domain.maars) and violations(domain) == []
+
+
 def test_a_handover_during_the_drain_forgets_it():
     domain, p_maar, s_maar, prefix = moved()
     idle_for(domain, s_maar, prefix, IDLE + 1)
