@@ -8,7 +8,10 @@ it takes, is summed per tunnel (entry and exit rule share one cookie: both
 directions count) and each serving tunnel's sum becomes a
 :class:`~dmm_ryu.core.events.TunnelTraffic` event of its MN.  Only the
 S-MAAR's counters are read: it alone may release a prefix (draft 3.5),
-and every packet of the prefix crosses its rules either way.
+and every packet of the prefix crosses its rules either way.  Replies are
+not matched to requests by xid: a reply still arriving when the next poll
+asks again adds its counts to the new one, which can only make a prefix
+look busy (kept one interval longer), never release a busy one.
 """
 from __future__ import annotations
 

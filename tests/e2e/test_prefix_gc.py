@@ -5,7 +5,10 @@ the tunnel and stops.  Within prefix_idle + the drain's valid lifetime
 (the binding lifetime, 12 s) + one poll: maar1 holds no rule, tunnel or
 pool entry for the MN, the CMD's binding lists only the local prefix,
 the stock Linux MN dropped the old address by itself (RFC 4862 valid
-lifetime), and a 20 ms ping from the local prefix lost nothing."""
+lifetime), and a 20 ms ping from the local prefix lost nothing.  The
+release is signalled on the wire, as tshark with the project's Lua
+dissector reads it: the S-MAAR's lifetime-0 PBU naming the old prefix, the
+CMD's PBA, the CMD's lifetime-0 PBU to the P-MAAR and its PBA."""
 import json
 import re
 import time
@@ -13,6 +16,7 @@ import time
 import pytest
 
 from dmm_ryu.runtime.traffic import poll_interval
+from dmm_ryu.testbed import figures, report
 from dmm_ryu.testbed.ovs import dump_flows, wait_for
 from dmm_ryu.testbed.scenario import Scenario, global_addresses, mn_id, rest_get
 from mininet_topos.dmm import cn_address
@@ -70,13 +74,16 @@ def gc(tmp_path_factory):
         released_after = time.time() - stopped if released else None
         gone = wait_for(lambda: address_in(sc.mn, OLD) is None, timeout=5, interval=0.2)
         local_ping.wait(timeout=budget + 15)
+        sc.captures.stop()
+        wire = figures.tshark_signalling(out / "signalling.pcap", report._node)
         (out / "prefix_gc.json").write_text(json.dumps({"released_after_s": released_after}))
         yield {"old_ping": old_ping, "before": before, "released_after": released_after,
                "address_gone": bool(gone), "local_ping": local_log.read_text(),
                "maar1": rest_get(sc.rest_of("maar1"), "/maars/maar1"),
                "maar2": rest_get(sc.rest_of("maar2"), "/maars/maar2"),
                "flows": {b: dump_flows(b) for b in ("maar1", "maar2")},
-               "binding": binding_prefixes(sc)}
+               "binding": binding_prefixes(sc),
+               "release": [m for m in wire if m["t"] >= stopped and m["lifetime"] == 0]}
 
 
 def test_the_old_prefix_carried_traffic_through_its_tunnel_before(gc):
@@ -106,3 +113,14 @@ def test_the_stock_mn_dropped_the_old_address_by_its_lifetime(gc):
 def test_the_local_prefix_never_lost_a_packet(gc):
     transmitted, received = map(int, SUMMARY.search(gc["local_ping"]).groups())
     assert transmitted > 500 and received == transmitted, gc["local_ping"][-300:]
+
+
+def test_the_release_is_signalled_by_pbu_and_pba_on_the_wire(gc):
+    """S-MAAR -> CMD first (only it may end a prefix's session, draft 3.5);
+    the P-MAAR answers the CMD's de-registration; nothing else has lifetime 0."""
+    flow = [(m["from"], m["to"], m["type"]) for m in gc["release"]]
+    assert sorted(flow) == sorted([("maar2", "cmd", "PBU"), ("cmd", "maar2", "PBA"),
+                                   ("cmd", "maar1", "PBU"), ("maar1", "cmd", "PBA")]), flow
+    assert flow[0] == ("maar2", "cmd", "PBU")
+    assert flow.index(("cmd", "maar1", "PBU")) < flow.index(("maar1", "cmd", "PBA"))
+    assert all(m["status"] in (None, 0) and not m["malformed"] for m in gc["release"])
