@@ -250,7 +250,7 @@ def _sent_in(item) -> tuple:
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:
-    return [[[_part_out(p) for p in key], records.storable(at)] for key, at in deadlines.items()]
+    return [[[_part_out(p) for p in key], records.finite(at)] for key, at in deadlines.items()]
 
 
 def _timers_in(items) -> Dict[Hashable, float]:
@@ -258,7 +258,7 @@ def _timers_in(items) -> Dict[Hashable, float]:
 
 
 def _part_out(part):
-    return {"a": _addr(part)} if isinstance(part, IPv6Address) else records.storable(part)
+    return {"a": _addr(part)} if isinstance(part, IPv6Address) else part
 
 
 def _part_in(part):
