@@ -21,6 +21,10 @@ from .model import (
     PBU_FLAGS,
     AccessTechnology,
     BAFlags,
+    BindingRevocationAck,
+    BindingRevocationIndication,
+    BRFlags,
+    BRType,
     BUFlags,
     HandoffIndicator,
     Message,
@@ -28,6 +32,9 @@ from .model import (
     PreviousMaar,
     ProxyBindingAck,
     ProxyBindingUpdate,
+    Revocation,
+    RevocationStatus,
+    RevocationTrigger,
     Status,
     UnknownOption,
     missing_mandatory,
@@ -37,11 +44,13 @@ from .model import (
 from .options import DEFAULT_OPTION_TYPES, OptionType, OptionTypes
 
 __all__ = [
-    "AccessTechnology", "BAFlags", "BUFlags", "DEFAULT_OPTION_TYPES", "DMM_PBA_FLAGS",
+    "AccessTechnology", "BAFlags", "BRFlags", "BRType", "BUFlags",
+    "BindingRevocationAck", "BindingRevocationIndication", "DEFAULT_OPTION_TYPES", "DMM_PBA_FLAGS",
     "DMM_PBU_FLAGS", "DecodedPacket",
     "HandoffIndicator", "MHDecodeError", "MHType", "Message", "MobilityOptions",
     "OptionType", "OptionTypes", "PBA_FLAGS", "PBU_FLAGS", "PreviousMaar",
-    "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Status", "UnknownOption",
+    "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Revocation", "RevocationStatus",
+    "RevocationTrigger", "Status", "UnknownOption",
     "decode_mh", "decode_packet", "encode_mh", "encode_packet", "missing_mandatory",
     "timestamp_from_unix", "timestamp_to_unix",
 ]
