@@ -36,6 +36,7 @@ from dmm_ryu.core.maar_anchor import AnchorSide
 from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
+from dmm_ryu.core.revocation import REVOCATION_MESSAGES, REVOKE, Outstanding, RevocationSide
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.trust import in_pools, pba_believed, previous_ok
 from dmm_ryu.wire.mh.model import (
@@ -49,7 +50,7 @@ from dmm_ryu.wire.mh.model import (
 TIMER_KINDS = ("retx", "refresh", "expire", "locate", BINDING)
 
 
-class Maar(LmaSide, AnchorSide, PeerLearning):
+class Maar(LmaSide, AnchorSide, PeerLearning, RevocationSide):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -72,6 +73,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         #: who answers our PBUs: the CMD, or in pmipv6 mode the LMA (RFC 5213)
         self._anchor = config.domain.lma if self._pmipv6 else config.domain.cmd
         self._lma_gone: Dict[tuple, int] = {}  # see LmaSide
+        self._revoking = Outstanding()  # see RevocationSide
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
@@ -219,6 +221,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
 
     def _received(self, event: MessageReceived, now: float) -> List[Action]:
         message = event.message
+        if isinstance(message, REVOCATION_MESSAGES):
+            return self._revocation(event.src, message, now)
         if isinstance(message, ProxyBindingUpdate):
             if self._pmipv6 and self.is_lma:
                 return self._lma_pbu(event.src, message, now)
@@ -312,6 +316,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
     # -- timers ------------------------------------------------------------
 
     def _timer(self, key, now: float) -> List[Action]:
+        if key[0] == REVOKE:
+            return self._lma_revoke_timer(key, now)
         kind, mn_id = key
         bce = self.bces.get(mn_id)
         if kind == "detach":

@@ -37,6 +37,7 @@ from .model import (
     RevocationTrigger,
     Status,
     UnknownOption,
+    message_name,
     missing_mandatory,
     timestamp_from_unix,
     timestamp_to_unix,
@@ -51,6 +52,7 @@ __all__ = [
     "OptionType", "OptionTypes", "PBA_FLAGS", "PBU_FLAGS", "PreviousMaar",
     "ProxyBindingAck", "ProxyBindingUpdate", "Reason", "Revocation", "RevocationStatus",
     "RevocationTrigger", "Status", "UnknownOption",
-    "decode_mh", "decode_packet", "encode_mh", "encode_packet", "missing_mandatory",
+    "decode_mh", "decode_packet", "encode_mh", "encode_packet", "message_name",
+    "missing_mandatory",
     "timestamp_from_unix", "timestamp_to_unix",
 ]

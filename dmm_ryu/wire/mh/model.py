@@ -288,6 +288,15 @@ Message = Union[ProxyBindingUpdate, ProxyBindingAck, BindingRevocationIndication
                 BindingRevocationAck]
 
 
+_NAMES = {ProxyBindingUpdate: "PBU", ProxyBindingAck: "PBA",
+          BindingRevocationIndication: "BRI", BindingRevocationAck: "BRA"}
+
+
+def message_name(message: Message) -> str:
+    """"PBU", "PBA", "BRI" or "BRA": how logs, counters and figures name it."""
+    return _NAMES[type(message)]
+
+
 def timestamp_from_unix(seconds: float) -> int:
     """The Timestamp option value for a UNIX time: 48.16 fixed point."""
     return round(seconds * 65536)
