@@ -162,11 +162,11 @@ class LmaSide:
         actions = routes.sync(bce) + self._lma_unrevoke(bce.mn_id, src)
         if moved_here:
             actions += self.attachments.gone(bce.mn_id)
-        if previous is not None:  # RFC 5846: tell the previous MAG at once
+        actions += [StartTimer((BINDING, bce.mn_id), now + lifetime), SendMessage(
+            self.address, src, answer(pbu, lifetime=lifetime, hnps=(bce.local,)))]
+        if previous is not None:  # RFC 5846: then tell the previous MAG at once
             actions += self._lma_revoke(bce, previous, handover_trigger(pbu.options.handoff), now)
-        actions.append(StartTimer((BINDING, bce.mn_id), now + lifetime))
-        return actions + [SendMessage(self.address, src,
-                                      answer(pbu, lifetime=lifetime, hnps=(bce.local,)))]
+        return actions
 
     def _lma_dereg(self, src: IPv6Address, pbu: ProxyBindingUpdate,
                    bce: Optional[MaarBce], now: float) -> List[Action]:
