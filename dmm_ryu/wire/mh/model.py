@@ -262,8 +262,18 @@ class RevocationStatus(enum.IntEnum):
     REVOCATION_FAILED_MN_ATTACHED = 6
 
 
+class _PlainRfc5846:
+    """Binding Revocation has no D flag: it is never DMM signalling."""
+
+    __slots__ = ()
+
+    @property
+    def is_dmm(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
-class BindingRevocationIndication:
+class BindingRevocationIndication(_PlainRfc5846):
     """BRI (MH type 16, B.R. Type 1): the LMA tells a MAG to drop the
     binding(s) the options identify (MN-ID, HNP)."""
 
@@ -274,7 +284,7 @@ class BindingRevocationIndication:
 
 
 @dataclass(frozen=True, slots=True)
-class BindingRevocationAck:
+class BindingRevocationAck(_PlainRfc5846):
     """BRA (MH type 16, B.R. Type 2); echoes the BRI's sequence number."""
 
     status: int
