@@ -115,26 +115,31 @@ def test_scapy_reads_the_generic_header_and_agrees_on_the_checksum():
         assert bytes(rebuilt)[40:] == packet[40:]
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
-def test_tshark_reads_our_bri_and_bra(tmp_path):
-    """Wireshark's mip6 dissector: MH type 16, B.R. Type, trigger, status,
-    sequence, P flag, MN-ID and HNP, and nothing malformed."""
-    path = tmp_path / "bri.pcap"
-    frames = [ethernet("02:00:00:00:00:02", "02:00:00:00:00:01", encode_packet(m, SRC, DST))
-              for m in (BRI, BRA)]
+def tshark_fields(frames, path, fields):
+    """Wireshark's mip6 dissector (independent of our codec) on Ethernet
+    ``frames`` written to the pcap ``path``: one dict of ``fields`` each."""
     with open(path, "wb") as pcap:
         pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for number, frame in enumerate(frames):
             pcap.write(struct.pack("<IIII", number, 0, len(frame), len(frame)) + frame)
-    fields = ("mip6.mhtype", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
-              "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_ap", "mip6.mnid.identifier",
-              "mip6.nemo.mnp.mnp", "_ws.malformed")
     args = ["tshark", "-r", str(path), "-T", "fields", "-E", "occurrence=a"]
     for name in fields:
         args += ["-e", name]
     out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120,
                          env={**os.environ, "TZ": "UTC"}).stdout
-    rows = [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+    return [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_tshark_reads_our_bri_and_bra(tmp_path):
+    """MH type 16, B.R. Type, trigger, status, sequence, P flag, MN-ID and
+    HNP, and nothing malformed."""
+    frames = [ethernet("02:00:00:00:00:02", "02:00:00:00:00:01", encode_packet(m, SRC, DST))
+              for m in (BRI, BRA)]
+    fields = ("mip6.mhtype", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
+              "mip6.bri_seqnr", "mip6.bri_ip", "mip6.bri_ap", "mip6.mnid.identifier",
+              "mip6.nemo.mnp.mnp", "_ws.malformed")
+    rows = tshark_fields(frames, tmp_path / "bri.pcap", fields)
     assert [(r["mip6.mhtype"], r["mip6.bri_br.type"], r["mip6.bri_seqnr"]) for r in rows] == [
         ("16", "1", "7"), ("16", "2", "7")]
     assert (rows[0]["mip6.bri_r.trigger"], rows[0]["mip6.bri_ip"]) == ("4", "1")

@@ -4,10 +4,7 @@ signalling frame on the wire is an RFC 5213 PBU/PBA between a MAG and the
 LMA (none to or from the CMD), and data follows the fake flow tables."""
 from __future__ import annotations
 
-import os
 import shutil
-import struct
-import subprocess
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
@@ -20,6 +17,7 @@ from dmm_ryu.wire.inet import ethernet
 from dmm_ryu.wire.mh import (BindingRevocationAck, BindingRevocationIndication, MobilityOptions,
                              ProxyBindingUpdate, codec, decode_packet, encode_packet,
                              message_name)
+from tests.unit.test_mh_revocation import tshark_fields
 from tests.unit.test_mh_samples import reseal
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, ra_prefixes, uplink, where
 from tests.unit.test_roam import data
@@ -87,24 +85,6 @@ def test_data_follows_the_lma_tunnel_to_the_serving_mag(moved):
     assert [hop[0] for hop in up] == ["router"]
 
 
-LINKTYPE_ETHERNET = 1
-
-
-def tshark_fields(dom: FakeDomain, path, fields):
-    """Wireshark's mip6 dissector (independent of our codec) on every
-    frame of the wire: one dict of ``fields`` per frame."""
-    with open(path, "wb") as pcap:
-        pcap.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET))
-        for number, frame in enumerate(dom.wire):
-            pcap.write(struct.pack("<IIII", number, 0, len(frame), len(frame)) + frame)
-    args = ["tshark", "-r", str(path), "-T", "fields", "-E", "occurrence=a"]
-    for name in fields:
-        args += ["-e", name]
-    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120,
-                         env={**os.environ, "TZ": "UTC"}).stdout
-    return [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
-
-
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 def test_tshark_reads_rfc_5213_from_our_mag_and_lma(moved, tmp_path):
     """P flag set, HNP, HI, ATT, Timestamp present, no option 67/68; the
@@ -114,7 +94,7 @@ def test_tshark_reads_rfc_5213_from_our_mag_and_lma(moved, tmp_path):
               "mip6.hi", "mip6.att", "mip6.timestamp_tmp", "mip6.mobility_opt",
               "_ws.malformed", "mip6.bri_br.type", "mip6.bri_r.trigger", "mip6.bri_status",
               "mip6.bri_ip", "mip6.bri_ap", "mip6.mnid.identifier")
-    decoded = tshark_fields(dom, tmp_path / "pmipv6.pcap", fields)
+    decoded = tshark_fields(dom.wire, tmp_path / "pmipv6.pcap", fields)
     ours = [m for _, _, m in signalling(dom)]
     assert len(decoded) == len(ours) == 6
     bri, bra = decoded[4:]
