@@ -78,10 +78,10 @@ class Maar(LmaSide, AnchorSide, PeerLearning, RevocationSide):
 
     @property
     def busy(self) -> bool:
-        """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
-        awaited, or (a pmipv6 MAG) a detach guard runs: RFC 5213 has no
-        message telling the previous MAG, its de-registration after the
-        guard ends the handover.  The simulator settles on this."""
+        """A PBU awaits its PBA (or a BRI its BRA), or (locator mode) a
+        P-MAAR's direct PBA is awaited, or (a pmipv6 MAG) a detach guard
+        runs: unless a BRI revokes it first, the MAG's de-registration after
+        the guard ends the handover.  The simulator settles on this."""
         guarding = self._pmipv6 and not self.is_lma and bool(self.attachments.absent)
         return len(self._backoff) > 0 or bool(self._locating) or guarding
 
