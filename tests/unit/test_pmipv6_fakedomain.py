@@ -193,3 +193,18 @@ def test_an_mn_at_the_lma_itself_is_registered_and_logged_at_once(caplog):
         caplog.clear()
         attach(dom, "maar1")  # a repeat RS: the RA again, no second registration line
     assert not [r for r in caplog.records if "registered at" in r.getMessage()]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_the_reports_tshark_reader_agrees_with_our_codec_on_the_revocation(moved, tmp_path):
+    """figures.tshark_signalling (Wireshark plus our Lua dissector) and
+    report.signalling (our codec) give the same rows for the move."""
+    from dmm_ryu.testbed import figures, report
+    dom = moved[0]
+    path = tmp_path / "signalling.pcap"
+    tshark_fields(dom.wire, path, ("frame.number",))  # writes the pcap
+    theirs = figures.tshark_signalling(path, report._node)
+    ours = report.signalling(path)
+    keep = ("from", "to", "type", "lifetime", "seq")
+    assert [{k: m[k] for k in keep} for m in theirs] == [{k: m[k] for k in keep} for m in ours]
+    assert [(m["type"], m["status"]) for m in theirs[4:]] == [("BRI", None), ("BRA", 0)]
