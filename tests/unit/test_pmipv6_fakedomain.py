@@ -208,3 +208,13 @@ def test_the_reports_tshark_reader_agrees_with_our_codec_on_the_revocation(moved
     keep = ("from", "to", "type", "lifetime", "seq")
     assert [{k: m[k] for k in keep} for m in theirs] == [{k: m[k] for k in keep} for m in ours]
     assert [(m["type"], m["status"]) for m in theirs[4:]] == [("BRI", None), ("BRA", 0)]
+
+
+def test_signalling_log_lines_and_stats_keys_name_the_revocation_messages():
+    from dmm_ryu.runtime.node import Described, message_kind
+    bri = BindingRevocationIndication(4, 3, MobilityOptions(mn_id=MN_ID))
+    bra = BindingRevocationAck(2, 3, MobilityOptions(mn_id=MN_ID))
+    assert (message_kind(bri), message_kind(bra)) == (("BRI", None), ("BRA", 2))
+    assert str(Described(LMA, MAG2, bri)) == (f"BRI {LMA} -> {MAG2} mn={MN_ID} seq=3 lifetime=- "
+                                              "hnp=- trigger=4")
+    assert str(Described(MAG2, LMA, bra)).endswith("hnp=- status=2")
