@@ -22,6 +22,7 @@ from dmm_ryu.core.cmd_release import PrefixRelease
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
 from dmm_ryu.core.messages import REQUEST_PREFIX, answer, dlif_options, seq_newer
+from dmm_ryu.core.revocation import REVOCATION_MESSAGES
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.core.trust import PrefixOwners, pbu_problem
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
@@ -60,6 +61,9 @@ class Cmd(PeerSignalling, PrefixRelease):
             return self._revoke(event.mn_id, now)
         if not isinstance(event, MessageReceived):
             raise TypeError(f"CMD cannot handle {event!r}")
+        if isinstance(event.message, REVOCATION_MESSAGES):  # RFC 5846: pmipv6 mode only
+            self.counters["dropped_revocation"] += 1
+            return []
         if isinstance(event.message, ProxyBindingUpdate):
             return self._pbu(event.src, event.message, now)
         return self._pba(event.src, event.message, now)

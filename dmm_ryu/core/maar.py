@@ -20,14 +20,8 @@ from typing import Dict, List, Optional, Set
 
 from dmm_ryu.core import routes
 from dmm_ryu.core.attach import Attachments, Seen
-from dmm_ryu.core.actions import (
-    Action,
-    AdvertisedPrefix,
-    CancelTimer,
-    SendMessage,
-    SendRouterAdvert,
-    StartTimer,
-)
+from dmm_ryu.core.actions import (Action, AdvertisedPrefix, CancelTimer, SendMessage,
+                                  SendRouterAdvert, StartTimer)
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.census import BindingCache
 from dmm_ryu.core.config import MaarConfig, Mode
@@ -39,6 +33,7 @@ from dmm_ryu.core.maar_gc import DRAIN, PrefixCollection, PrefixUse
 from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
+from dmm_ryu.core.revocation import REVOCATION_MESSAGES, REVOKE, Outstanding, RevocationSide
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.trust import dlifs_ok, in_pools, pba_believed, previous_ok
 from dmm_ryu.wire.mh.model import (HandoffIndicator, ProxyBindingAck, ProxyBindingUpdate, Status,
@@ -47,7 +42,7 @@ from dmm_ryu.wire.mh.model import (HandoffIndicator, ProxyBindingAck, ProxyBindi
 TIMER_KINDS = ("retx", "refresh", "expire", "locate", DRAIN, BINDING)
 
 
-class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection):
+class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection, RevocationSide):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -71,14 +66,15 @@ class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection):
         #: who answers our PBUs: the CMD, or in pmipv6 mode the LMA (RFC 5213)
         self._anchor = config.domain.lma if self._pmipv6 else config.domain.cmd
         self._lma_gone: Dict[tuple, int] = {}  # see LmaSide
+        self._revoking = Outstanding()  # see RevocationSide
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
     def busy(self) -> bool:
-        """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
-        awaited, or (a pmipv6 MAG) a detach guard runs: RFC 5213 has no
-        message telling the previous MAG, its de-registration after the
-        guard ends the handover.  The simulator settles on this."""
+        """A PBU awaits its PBA (or a BRI its BRA), or (locator mode) a
+        P-MAAR's direct PBA is awaited, or (a pmipv6 MAG) a detach guard
+        runs: unless a BRI revokes it first, the MAG's de-registration after
+        the guard ends the handover.  The simulator settles on this."""
         guarding = self._pmipv6 and not self.is_lma and bool(self.attachments.absent)
         return len(self._backoff) > 0 or bool(self._locating) or guarding
 
@@ -220,6 +216,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection):
 
     def _received(self, event: MessageReceived, now: float) -> List[Action]:
         message = event.message
+        if isinstance(message, REVOCATION_MESSAGES):
+            return self._revocation(event.src, message, now)
         if isinstance(message, ProxyBindingUpdate):
             if self._pmipv6 and self.is_lma:
                 return self._lma_pbu(event.src, message, now)
@@ -320,6 +318,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection):
     # -- timers ------------------------------------------------------------
 
     def _timer(self, key, now: float) -> List[Action]:
+        if key[0] == REVOKE:
+            return self._lma_revoke_timer(key, now)
         kind, mn_id = key
         bce = self.bces.get(mn_id)
         if kind == "detach":

@@ -114,6 +114,7 @@ def forget_maar(maar: Maar, mn_id: str) -> None:
     maar._cmd_seqs.pop(mn_id, None)
     maar._usage.pop(mn_id, None)
     maar._backoff.stop(("retx", mn_id))
+    maar._forget_revocations(mn_id)
     for table in (maar.attachments.present, maar.attachments.absent, maar.attachments.held):
         table.pop(mn_id, None)
 
