@@ -63,8 +63,11 @@ def gc(tmp_path_factory):
         old, local = address_in(sc.mn, OLD), address_in(sc.mn, LOCAL)
         local_log = out / "local-ping.log"
         budget = int(IDLE + LIFETIME + poll_interval(IDLE) + 8)
-        local_ping = sc._spawn(sc.mn, ["ping", "-6", "-i", "0.02", "-w", str(budget + 5),
-                                       "-I", local, cn_address(1)], local_log)
+        # a count, not only a deadline: at ``-w`` ping exits with its last reply
+        # in flight and counts it lost
+        local_ping = sc._spawn(sc.mn, ["ping", "-6", "-i", "0.02", "-c", str((budget + 5) * 50),
+                                       "-w", str(budget + 25), "-I", local, cn_address(1)],
+                               local_log)
         old_ping = sc.mn.cmd(f"ping -6 -c 20 -i 0.1 -W 1 -I {old} {cn_address(1)}")
         stopped = time.time()
         before = {"maar1": rest_get(sc.rest_of("maar1"), "/maars/maar1"),
@@ -73,7 +76,7 @@ def gc(tmp_path_factory):
                             interval=0.2)
         released_after = time.time() - stopped if released else None
         gone = wait_for(lambda: address_in(sc.mn, OLD) is None, timeout=5, interval=0.2)
-        local_ping.wait(timeout=budget + 15)
+        local_ping.wait(timeout=budget + 35)
         sc.captures.stop()
         wire = figures.tshark_signalling(out / "signalling.pcap", report._node)
         (out / "prefix_gc.json").write_text(json.dumps({"released_after_s": released_after}))
