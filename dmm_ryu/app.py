@@ -25,6 +25,7 @@ from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.ops.server import serve
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import CMD
+from dmm_ryu.runtime.traffic import flow_stats
 from dmm_ryu.shell.clock import DomainClock
 from dmm_ryu.shell.drain import Drain
 from dmm_ryu.store.base import StoreError
@@ -258,6 +259,14 @@ class DmmApp(compat.RyuApp):
         msg = ev.msg
         handler = self.dmm.port_down if is_link_down(msg) else self.dmm.port_up
         self._run("port_status", handler, msg.datapath.id, msg.desc.port_no, self.clock.now())
+
+    @compat.set_ev_cls(compat.ofp_event.EventOFPFlowStatsReply, compat.MAIN_DISPATCHER)
+    def flow_stats(self, ev):
+        """The tunnels' packet counters, for prefix GC (runtime/traffic.py)."""
+        msg = ev.msg
+        more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
+        self._run("flow_stats", flow_stats, self.dmm, msg.datapath.id,
+                  [(stat.cookie, stat.packet_count) for stat in msg.body], more, self.clock.now())
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)
     def packet_in(self, ev):

@@ -18,15 +18,17 @@ from typing import Dict, Hashable, List, Optional, Set, Tuple
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
+from dmm_ryu.core.cmd_release import PrefixRelease
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
 from dmm_ryu.core.messages import REQUEST_PREFIX, answer, dlif_options, seq_newer
+from dmm_ryu.core.revocation import REVOCATION_MESSAGES
 from dmm_ryu.core.store import BindingStore, CmdBce, MemoryStore, in_order
 from dmm_ryu.core.trust import PrefixOwners, pbu_problem
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
 
 
-class Cmd(PeerSignalling):
+class Cmd(PeerSignalling, PrefixRelease):
     """The CMD.  ``store`` holds the BCEs, ``counters`` what happened."""
 
     def __init__(self, config: CmdConfig, store: Optional[BindingStore] = None) -> None:
@@ -59,6 +61,9 @@ class Cmd(PeerSignalling):
             return self._revoke(event.mn_id, now)
         if not isinstance(event, MessageReceived):
             raise TypeError(f"CMD cannot handle {event!r}")
+        if isinstance(event.message, REVOCATION_MESSAGES):  # RFC 5846: pmipv6 mode only
+            self.counters["dropped_revocation"] += 1
+            return []
         if isinstance(event.message, ProxyBindingUpdate):
             return self._pbu(event.src, event.message, now)
         return self._pba(event.src, event.message, now)
@@ -82,9 +87,11 @@ class Cmd(PeerSignalling):
         problem = pbu_problem(pbu, now, self._timers, self._domain.mode)
         if problem is not None:
             return self._refuse(src, pbu, problem)
+        bce = self.store.get(pbu.options.mn_id)
+        if self._releasing(bce, src, pbu):
+            return self._release(bce, src, pbu, now)
         if not self._claimable(pbu.options.mn_id, src, pbu.options.hnps):
             return self._refuse(src, pbu, Status.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX)
-        bce = self.store.get(pbu.options.mn_id)
         if pbu.lifetime == 0:
             return self._deregistration(bce, src, pbu, now)
         if bce is None:

@@ -7,7 +7,7 @@ is always passed in by the caller: the core never reads a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import Hashable
 
 from dmm_ryu.wire.mh.model import Message
@@ -67,3 +67,15 @@ class Revoke:
     session is de-registered (lifetime-0 PBUs), the S-MAAR included."""
 
     mn_id: str
+
+
+@dataclass(frozen=True)
+class TunnelTraffic:
+    """The S-MAAR's switch counted ``packets`` (since its tunnel rules for
+    ``prefix`` were installed) on the serving end of the MN's tunnel: the
+    runtime reads the flow-stats counters and the core decides whether the
+    anchored prefix is idle (:mod:`dmm_ryu.core.maar_gc`)."""
+
+    mn_id: str
+    prefix: IPv6Network
+    packets: int

@@ -19,7 +19,9 @@ Deliberate choices, all documented in README "PMIPv6 (RFC 5213)":
   with 128: it is a stale MAG that missed the MN's detachment, and its
   fresh timestamp must not pull the binding back (it forgets the MN);
 * a de-registration from a MAG that is not the Proxy-CoA is acknowledged
-  (status 0, lifetime 0) and leaves the BCE alone (5.3.5).
+  (status 0, lifetime 0) and leaves the BCE alone (5.3.5);
+* a handoff revokes the previous MAG's binding with an RFC 5846 BRI
+  (:mod:`dmm_ryu.core.revocation`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from typing import List, Optional
 from dmm_ryu.core import routes
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.messages import REQUEST_PREFIX, answer, seq_newer
+from dmm_ryu.core.revocation import handover_trigger
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.wire.mh.model import (
     BUFlags,
@@ -150,17 +153,20 @@ class LmaSide:
         handoff = bce.final and bce.serving != src
         self.counters["lma_handoffs" if handoff else "lma_registrations"] += 1
         moved_here = bce.is_serving and bce.final
+        previous = bce.serving if handoff else None
         lifetime = lifetime_granted(pbu.lifetime, self._timers.lifetime)
         bce.serving, bce.final, bce.leaving = src, True, False
         bce.lifetime, bce.seq = lifetime, pbu.sequence
         bce.ts = pbu.options.timestamp if pbu.options.timestamp is not None else bce.ts
         self._lma_gone.pop((bce.mn_id, src), None)
-        actions = routes.sync(bce)
+        actions = routes.sync(bce) + self._lma_unrevoke(bce.mn_id, src)
         if moved_here:
             actions += self.attachments.gone(bce.mn_id)
-        actions.append(StartTimer((BINDING, bce.mn_id), now + lifetime))
-        return actions + [SendMessage(self.address, src,
-                                      answer(pbu, lifetime=lifetime, hnps=(bce.local,)))]
+        actions += [StartTimer((BINDING, bce.mn_id), now + lifetime), SendMessage(
+            self.address, src, answer(pbu, lifetime=lifetime, hnps=(bce.local,)))]
+        if previous is not None:  # RFC 5846: then tell the previous MAG at once
+            actions += self._lma_revoke(bce, previous, handover_trigger(pbu.options.handoff), now)
+        return actions
 
     def _lma_dereg(self, src: IPv6Address, pbu: ProxyBindingUpdate,
                    bce: Optional[MaarBce], now: float) -> List[Action]:
@@ -187,8 +193,9 @@ class LmaSide:
         PBU; the BCE points at the local link and the MN gets its RA."""
         self.counters["lma_local_attachments"] += 1
         bce.ts = timestamp_from_unix(now)
+        revoke = self._lma_revoke_previous(bce, now)
         return [CancelTimer((BINDING, bce.mn_id))] + self._finalise(bce, self._timers.lifetime,
-                                                                     now)
+                                                                     now) + revoke
 
     def _lma_forget_gone(self, mn_id: str) -> List[Action]:
         """The MN's remembered de-registrations are older than the validity

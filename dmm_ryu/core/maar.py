@@ -7,8 +7,9 @@ the CMD.  Timer keys are ``(kind, mn_id)`` with kind ``retx`` (PBU
 retransmission), ``refresh`` (re-registration before expiry), ``expire`` (a
 P-MAAR's BCE lifetime, "renew" de-registration only) and ``locate`` (a
 P-MAAR of the session is still unknown: its direct PBA in locator mode, or
-the further PBA of relay mode, is overdue) and ``detach`` (the guard after
-an access link went down, see :mod:`dmm_ryu.core.attach`).
+the further PBA of relay mode, is overdue), ``detach`` (the guard after
+an access link went down, see :mod:`dmm_ryu.core.attach`) and ``drain`` (an
+idle anchored prefix is released, see :mod:`dmm_ryu.core.maar_gc`).
 """
 from __future__ import annotations
 
@@ -19,37 +20,29 @@ from typing import Dict, List, Optional, Set
 
 from dmm_ryu.core import routes
 from dmm_ryu.core.attach import Attachments, Seen
-from dmm_ryu.core.actions import (
-    Action,
-    AdvertisedPrefix,
-    CancelTimer,
-    SendMessage,
-    SendRouterAdvert,
-    StartTimer,
-)
+from dmm_ryu.core.actions import (Action, AdvertisedPrefix, CancelTimer, SendMessage,
+                                  SendRouterAdvert, StartTimer)
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.census import BindingCache
 from dmm_ryu.core.config import MaarConfig, Mode
-from dmm_ryu.core.events import LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired
+from dmm_ryu.core.events import (LinkDown, MessageReceived, MnAttached, MnDetached, TimerFired,
+                                 TunnelTraffic)
 from dmm_ryu.core.lma import BINDING, GONE, LmaSide
 from dmm_ryu.core.maar_anchor import AnchorSide
+from dmm_ryu.core.maar_gc import DRAIN, PrefixCollection, PrefixUse
 from dmm_ryu.core.maar_peers import PeerLearning
 from dmm_ryu.core.messages import REQUEST_PREFIX, next_seq, options, pbu_flags
 from dmm_ryu.core.pool import PrefixPool
+from dmm_ryu.core.revocation import REVOCATION_MESSAGES, REVOKE, Outstanding, RevocationSide
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.trust import dlifs_ok, in_pools, pba_believed, previous_ok
-from dmm_ryu.wire.mh.model import (
-    timestamp_from_unix,
-    HandoffIndicator,
-    ProxyBindingAck,
-    ProxyBindingUpdate,
-    Status,
-)
+from dmm_ryu.wire.mh.model import (HandoffIndicator, ProxyBindingAck, ProxyBindingUpdate, Status,
+                                   timestamp_from_unix)
 
-TIMER_KINDS = ("retx", "refresh", "expire", "locate", BINDING)
+TIMER_KINDS = ("retx", "refresh", "expire", "locate", DRAIN, BINDING)
 
 
-class Maar(LmaSide, AnchorSide, PeerLearning):
+class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection, RevocationSide):
     """One MAAR.  ``bces`` is its binding cache (MN-ID -> :class:`MaarBce`),
     ``pool`` its exclusive prefix pool, ``attachments`` which MN is on which
     access port, ``counters`` what happened."""
@@ -68,18 +61,20 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         self._locating: Dict[str, Set[IPv6Network]] = {}
         self._cmd_seqs: Dict[str, int] = {}
         self._prefix_mn: Dict[IPv6Network, str] = {}  # see _held_by_another
+        self._usage: Dict[str, Dict[IPv6Network, PrefixUse]] = {}  # see PrefixCollection
         self._pmipv6 = config.domain.mode is Mode.PMIPV6
         #: who answers our PBUs: the CMD, or in pmipv6 mode the LMA (RFC 5213)
         self._anchor = config.domain.lma if self._pmipv6 else config.domain.cmd
         self._lma_gone: Dict[tuple, int] = {}  # see LmaSide
+        self._revoking = Outstanding()  # see RevocationSide
         self.attachments = Attachments(self._timers.detach_guard, self._timers.retransmit_initial)
 
     @property
     def busy(self) -> bool:
-        """A PBU awaits its PBA, or (locator mode) a P-MAAR's direct PBA is
-        awaited, or (a pmipv6 MAG) a detach guard runs: RFC 5213 has no
-        message telling the previous MAG, its de-registration after the
-        guard ends the handover.  The simulator settles on this."""
+        """A PBU awaits its PBA (or a BRI its BRA), or (locator mode) a
+        P-MAAR's direct PBA is awaited, or (a pmipv6 MAG) a detach guard
+        runs: unless a BRI revokes it first, the MAG's de-registration after
+        the guard ends the handover.  The simulator settles on this."""
         guarding = self._pmipv6 and not self.is_lma and bool(self.attachments.absent)
         return len(self._backoff) > 0 or bool(self._locating) or guarding
 
@@ -105,6 +100,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
             return self.attachments.link_down(event.port, now)
         if isinstance(event, TimerFired):
             return self._timer(event.key, now)
+        if isinstance(event, TunnelTraffic):
+            return self._traffic(event, now)
         raise TypeError(f"MAAR cannot handle {event!r}")
 
     # -- the MN comes and goes -------------------------------------------
@@ -117,7 +114,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         seen = self.attachments.seen(event.mn_id, event.mac, event.port, now)
         bce = self.bces.get(event.mn_id)
         if seen is Seen.REPEAT and bce is not None and bce.is_serving:
-            return [self._advert(bce)] if bce.final and event.solicited else []
+            return [self._advert(bce, now=now)] if bce.final and event.solicited else []
         if seen is Seen.HELD:
             self.counters["attach_held_down"] += 1
             return []
@@ -171,12 +168,12 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         return self._send_pbu(bce, self._timers.lifetime, handoff, now)
 
     def _send_pbu(self, bce: MaarBce, lifetime: int, handoff: int,
-                  now: float) -> List[Action]:
+                  now: float, hnps=None) -> List[Action]:
         """PBU (A, H, P flags; D in DMM modes) carrying MN-ID, HNP, HI, ATT and timestamp.
 
         Retransmissions keep the timestamp: it dates the attachment, not
         the packet, so a late retry cannot overtake a newer attachment.  A
-        pmipv6 MAG speaks RFC 5213 instead (:meth:`_mag_fields`).
+        pmipv6 MAG speaks RFC 5213 instead (:meth:`_mag_fields`).  ``hnps``: a release's.
         """
         hnp = bce.local if bce.local is not None else REQUEST_PREFIX
         timestamp = bce.ts if handoff != HandoffIndicator.NOT_CHANGED else timestamp_from_unix(now)
@@ -185,7 +182,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         bce.seq = next_seq(bce.seq)
         bce.pending = ProxyBindingUpdate(
             sequence=bce.seq, lifetime=lifetime, flags=pbu_flags(self._domain.mode),
-            options=options(bce.mn_id, (hnp,), handoff, self._domain.access_tech, timestamp))
+            options=options(bce.mn_id, hnps or (hnp,), handoff, self._domain.access_tech, timestamp))
         self.counters["pbu_sent"] += 1
         return [self._to_anchor(bce.pending), self._backoff.start(("retx", bce.mn_id), now)]
 
@@ -205,7 +202,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         timer = self._backoff.retry(("retx", bce.mn_id), now)
         if timer is None:
             self.counters["gave_up"] += 1
-            return self._unanswered(bce, now)
+            return self._gave_up(bce, now)
         bce.seq = next_seq(bce.seq)
         bce.pending = replace(bce.pending, sequence=bce.seq)
         if self._pmipv6:
@@ -219,6 +216,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
 
     def _received(self, event: MessageReceived, now: float) -> List[Action]:
         message = event.message
+        if isinstance(message, REVOCATION_MESSAGES):
+            return self._revocation(event.src, message, now)
         if isinstance(message, ProxyBindingUpdate):
             if self._pmipv6 and self.is_lma:
                 return self._lma_pbu(event.src, message, now)
@@ -251,6 +250,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
             return self._follow_up(bce, pba)
         actions = self._stop_timers(bce, ("retx",))
         bce.pending = None
+        if self._is_release(bce, pending):
+            return actions + self._released(pba)
         if pba.status != Status.ACCEPTED:
             self.counters[f"rejected_{pba.status}"] += 1
             return actions + self._failed(bce, now)
@@ -294,26 +295,31 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
         routes and tunnels follow it, the MN gets its RA, and the
         re-registration is planned."""
         bce.final, bce.lifetime = True, lifetime
+        self._prune_usage(bce)
         refresh = now + lifetime * self._timers.refresh_ratio
-        return routes.sync(bce) + [self._advert(bce, gone),
+        return routes.sync(bce) + [self._advert(bce, gone, now),
                                    StartTimer(("refresh", bce.mn_id), refresh)]
 
-    def _advert(self, bce: MaarBce, gone=()) -> SendRouterAdvert:
+    def _advert(self, bce: MaarBce, gone=(), now: Optional[float] = None) -> SendRouterAdvert:
         """The local prefix preferred; anchored ones deprecated (preferred
         lifetime 0) but valid, so new flows use the local prefix (draft A.2).
         A PMIPv6 MAG has no local prefix: its anchored prefix is the home one.
-        Prefixes that left the session are withdrawn (valid lifetime 0)."""
+        Prefixes that left the session are withdrawn (valid lifetime 0); a
+        draining one counts down (``_valid_left``)."""
         lifetime = bce.lifetime
         local = [] if bce.local is None or bce.local in gone else [bce.local]
         deprecated = 0 if local else lifetime
         prefixes = [AdvertisedPrefix(p, lifetime, lifetime) for p in local]
-        prefixes += [AdvertisedPrefix(p, deprecated, lifetime) for p in sorted(bce.p_maars)]
+        valid = {p: self._valid_left(bce, p, now) for p in sorted(bce.p_maars)}
+        prefixes += [AdvertisedPrefix(p, min(deprecated, v), v) for p, v in valid.items() if v >= 0]
         prefixes += [AdvertisedPrefix(p, 0, 0) for p in sorted(gone)]
         return SendRouterAdvert(bce.mn_id, bce.mac, bce.port, tuple(prefixes))
 
     # -- timers ------------------------------------------------------------
 
     def _timer(self, key, now: float) -> List[Action]:
+        if key[0] == REVOKE:
+            return self._lma_revoke_timer(key, now)
         kind, mn_id = key
         bce = self.bces.get(mn_id)
         if kind == "detach":
@@ -326,6 +332,8 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
             return self._lma_expired(bce)
         if kind == "retx":
             return self._retransmit(bce, now) if bce.pending is not None else []
+        if kind == DRAIN or kind == "refresh" and self._is_release(bce, bce.pending):
+            return self._gc_timer(kind, bce, now)
         if kind == "expire" and bce.serving is not None and bce.pending is None:
             return self._send_pbu(bce, 0, HandoffIndicator.NOT_CHANGED, now)
         if kind == "locate" and self._locating.pop(mn_id, None) is None:
@@ -385,4 +393,5 @@ class Maar(LmaSide, AnchorSide, PeerLearning):
             self.pool.release(bce.local)
         self.bces.pop(bce.mn_id, None)
         self._cmd_seqs.pop(bce.mn_id, None)
+        self._usage.pop(bce.mn_id, None)
         return actions + self.attachments.gone(bce.mn_id)

@@ -80,6 +80,7 @@ class AnchorSide:
         bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
         bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
         bce.p_maars.clear()
+        self._prune_usage(bce)
         actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
         actions += self.attachments.gone(bce.mn_id)
         actions += self._p_maar_timer(bce, now)

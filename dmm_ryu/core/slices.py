@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
 from dmm_ryu.core.maar import Maar
+from dmm_ryu.core.maar_gc import PrefixUse
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate
@@ -42,6 +43,7 @@ class MaarSlice:
     attachment: Optional[Attachment]
     locating: Tuple[IPv6Network, ...]
     cmd_seq: Optional[int] = None  # the last sequence number accepted from the CMD
+    usage: Tuple[PrefixUse, ...] = ()  # traffic of its anchored prefixes (core/maar_gc.py)
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,10 @@ def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
     attachment = _attachment(maar, mn_id)
     locating = tuple(sorted(maar._locating.get(mn_id, ()), key=_order))
     cmd_seq = maar._cmd_seqs.get(mn_id)
-    if bce is None and attachment is None and not locating and cmd_seq is None:
+    usage = tuple(sorted(maar._usage.get(mn_id, {}).values(), key=lambda u: _order(u.prefix)))
+    if bce is None and attachment is None and not locating and cmd_seq is None and not usage:
         return None
-    return MaarSlice(mn_id, bce, attachment, locating, cmd_seq)
+    return MaarSlice(mn_id, bce, attachment, locating, cmd_seq, usage)
 
 
 def _attachment(maar: Maar, mn_id: str) -> Optional[Attachment]:
@@ -92,6 +95,8 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
         maar._locating[mn_id] = set(piece.locating)
     if piece.cmd_seq is not None:
         maar._cmd_seqs[mn_id] = piece.cmd_seq
+    if piece.usage:
+        maar._usage[mn_id] = {use.prefix: use for use in piece.usage}
     att = piece.attachment
     if att is not None:
         table = {"present": maar.attachments.present, "absent": maar.attachments.absent}
@@ -107,7 +112,9 @@ def forget_maar(maar: Maar, mn_id: str) -> None:
     maar.bces.pop(mn_id, None)
     maar._locating.pop(mn_id, None)
     maar._cmd_seqs.pop(mn_id, None)
+    maar._usage.pop(mn_id, None)
     maar._backoff.stop(("retx", mn_id))
+    maar._forget_revocations(mn_id)
     for table in (maar.attachments.present, maar.attachments.absent, maar.attachments.held):
         table.pop(mn_id, None)
 

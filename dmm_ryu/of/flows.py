@@ -313,7 +313,8 @@ def tunnel_rules(ctx: MaarDataplane, prefix: IPv6Network, role: str) -> List[Rul
     return [entry, exit_]
 
 
-def _tunnel_cookie(ctx: MaarDataplane, action) -> int:
+def tunnel_cookie(ctx: MaarDataplane, action) -> int:
+    """The cookie of both rules of the tunnel (flow stats select them by it)."""
     return pl.cookie(pl.Kind.TUNNEL, ctx.label(action.prefix), ctx.peer(action.peer).ordinal)
 
 
@@ -334,14 +335,14 @@ def _tunnel_instructions(action: core.InstallTunnel, ctx: MaarDataplane, parser)
 
 def install_tunnel(action: core.InstallTunnel, ctx: MaarDataplane, parser) -> list:
     rules = tunnel_rules(ctx, action.prefix, action.role)
-    owner = _tunnel_cookie(ctx, action)
+    owner = tunnel_cookie(ctx, action)
     return [_add(parser, owner, rule, instructions) for rule, instructions
             in zip(rules, _tunnel_instructions(action, ctx, parser))]
 
 
 def remove_tunnel(action: core.RemoveTunnel, ctx: MaarDataplane, parser) -> list:
     rules = tunnel_rules(ctx, action.prefix, action.role)
-    return _removals(parser, _tunnel_cookie(ctx, action), rules)
+    return _removals(parser, tunnel_cookie(ctx, action), rules)
 
 
 # --- entry points -----------------------------------------------------------

@@ -109,19 +109,10 @@ def _shared(domain: DomainFile, plan: LabelPlan) -> core.DomainConfig:
     )
 
 
-def _implemented(domain: DomainFile) -> None:
-    """Keys the file format knows but this controller cannot honour yet are
-    refused, never silently ignored."""
-    if domain.timers.get("prefix_idle"):
-        raise InvalidConfigError("timers.prefix_idle: prefix garbage collection is not "
-                                 "implemented yet; leave it 0")
-
-
 def build(domain: DomainFile) -> CoreConfigs:
     """The core configuration of ``domain``, consistency-checked.  The CMD's
     binding cache holds at most what all MAARs together may serve; the CMD
     and every MAAR know each MAAR's usable pool (what signalling may name)."""
-    _implemented(domain)
     plan = _plan(domain)
     notes: List[str] = list(domain.notes)
     try:
@@ -144,4 +135,7 @@ def build(domain: DomainFile) -> CoreConfigs:
         raise InvalidConfigError(f"timers: {err}") from err
     _nodes_outside_pools(domain, maars)
     _binding_notes(maars, notes)
+    if shared.timers.prefix_idle and shared.mode is core.Mode.PMIPV6:
+        notes.append("timers.prefix_idle has no effect in pmipv6 mode: a MAG's one prefix "
+                     "is its home network prefix, never collected")
     return CoreConfigs(domain=shared, cmd=cmd, maars=maars, notes=notes)

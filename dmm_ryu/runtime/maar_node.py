@@ -19,6 +19,7 @@ import logging
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from dmm_ryu.core import actions as act
+from dmm_ryu.core.config import Mode
 from dmm_ryu.core.events import LinkDown, MnAttached, TimerFired
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.of import admission, flows, packed, packed_state
@@ -27,6 +28,7 @@ from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.runtime.node import Node, NodeEnv, Output
 from dmm_ryu.runtime.punts import PuntBuffer
 from dmm_ryu.runtime.snapshot import MaarState, TunnelState
+from dmm_ryu.runtime.traffic import POLL, TrafficPoll
 from dmm_ryu.wire import inet, ndp
 
 LOG = logging.getLogger("dmm")
@@ -52,6 +54,10 @@ class MaarNode(Node):
         self._punted = PuntBuffer()
         #: gateway link-local -> MAC: the shared gateway, or every DLIF
         self._gateway_macs = {ll: mac for mac, ll in ctx.gateways}
+        domain = core.config.domain
+        #: tunnel counter polling for prefix GC (runtime/traffic.py); None when off
+        self.traffic = (TrafficPoll(domain.timers.prefix_idle)
+                        if domain.timers.prefix_idle and domain.mode is not Mode.PMIPV6 else None)
 
     @property
     def access_ports(self):
@@ -90,6 +96,12 @@ class MaarNode(Node):
             return []
         return self.handle(LinkDown(port), now)
 
+    def reload(self, now: float) -> int:
+        """Reloading cancels every timer of the node, the poll's too."""
+        if self.traffic is not None:
+            self.traffic.armed = False
+        return super().reload(now)
+
     # -- frames from the access side ----------------------------------------
 
     def handle(self, event, now: float) -> List[Output]:
@@ -97,8 +109,12 @@ class MaarNode(Node):
         to the core (:meth:`Node.handle`: stored, then carried out)."""
         if isinstance(event, TimerFired) and event.key[0] == "reinject":
             return self._reinject(event.key[1], now)
+        if isinstance(event, TimerFired) and event.key == POLL and self.traffic is not None:
+            return self.traffic.poll(self, now)
         out = super().handle(event, now)
         self.core.bces.settle()
+        if self.traffic is not None:
+            self.traffic.arm(self, now)
         return out
 
     def carry_out(self, event, actions: list, now: float) -> List[Output]:

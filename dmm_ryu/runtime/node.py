@@ -25,7 +25,7 @@ from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
 from dmm_ryu.wire.mh import codec
 from dmm_ryu.wire.mh.options import DEFAULT_OPTION_TYPES, OptionTypes
-from dmm_ryu.wire.mh.model import ProxyBindingAck
+from dmm_ryu.wire.mh.model import message_name
 
 LOG = logging.getLogger("dmm")
 #: Seconds before a timer whose event could not be stored fires again.  Its
@@ -209,10 +209,8 @@ class Node:
 
 
 def message_kind(message) -> tuple:
-    """Stats key of a message: type and, for a PBA, its status."""
-    if isinstance(message, ProxyBindingAck):
-        return "PBA", message.status
-    return "PBU", None
+    """Stats key of a message: type and, for a PBA or BRA, its status."""
+    return message_name(message), getattr(message, "status", None)
 
 
 class Described:
@@ -229,10 +227,11 @@ class Described:
         src, dst, message = self.src, self.dst, self.message
         opts = message.options
         text = (f"{message_kind(message)[0]} {src} -> {dst} mn={opts.mn_id} "
-                f"seq={message.sequence} lifetime={message.lifetime} "
+                f"seq={message.sequence} lifetime={getattr(message, 'lifetime', '-')} "
                 f"hnp={','.join(map(str, opts.hnps)) or '-'}")
-        if isinstance(message, ProxyBindingAck):
-            text += f" status={message.status}"
+        for name in ("status", "trigger"):  # PBA and BRA; BRI
+            if hasattr(message, name):
+                text += f" {name}={getattr(message, name)}"
         if opts.serving_maar:
             text += f" serving_maar={opts.serving_maar}"
         for pm in opts.previous_maars:

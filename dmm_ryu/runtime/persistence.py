@@ -30,6 +30,7 @@ from dmm_ryu.core import slices
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
 from dmm_ryu.core.events import MessageReceived, TimerFired
+from dmm_ryu.core.maar_gc import PrefixUse
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.store import records
@@ -43,6 +44,7 @@ RESTART_GRACE = 2.0
 _MAAR_BCE = records.object_codec(MaarBce, {"installed": records.INSTALLED})
 _CMD_BCE = records.object_codec(CmdBce)
 _ATTACHMENT = records.object_codec(slices.Attachment)
+_USE = records.object_codec(PrefixUse)
 _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
 _addr, _net = records.address_text, records.network_text
 
@@ -206,14 +208,16 @@ def _digest(value: bytes) -> bytes:
 def _maar_out(piece: slices.MaarSlice) -> dict:
     return {"bce": None if piece.bce is None else _MAAR_BCE[0](piece.bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
-            "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq}
+            "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq,
+            "usage": [_USE[0](u) for u in piece.usage]}
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
     bce = None if body["bce"] is None else _MAAR_BCE[1](body["bce"])
     attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
     return slices.MaarSlice(mn_id, bce, attachment,
-                            tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"])
+                            tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"],
+                            tuple(_USE[1](u) for u in body.get("usage", ())))
 
 
 def _cmd_out(piece: slices.CmdSlice) -> dict:
@@ -247,7 +251,7 @@ def _sent_in(item) -> tuple:
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:
-    return [[[_part_out(p) for p in key], records.storable(at)] for key, at in deadlines.items()]
+    return [[[_part_out(p) for p in key], records.finite(at)] for key, at in deadlines.items()]
 
 
 def _timers_in(items) -> Dict[Hashable, float]:
@@ -255,7 +259,7 @@ def _timers_in(items) -> Dict[Hashable, float]:
 
 
 def _part_out(part):
-    return {"a": _addr(part)} if isinstance(part, IPv6Address) else records.storable(part)
+    return {"a": _addr(part)} if isinstance(part, IPv6Address) else part
 
 
 def _part_in(part):

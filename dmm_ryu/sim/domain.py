@@ -13,6 +13,7 @@ from dmm_ryu.core.config import CmdConfig, Dereg, DomainConfig, MaarConfig, Mode
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.sim.network import Link, Network
+from dmm_ryu.wire.mh.model import message_name
 
 CMD_ADDRESS = IPv6Address("2001:db8:ffff::1")
 
@@ -174,14 +175,14 @@ def names(domain: Domain) -> Dict[IPv6Address, str]:
 
 def describe(domain: Domain, since: int = 0) -> List[tuple]:
     """The messages sent since log entry ``since`` as the figures show
-    them: (from, to, "PBU"/"PBA", status, HNPs, Serving MAAR, Previous
+    them: (from, to, "PBU"/"PBA"/"BRI"/"BRA", status, HNPs, Serving MAAR, Previous
     MAARs), with names instead of addresses and prefixes as strings."""
     label = names(domain)
     rows = []
     for sent in domain.net.log[since:]:
         message, opts = sent.message, sent.message.options
-        kind = "PBA" if hasattr(message, "status") else "PBU"
-        rows.append((label[sent.src], label[sent.dst], kind, getattr(message, "status", None),
+        rows.append((label[sent.src], label[sent.dst], message_name(message),
+                     getattr(message, "status", None),
                      tuple(str(p) for p in opts.hnps),
                      label.get(opts.serving_maar),
                      tuple((label[p.address], str(p.prefix)) for p in opts.previous_maars)))

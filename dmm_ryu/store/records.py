@@ -100,8 +100,21 @@ Decode = Callable[[Any], Any]
 FieldCodec = Tuple[Encode, Decode]
 
 
+def finite(value: float) -> float:
+    """``value``, once it is known to be finite: orjson would write an
+    infinity or NaN as null.  (An integer beyond 64 bits orjson refuses
+    itself, with a TypeError, so integers need no check of their own.)"""
+    if value - value != 0:  # inf - inf and nan - nan are nan
+        raise ValueError(f"{value!r} cannot be stored (not a finite number)")
+    return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def _scalar(kind: type) -> FieldCodec:
-    encode = storable if kind in (int, float) else (lambda value: value)
+    encode = finite if kind is float else _same
 
     def decode(value: Any) -> Any:
         if kind is float and type(value) is int:
@@ -252,11 +265,16 @@ def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
                 or f.default_factory is not dataclasses.MISSING}
 
     names = tuple(name for name, _ in fields)
-    encoders = tuple(enc for _, (enc, _) in fields)
+    #: the fields whose values are not written as they are (text, bool and
+    #: integer fields are; most of a BCE's fields): only these pay a call
+    coded = tuple((i, enc) for i, (_, (enc, _)) in enumerate(fields) if enc is not _same)
     values = attrgetter(*names) if len(names) > 1 else (lambda obj: tuple(getattr(obj, n) for n in names))
 
     def encode(obj: Any) -> dict:
-        return dict(zip(names, [enc(v) for enc, v in zip(encoders, values(obj))]))
+        row = list(values(obj))
+        for i, enc in coded:
+            row[i] = enc(row[i])
+        return dict(zip(names, row))
 
     def decode(value: Any) -> Any:
         if not isinstance(value, dict):

@@ -25,6 +25,7 @@ import yaml
 from dmm_ryu.of import compat
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
+from dmm_ryu.runtime import traffic
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
 from dmm_ryu.testbed.ofdecode import output_messages
@@ -130,6 +131,9 @@ class FakeDomain:
                 if kind == "OFPPacketOut":
                     queue += self._packet_out(out.dpid, msg)
                     continue
+                if kind == "OFPFlowStatsRequest":
+                    queue += self._flow_stats(out.dpid, msg)
+                    continue
                 self.flow_mods += kind != "ONFBundleCtrlMsg"
                 if self.keeps_tables:
                     self.tables[out.dpid].apply([msg])
@@ -148,6 +152,11 @@ class FakeDomain:
         if owner not in self.fabric.switches or (wire.name, owner) in self.dropped_links:
             return []
         return self._through(owner, self.fabric.switches[owner][1][0], frame)
+
+    def _flow_stats(self, dpid: int, msg) -> list:
+        """The switch answers in one reply part (no table keeps none)."""
+        entries = self.tables[dpid].flow_stats(msg.cookie, msg.cookie_mask)
+        return traffic.flow_stats(self.dmm, dpid, entries, False, self.now)
 
     def _through(self, switch: str, in_port: int, frame: bytes) -> list:
         """A frame entering ``switch``: punts become packet-ins."""

@@ -69,6 +69,8 @@ class Flow:
     cookie: int
     instructions: list = field(compare=False)
     key: tuple = field(init=False, compare=False, repr=False)
+    #: packets that took this flow (its flow-stats packet_count)
+    packets: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         self.key = (self.table, self.priority, self.match, self.cookie,
@@ -153,6 +155,12 @@ class FakeOFTable:
             else:
                 raise NotImplementedError(name)
 
+    def flow_stats(self, cookie: int, cookie_mask: int) -> List[Tuple[int, int]]:
+        """(cookie, packet count) of every flow the cookie filter selects,
+        as an OFPFlowStatsReply lists them."""
+        return [(f.cookie, f.packets) for f in self.flows
+                if f.cookie & cookie_mask == cookie & cookie_mask]
+
     def snapshot(self) -> frozenset:
         return frozenset(f.key for f in self.flows)
 
@@ -222,6 +230,7 @@ class FakeOFTable:
     def _execute(self, flow: Flow, pkt: dict, state: dict, outputs: list) -> Optional[int]:
         """Run a flow's instructions in the spec's order; the next table."""
         next_table = None
+        flow.packets += 1
         for inst in flow.instructions:
             kind = type(inst).__name__
             if kind == "OFPInstructionActions" and inst.type == OFP.OFPIT_APPLY_ACTIONS:

@@ -19,7 +19,7 @@ import subprocess
 from collections import Counter
 from ipaddress import IPv6Address
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from dmm_ryu.wire.mh.model import HandoffIndicator
 from dmm_ryu.wire.wireshark import tshark_options
@@ -68,13 +68,17 @@ def leave(s_maar: str, p_maars: Sequence[str]) -> List[Key]:
             + [_k(p, "cmd", "PBA", dereg=True) for p in p_maars])
 
 
-def pmipv6(mag: str, lma: str, dereg: bool = False) -> List[Key]:
+def pmipv6(mag: str, lma: str, dereg: bool = False, previous: Optional[str] = None) -> List[Key]:
     """RFC 5213 (pmipv6 mode): the MAG's PBU straight to the LMA and the
     LMA's PBA, nothing to or from the CMD; none when the MN is at the LMA
-    itself (co-located MAG).  ``dereg``: the lifetime-0 pair of a leave."""
-    if mag == lma:
-        return []
-    return [_k(mag, lma, "PBU", dereg=dereg), _k(lma, mag, "PBA", dereg=dereg)]
+    itself (co-located MAG).  ``dereg``: the lifetime-0 pair of a leave.
+    Coming from a ``previous`` MAG, the LMA then revokes that MAG's binding
+    (RFC 5846 BRI) and the MAG answers (BRA)."""
+    pair = [] if mag == lma else [_k(mag, lma, "PBU", dereg=dereg),
+                                  _k(lma, mag, "PBA", dereg=dereg)]
+    if previous not in (None, mag, lma):
+        pair += [_k(lma, previous, "BRI"), _k(previous, lma, "BRA")]
+    return pair
 
 
 def previous_mag_dereg(msgs: List[dict], mag: str, lma: str) -> Tuple[List[dict], List[dict]]:
@@ -127,11 +131,12 @@ def _diff(a: List[Key], b: List[Key]) -> list:
 FIELDS = ("frame.time_epoch", "ipv6.src", "ipv6.dst", "mip6.mhtype", "mip6.bu.seqnr",
           "mip6.ba.seqnr", "mip6.bu.lifetime", "mip6.ba.lifetime", "mip6.ba.status", "mip6.hi", "mip6.att",
           "dmm.serving_maar.address", "dmm.previous_maar.address", "dmm.bu.d_flag",
-          "dmm.ba.d_flag", "_ws.malformed")
+          "dmm.ba.d_flag", "_ws.malformed", "mip6.bri_br.type", "mip6.bri_seqnr",
+          "mip6.bri_status")
 
 
 def tshark_signalling(pcap: Path, name: Callable[[IPv6Address], str]) -> List[dict]:
-    """Every PBU/PBA of ``pcap`` as Wireshark decodes it, with the project's
+    """Every PBU/PBA (and BRI/BRA) of ``pcap`` as Wireshark decodes it, with the project's
     Lua dissector for the RFC 8885 options and the D flag (an independent
     decoder: the codec's own reading is :func:`report.signalling`)."""
     args = ["tshark", *tshark_options(), "-r", str(pcap), "-Y", "mipv6", "-T", "fields",
@@ -146,6 +151,8 @@ def tshark_signalling(pcap: Path, name: Callable[[IPv6Address], str]) -> List[di
 
 
 def _row(f: Dict[str, str], name: Callable[[IPv6Address], str]) -> dict:
+    if f["mip6.mhtype"] == "16":
+        return _revocation_row(f, name)
     pbu = f["mip6.mhtype"] == "5"
     part = "bu" if pbu else "ba"
     return {"t": float(f["frame.time_epoch"]), "from": name(IPv6Address(f["ipv6.src"])),
@@ -158,3 +165,14 @@ def _row(f: Dict[str, str], name: Callable[[IPv6Address], str]) -> dict:
             "previous_maars": len([a for a in f["dmm.previous_maar.address"].split(",") if a]),
             "d_flag": f[f"dmm.{part}.d_flag"] in ("1", "True"),
             "malformed": bool(f["_ws.malformed"])}
+
+
+def _revocation_row(f: Dict[str, str], name: Callable[[IPv6Address], str]) -> dict:
+    """An RFC 5846 BRI or BRA: no lifetime, no DMM options, no D flag."""
+    bri = f["mip6.bri_br.type"] == "1"
+    return {"t": float(f["frame.time_epoch"]), "from": name(IPv6Address(f["ipv6.src"])),
+            "to": name(IPv6Address(f["ipv6.dst"])), "type": "BRI" if bri else "BRA",
+            "seq": int(f["mip6.bri_seqnr"]), "lifetime": None,
+            "status": None if bri else int(f["mip6.bri_status"]), "handoff": None,
+            "access_tech": None, "serving_maar": False, "previous_maars": 0,
+            "d_flag": False, "malformed": bool(f["_ws.malformed"])}

@@ -17,7 +17,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from dmm_ryu.wire.mh import MHDecodeError, ProxyBindingAck, decode_packet
+from dmm_ryu.wire.mh import MHDecodeError, decode_packet, message_name
 from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.testbed import figures
 from dmm_ryu.testbed.scenario import PING_INTERVAL, ModeRun, Step
@@ -38,7 +38,7 @@ def _node(address: IPv6Address) -> str:
 
 
 def signalling(pcap: Path) -> List[dict]:
-    """Every PBU/PBA in the capture, decoded by our codec: time, who to
+    """Every PBU/PBA/BRI/BRA in the capture, decoded by our codec: time, who to
     whom, and which of the draft's options it carries."""
     from scapy.utils import RawPcapReader  # only the demo and tests read pcaps
 
@@ -49,10 +49,10 @@ def signalling(pcap: Path) -> List[dict]:
         except MHDecodeError:
             continue
         msgs.append({"t": meta.sec + meta.usec / 1e6, "from": _node(src), "to": _node(dst),
-                     "type": "PBA" if isinstance(msg, ProxyBindingAck) else "PBU",
+                     "type": message_name(msg),
                      "serving_maar": bool(msg.options.serving_maar),
                      "previous_maars": len(msg.options.previous_maars),
-                     "lifetime": msg.lifetime, "handoff": msg.options.handoff,
+                     "lifetime": getattr(msg, "lifetime", None), "handoff": msg.options.handoff,
                      "seq": msg.sequence})
     return msgs
 
@@ -120,8 +120,9 @@ LMA = "maar1"
 
 def _pmipv6_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
     """pmipv6 mode is plain RFC 5213: each registration and the leave is
-    the MAG's PBU to the LMA and its PBA (:func:`figures.pmipv6`); the
-    previous MAGs' de-registrations are set aside; nothing reaches the CMD."""
+    the MAG's PBU to the LMA and its PBA, a handover then the RFC 5846
+    revocation of the previous MAG (:func:`figures.pmipv6`); the previous
+    MAGs' de-registrations are set aside; nothing reaches the CMD."""
     found = [f"pmipv6: {m['type']} {m['from']}->{m['to']} involves the CMD"
              for m in msgs if "cmd" in (m["from"], m["to"])]
     ends = [s.moved_at for s in run.steps[1:]] + [run.left_at or float("inf")]
@@ -129,7 +130,7 @@ def _pmipv6_problems(run: ModeRun, msgs: List[dict]) -> List[str]:
         mine = [m for m in msgs if step.moved_at - 0.5 <= m["t"] < end]
         kept, _ = figures.previous_mag_dereg(figures.set_aside(mine)[0], step.dst, LMA)
         found += [f"pmipv6 {step.src or 'attach'}->{step.dst}: {p}" for p in
-                  figures.problems(figures.pmipv6(step.dst, LMA), kept, [])]
+                  figures.problems(figures.pmipv6(step.dst, LMA, previous=step.src), kept, [])]
     if run.steps and run.left_at is not None:
         last = run.steps[-1].dst
         mine = [m for m in msgs if m["t"] >= run.left_at]

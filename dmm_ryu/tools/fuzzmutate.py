@@ -1,8 +1,8 @@
 """How the fuzzer turns a valid :class:`~dmm_ryu.tools.fuzzseeds.Seed` into
 an attack, as a node or MN on the transport or an access link could send.
 
-* ``semantic``: decode the PBU/PBA, lie in its fields (sequence, lifetime,
-  status, flags, MN-ID, prefixes of other pools or of any length,
+* ``semantic``: decode the PBU/PBA/BRI/BRA, lie in its fields (sequence,
+  lifetime, status, trigger, flags, MN-ID, prefixes of other pools or of any length,
   timestamps at the ends of the range, Serving/Previous MAAR options) and
   re-encode it with a valid checksum, so the lie reaches the core.
 * ``forged``: another node's or MN's source MAC or address, another
@@ -24,7 +24,8 @@ from dmm_ryu.runtime.frames import is_mobility_header
 from dmm_ryu.tools.fuzzseeds import MN_MACS, Seed
 from dmm_ryu.wire import inet
 from dmm_ryu.wire.constants import MH_PROTO
-from dmm_ryu.wire.mh import ProxyBindingAck, ProxyBindingUpdate, decode_packet, encode_packet
+from dmm_ryu.wire.mh import (BindingRevocationAck, BindingRevocationIndication, ProxyBindingAck,
+                             ProxyBindingUpdate, decode_packet, encode_packet)
 from dmm_ryu.wire.mh.errors import MHDecodeError
 from dmm_ryu.wire.mh.model import PreviousMaar
 
@@ -91,7 +92,7 @@ def _lie_options(rng: random.Random, opts, target: Target):
 
 
 def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
-    """A decodable PBU/PBA whose fields lie (octet mutations if the seed
+    """A decodable PBU/PBA/BRI/BRA whose fields lie (octet mutations if the seed
     does not decode or the lie does not encode)."""
     decoded = _decoded(seed.frame)
     if decoded is None:
@@ -101,10 +102,12 @@ def semantic(rng: random.Random, seed: Seed, target: Target) -> Seed:
     if rng.random() < 0.5:
         near = (msg.sequence + rng.randrange(-3, 4)) % 65536
         fields["sequence"] = rng.choice(EDGE_INTS + (near,))
-    if rng.random() < 0.4:
+    if hasattr(msg, "lifetime") and rng.random() < 0.4:  # a PBU or PBA
         fields["lifetime"] = rng.choice((0, 4, 40, 262140, rng.randrange(0, 262141, 4)))
-    if isinstance(msg, ProxyBindingAck) and rng.random() < 0.4:
-        fields["status"] = rng.choice((0, 128, 130, 133, 151, 155, 157, 174, rng.randrange(256)))
+    if hasattr(msg, "status") and rng.random() < 0.4:  # a PBA or BRA
+        fields["status"] = rng.choice((0, 1, 2, 6, 128, 130, 155, 157, 174, rng.randrange(256)))
+    if hasattr(msg, "trigger") and rng.random() < 0.4:  # a BRI
+        fields["trigger"] = rng.randrange(256)
     msg = dataclasses.replace(msg, **fields)
     if rng.random() < 0.1:
         msg = _flip_kind(msg)
@@ -125,9 +128,14 @@ def _decoded(frame: bytes):
 
 
 def _flip_kind(msg):
+    """The message answering ``msg``, or answered by it, with its fields."""
     if isinstance(msg, ProxyBindingUpdate):
         return ProxyBindingAck(0, msg.sequence, msg.lifetime, msg.options)
-    return ProxyBindingUpdate(msg.sequence, msg.lifetime, msg.options)
+    if isinstance(msg, ProxyBindingAck):
+        return ProxyBindingUpdate(msg.sequence, msg.lifetime, msg.options)
+    if isinstance(msg, BindingRevocationIndication):
+        return BindingRevocationAck(0, msg.sequence, msg.options)
+    return BindingRevocationIndication(4, msg.sequence, msg.options)
 
 
 def forged(rng: random.Random, seed: Seed, target: Target) -> Seed:

@@ -27,7 +27,9 @@ class NdType(enum.IntEnum):
 
 class MHType(enum.IntEnum):
     """Mobility Header types the draft uses (RFC 6275 section 6.1): the PBU
-    is a Binding Update and the PBA a Binding Acknowledgement (RFC 5213)."""
+    is a Binding Update and the PBA a Binding Acknowledgement (RFC 5213);
+    pmipv6 mode's BRI and BRA are Binding Revocation messages (RFC 5846)."""
 
     BINDING_UPDATE = 5
     BINDING_ACK = 6
+    BINDING_REVOCATION = 16

@@ -54,6 +54,10 @@ def test_signalling_matches_the_mode(run):
     if run.mode == "pmipv6":  # RFC 5213: MAGs and the LMA (maar1) only, the CMD idles
         assert {m["from"] for m in msgs} == {"maar1", "maar2", "maar3"}
         assert all("maar1" in (m["from"], m["to"]) and "cmd" != m["to"] for m in msgs)
+        # RFC 5846: maar2 and maar3 are revoked when the MN leaves them
+        revoked = [(m["type"], m["from"], m["to"]) for m in msgs if m["type"] in ("BRI", "BRA")]
+        assert revoked == [("BRI", "maar1", "maar2"), ("BRA", "maar2", "maar1"),
+                           ("BRI", "maar1", "maar3"), ("BRA", "maar3", "maar1")], revoked
         return
     assert {m["from"] for m in msgs} >= {"maar1", "maar2", "maar3", "cmd"}
 

@@ -56,12 +56,13 @@ def test_address_beyond_the_usable_part_of_a_cut_pool_is_fine():
     assert "only 2001:db8::/46" in " ".join(build(load_text(text)).notes)
 
 
-@pytest.mark.parametrize("extra, key", [("timers: {prefix_idle: 30}\n", "timers.prefix_idle")])
-def test_keys_not_implemented_yet_are_refused_not_ignored(extra, key):
+@pytest.mark.parametrize("mode, noted", [("proxy", False), ("pmipv6", True)])
+def test_prefix_idle_reaches_the_core_and_is_noted_where_void(mode, noted):
     from dmm_ryu.testbed.fakedomain import domain_text
-    text = domain_text().replace("timers: {lifetime: 40}\n", "") + extra
-    with pytest.raises(InvalidConfigError, match=key):
-        build(load_text(text))
+    text = domain_text(mode).replace("timers: {lifetime: 40}", "timers: {lifetime: 40, prefix_idle: 30}")
+    configs = build(load_text(text))
+    assert configs.domain.timers.prefix_idle == 30.0
+    assert any("prefix_idle" in note for note in configs.notes) is noted
 
 
 def test_timestamp_window_reaches_the_core():

@@ -19,6 +19,7 @@ from dmm_ryu.sim.domain import build
 from dmm_ryu.wire.mh import decode_packet, encode_packet
 from dmm_ryu.wire.mh.model import (
     PBU_FLAGS,
+    BindingRevocationIndication,
     BUFlags,
     HandoffIndicator,
     MobilityOptions,
@@ -49,11 +50,14 @@ def pbu(seq=1, lifetime=40, hnp=REQUEST, handoff=HandoffIndicator.UNKNOWN, at=NO
 
 
 def send(dom, src, message, now=NOW):
-    """Hand ``message`` from ``src`` to the LMA; its actions and its one PBA."""
+    """Hand ``message`` from ``src`` to the LMA; its actions and its one PBA
+    (anything else it sends is a BRI to a previous MAG)."""
     lma = dom.maars[2]
     actions = lma.handle(MessageReceived(src, lma.address, message), now)
-    replies = [a.message for a in actions if isinstance(a, SendMessage)]
-    assert len(replies) == 1 and all(a.dst == src for a in actions if isinstance(a, SendMessage))
+    sent = [a for a in actions if isinstance(a, SendMessage)]
+    replies = [a.message for a in sent if a.dst == src]
+    assert len(replies) == 1
+    assert all(isinstance(a.message, BindingRevocationIndication) for a in sent if a.dst != src)
     return actions, replies[0]
 
 

@@ -9,7 +9,8 @@ from dmm_ryu.core.events import MessageReceived
 from dmm_ryu.core.messages import options
 from dmm_ryu.sim.network import Link
 from dmm_ryu.sim.domain import bindings, build, describe, violations
-from dmm_ryu.wire.mh.model import PBA_FLAGS, PBU_FLAGS, HandoffIndicator, ProxyBindingUpdate
+from dmm_ryu.wire.mh.model import (PBA_FLAGS, PBU_FLAGS, BRFlags, HandoffIndicator,
+                                   ProxyBindingUpdate, RevocationTrigger)
 
 LMA_PREFIX = "2001:db8:3::/64"
 REGISTER = [("MAAR1", "MAAR3", "PBU", None, ("::/0",), None, ()),
@@ -48,7 +49,7 @@ def test_attach_to_a_mag_registers_at_the_lma_alone():
     assert [(p.preferred_lifetime, p.valid_lifetime) for p in advert.prefixes] == [(400, 400)]
 
 
-def test_handover_between_mags_and_the_previous_mag_deregisters():
+def test_handover_between_mags_revokes_the_previous_mag():
     domain = pmipv6()
     domain.move("mn", 0)
     assert domain.net.settle()
@@ -58,16 +59,20 @@ def test_handover_between_mags_and_the_previous_mag_deregisters():
     assert describe(domain, mark) == [
         ("MAAR2", "MAAR3", "PBU", None, ("::/0",), None, ()),
         ("MAAR3", "MAAR2", "PBA", 0, (LMA_PREFIX,), None, ()),
-        # RFC 5213 6.9.1.2: after its detach guard the previous MAG de-registers;
-        # the LMA acknowledges and keeps the BCE (5.3.5: not the Proxy-CoA).
-        ("MAAR1", "MAAR3", "PBU", None, (LMA_PREFIX,), None, ()),
-        ("MAAR3", "MAAR1", "PBA", 0, (LMA_PREFIX,), None, ()),
+        # RFC 5846: the LMA revokes the previous MAG's binding at once, so
+        # it neither waits for its detach guard nor de-registers after it.
+        ("MAAR3", "MAAR1", "BRI", None, (LMA_PREFIX,), None, ()),
+        ("MAAR1", "MAAR3", "BRA", 0, (LMA_PREFIX,), None, ()),
     ]
-    assert messages(domain, mark)[2].lifetime == 0
+    bri = messages(domain, mark)[2]
+    assert (bri.trigger, bri.flags, bri.options.mn_id) == (
+        RevocationTrigger.INTER_MAG_HANDOVER_UNKNOWN, BRFlags.P, "mn")
     assert domain.net.mns["mn"].prefixes == {IPv6Network(LMA_PREFIX)}
-    assert domain.maars[0].bces == {}
+    assert domain.maars[0].bces == {} and domain.maars[0].counters["revoked"] == 1
     assert domain.maars[2].bces["mn"].serving == domain.maars[1].address
-    assert domain.maars[2].counters["lma_dereg_not_proxy_coa"] == 1
+    assert domain.maars[2].counters["lma_revoked"] == 1
+    domain.net.run_for(10)  # the detach guard would have ended by now
+    assert len(domain.net.log) == mark + 4
 
 
 def test_re_registration_names_the_known_prefix():

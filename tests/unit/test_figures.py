@@ -9,6 +9,7 @@ from dmm_ryu.sim.network import Link
 from dmm_ryu.testbed import figures
 from dmm_ryu.testbed.report import figure_problems, signalling_problems
 from dmm_ryu.testbed.scenario import ModeRun, Scenario, Step
+from dmm_ryu.wire.mh import message_name
 
 
 def msg(frm, to, kind, serving=False, previous=0, lifetime=40, handoff=4, t=0.0):
@@ -81,9 +82,10 @@ def _sim_msgs(domain, since, names):
     for sent in domain.net.log[since:]:
         m = sent.message
         rows.append({"t": 0.0, "from": names[sent.src], "to": names[sent.dst],
-                     "type": "PBA" if hasattr(m, "status") else "PBU",
+                     "type": message_name(m),
                      "serving_maar": m.options.serving_maar is not None,
-                     "previous_maars": len(m.options.previous_maars), "lifetime": m.lifetime,
+                     "previous_maars": len(m.options.previous_maars),
+                     "lifetime": getattr(m, "lifetime", None),
                      "handoff": m.options.handoff})
     return rows
 
@@ -163,18 +165,25 @@ def test_the_scenarios_domain_file_names_its_method_and_ethernet_access(tmp_path
 
 def test_pmipv6_is_mag_to_lma_only_and_the_report_judges_it():
     """RFC 5213: maar1 is the LMA (no messages while the MN is there); at
-    a MAG one PBU/PBA pair with the LMA; previous MAGs' de-registrations
-    are set aside; anything to the CMD is a problem."""
+    a MAG one PBU/PBA pair with the LMA, then (RFC 5846) the LMA's BRI to
+    the previous MAG and its BRA; previous MAGs' de-registrations are set
+    aside; anything to the CMD is a problem."""
     run, msgs = _demo_run(Mode.PMIPV6)
     assert {(m["from"], m["to"]) for m in msgs} == {("maar2", "maar1"), ("maar1", "maar2"),
                                                     ("maar3", "maar1"), ("maar1", "maar3")}
     assert signalling_problems(run, msgs) == []
     assert figures.pmipv6("maar2", "maar1") == [("maar2", "maar1", "PBU", False, 0, False),
                                                 ("maar1", "maar2", "PBA", False, 0, False)]
+    assert figures.pmipv6("maar1", "maar1", previous="maar3") == [
+        ("maar1", "maar3", "BRI", False, 0, False), ("maar3", "maar1", "BRA", False, 0, False)]
+    assert [m["type"] for m in msgs].count("BRI") == 2  # maar2->maar3 and maar3->maar1
+    (problem,) = signalling_problems(run, [m for m in msgs if m["type"] != "BRA" or
+                                           m["from"] != "maar2"])
+    assert problem.startswith("pmipv6 maar2->maar3: 3 messages where the figure has 4")
     to_cmd = dict(msgs[0], to="cmd")
     problems = signalling_problems(run, [to_cmd] + msgs[1:])
     assert problems[0] == "pmipv6: PBU maar2->cmd involves the CMD"
     lost = [m for m in msgs if not (m["from"] == "maar1" and m["to"] == "maar3"
                                     and m["lifetime"])]
     (problem,) = signalling_problems(run, lost)
-    assert problem.startswith("pmipv6 maar2->maar3: 1 messages where the figure has 2")
+    assert problem.startswith("pmipv6 maar2->maar3: 3 messages where the figure has 4")

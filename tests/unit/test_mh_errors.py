@@ -100,7 +100,7 @@ def test_reasons_are_the_documented_set():
     assert {r.value for r in Reason} == {
         "truncated", "header_len_mismatch", "bad_payload_proto", "bad_checksum",
         "option_overrun", "bad_option_length", "duplicate_option", "unknown_mh_type",
-        "invalid_field", "bad_ipv6_header", "not_mobility_header"}
+        "invalid_field", "bad_ipv6_header", "not_mobility_header", "unknown_br_type"}
 
 
 def test_error_carries_reason_and_detail():

@@ -99,7 +99,7 @@ def test_api_answers_while_1000_half_open_connections_are_held(max_connections):
     timeout = 3.0  # the head deadline; no bound here on how fast a loaded machine answers
     with served(timeout=timeout, max_connections=max_connections) as server:
         socks = half_open(server.server_port, 1000)
-        status, _, _ = exchange(server.server_port, HEALTH)
+        status, _, _ = exchange(server.server_port, HEALTH, wait=10.0)
         answered_before_any_deadline = server.counts[srv.HEAD_TIMEOUT] == 0
         assert status == 200
         assert still_open(socks, within=timeout + 20) == []

@@ -1,4 +1,5 @@
-"""Mobility Header codec for the PBU and PBA (RFC 6275 section 6.1).
+"""Mobility Header codec for the PBU and PBA (RFC 6275 section 6.1) and the
+BRI and BRA of RFC 5846 (MH type 16, section 6.1).
 
 Plain ``struct``/``bytes`` code: the CMD and the MAARs decode every PBU on
 the controller's hot path, so no packet library is involved here.  Encoding
@@ -20,10 +21,16 @@ from .errors import MHDecodeError, Reason
 from .model import (
     MAX_LIFETIME,
     BAFlags,
+    BindingRevocationAck,
+    BindingRevocationIndication,
+    BRFlags,
+    BRType,
     BUFlags,
     Message,
     ProxyBindingAck,
     ProxyBindingUpdate,
+    RevocationStatus,
+    RevocationTrigger,
     Status,
 )
 from .options import DEFAULT_OPTION_TYPES, OptionTypes, address, decode_options, encode_options
@@ -33,10 +40,15 @@ IPV6_HEADER_LEN = IPV6_HEADER.size
 _HEADER = struct.Struct("!BBBBH")
 _BU = struct.Struct("!HHH")  # sequence, flags, lifetime
 _BA = struct.Struct("!BBHH")  # status, flags, sequence, lifetime
-_FIXED_LEN = _HEADER.size + _BU.size  # both messages: options start at 12
+_BR = struct.Struct("!BBHH")  # B.R. Type, trigger or status, sequence, flags
+_FIXED_LEN = _HEADER.size + _BU.size  # every message: options start at 12
 _BU_FLAGS_MASK = sum(BUFlags)
 _BA_FLAGS_MASK = sum(BAFlags)
+_BR_FLAGS_MASK = sum(BRFlags)
 _STATUS = Status._value2member_map_
+_TRIGGER = RevocationTrigger._value2member_map_
+_BR_STATUS = RevocationStatus._value2member_map_
+_MH_TYPES = (MHType.BINDING_UPDATE, MHType.BINDING_ACK, MHType.BINDING_REVOCATION)
 
 
 class DecodedPacket(NamedTuple):
@@ -54,14 +66,20 @@ def _lifetime_units(seconds: int) -> int:
 
 
 def _message_body(msg: Message) -> tuple:
-    """(MH type, fixed message data) of a PBU or PBA."""
+    """(MH type, fixed message data) of a PBU, PBA, BRI or BRA."""
     if isinstance(msg, ProxyBindingUpdate):
         return MHType.BINDING_UPDATE, _BU.pack(
             msg.sequence, msg.flags, _lifetime_units(msg.lifetime))
     if isinstance(msg, ProxyBindingAck):
         return MHType.BINDING_ACK, _BA.pack(
             msg.status, msg.flags, msg.sequence, _lifetime_units(msg.lifetime))
-    raise TypeError(f"not a PBU or PBA: {type(msg).__name__}")
+    if isinstance(msg, BindingRevocationIndication):
+        return MHType.BINDING_REVOCATION, _BR.pack(
+            BRType.INDICATION, msg.trigger, msg.sequence, msg.flags)
+    if isinstance(msg, BindingRevocationAck):
+        return MHType.BINDING_REVOCATION, _BR.pack(
+            BRType.ACKNOWLEDGEMENT, msg.status, msg.sequence, msg.flags)
+    raise TypeError(f"not a PBU, PBA, BRI or BRA: {type(msg).__name__}")
 
 
 def _unsummed(msg: Message, option_types: OptionTypes) -> bytes:
@@ -115,10 +133,12 @@ def _check_header(mh: bytes, src: bytes, dst: bytes) -> None:
 
 def _decode_message(mh: bytes, option_types: OptionTypes) -> Message:
     mh_type = mh[2]
-    if mh_type not in (MHType.BINDING_UPDATE, MHType.BINDING_ACK):
+    if mh_type not in _MH_TYPES:
         raise MHDecodeError(Reason.UNKNOWN_MH_TYPE, f"MH Type {mh_type}")
     if len(mh) < _FIXED_LEN:
         raise MHDecodeError(Reason.TRUNCATED, f"MH Type {mh_type} in {len(mh)} octets")
+    if mh_type == MHType.BINDING_REVOCATION:
+        return _decode_revocation(mh, option_types)
     options = decode_options(mh, _FIXED_LEN, option_types)
     if mh_type == MHType.BINDING_UPDATE:
         sequence, flags, units = _BU.unpack_from(mh, _HEADER.size)
@@ -129,9 +149,23 @@ def _decode_message(mh: bytes, option_types: OptionTypes) -> Message:
                            BAFlags(flags & _BA_FLAGS_MASK))
 
 
+def _decode_revocation(mh: bytes, option_types: OptionTypes) -> Message:
+    """A BRI or BRA (RFC 5846 6.1): the B.R. Type is checked before the
+    options are parsed; reserved flag bits are ignored."""
+    br_type, value, sequence, flags = _BR.unpack_from(mh, _HEADER.size)
+    if br_type not in (BRType.INDICATION, BRType.ACKNOWLEDGEMENT):
+        raise MHDecodeError(Reason.UNKNOWN_BR_TYPE, f"B.R. Type {br_type}")
+    options = decode_options(mh, _FIXED_LEN, option_types)
+    flags = BRFlags(flags & _BR_FLAGS_MASK)
+    if br_type == BRType.INDICATION:
+        return BindingRevocationIndication(_TRIGGER.get(value, value), sequence, options, flags)
+    return BindingRevocationAck(_BR_STATUS.get(value, value), sequence, options, flags)
+
+
 def decode_mh(data: bytes, src: Address, dst: Address,
               option_types: OptionTypes = DEFAULT_OPTION_TYPES) -> Message:
-    """The PBU or PBA in a Mobility Header received from ``src`` for ``dst``.
+    """The PBU, PBA, BRI or BRA in a Mobility Header received from ``src``
+    for ``dst``.
 
     Raises :class:`MHDecodeError` for anything malformed; reserved bits are
     ignored, as RFC 6275 asks of receivers.

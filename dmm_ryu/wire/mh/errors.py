@@ -26,8 +26,11 @@ class Reason(str, enum.Enum):
     BAD_OPTION_LENGTH = "bad_option_length"
     #: A single-instance option (e.g. Handoff Indicator) appears twice.
     DUPLICATE_OPTION = "duplicate_option"
-    #: MH Type is neither Binding Update (5) nor Binding Acknowledgement (6).
+    #: MH Type is not Binding Update (5), Acknowledgement (6) or Revocation (16).
     UNKNOWN_MH_TYPE = "unknown_mh_type"
+    #: A Binding Revocation message (MH Type 16) whose B.R. Type is neither
+    #: Indication (1) nor Acknowledgement (2), RFC 5846 section 6.1.
+    UNKNOWN_BR_TYPE = "unknown_br_type"
     #: A field holds a value it cannot have (prefix length > 128, bad UTF-8).
     INVALID_FIELD = "invalid_field"
     #: Not an IPv6 header (version), or Payload Length disagrees with the bytes.
@@ -37,7 +40,7 @@ class Reason(str, enum.Enum):
 
 
 class MHDecodeError(ValueError):
-    """Raised for any bytes the decoder cannot turn into a PBU or PBA.
+    """Raised for any bytes the decoder cannot turn into a PBU, PBA, BRI or BRA.
 
     ``reason`` is a :class:`Reason`; ``detail`` is free text for logs.
     """

@@ -1,4 +1,5 @@
-"""Typed, immutable model of the Proxy Binding Update and Acknowledgement.
+"""Typed, immutable model of the Proxy Binding Update and Acknowledgement,
+and of RFC 5846's Binding Revocation Indication and Acknowledgement.
 
 The protocol core speaks only this model; ``dmm_ryu.wire.mh.codec`` turns it into
 Mobility Header bytes and back.  Both message kinds carry the same family of
@@ -215,7 +216,95 @@ class ProxyBindingAck:
         return bool(self.flags & BAFlags.D)
 
 
-Message = Union[ProxyBindingUpdate, ProxyBindingAck]
+class BRType(enum.IntEnum):
+    """B.R. Type, the first octet of a Binding Revocation message (MH type
+    16, RFC 5846 section 6.1)."""
+
+    INDICATION = 1
+    ACKNOWLEDGEMENT = 2
+
+
+class BRFlags(enum.IntFlag):
+    """Flag bits of the 16-bit word after a BRI's or BRA's sequence number
+    (RFC 5846 6.1.1/6.1.2; Wireshark's mip6 dissector agrees): Proxy
+    binding, IPv4 HoA binding only, Global (per-peer) revocation.  The
+    format has no Acknowledge flag: every BRI is answered."""
+
+    P = 0x8000
+    V = 0x4000
+    G = 0x2000
+
+
+class RevocationTrigger(enum.IntEnum):
+    """Revocation Trigger values of a BRI (RFC 5846 section 6.1.1)."""
+
+    UNSPECIFIED = 0
+    ADMINISTRATIVE_REASON = 1
+    INTER_MAG_HANDOVER_SAME_ACCESS_TYPE = 2
+    INTER_MAG_HANDOVER_DIFFERENT_ACCESS_TYPE = 3
+    INTER_MAG_HANDOVER_UNKNOWN = 4
+    USER_INITIATED_SESSION_TERMINATION = 5
+    ACCESS_NETWORK_SESSION_TERMINATION = 6
+    POSSIBLE_OUT_OF_SYNC_BCE_STATE = 7
+    PER_PEER_POLICY = 128
+    REVOKING_MOBILITY_NODE_LOCAL_POLICY = 129
+
+
+class RevocationStatus(enum.IntEnum):
+    """Status values of a BRA (RFC 5846 section 6.1.2)."""
+
+    SUCCESS = 0
+    PARTIAL_SUCCESS = 1
+    BINDING_DOES_NOT_EXIST = 2
+    IPV4_HOA_BINDING_DOES_NOT_EXIST = 3
+    GLOBAL_REVOCATION_NOT_AUTHORIZED = 4
+    CANNOT_IDENTIFY_BINDING = 5
+    REVOCATION_FAILED_MN_ATTACHED = 6
+
+
+class _PlainRfc5846:
+    """Binding Revocation has no D flag: it is never DMM signalling."""
+
+    __slots__ = ()
+
+    @property
+    def is_dmm(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRevocationIndication(_PlainRfc5846):
+    """BRI (MH type 16, B.R. Type 1): the LMA tells a MAG to drop the
+    binding(s) the options identify (MN-ID, HNP)."""
+
+    trigger: int
+    sequence: int
+    options: MobilityOptions
+    flags: BRFlags = BRFlags.P
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRevocationAck(_PlainRfc5846):
+    """BRA (MH type 16, B.R. Type 2); echoes the BRI's sequence number."""
+
+    status: int
+    sequence: int
+    options: MobilityOptions
+    flags: BRFlags = BRFlags.P
+
+
+Revocation = Union[BindingRevocationIndication, BindingRevocationAck]
+Message = Union[ProxyBindingUpdate, ProxyBindingAck, BindingRevocationIndication,
+                BindingRevocationAck]
+
+
+_NAMES = {ProxyBindingUpdate: "PBU", ProxyBindingAck: "PBA",
+          BindingRevocationIndication: "BRI", BindingRevocationAck: "BRA"}
+
+
+def message_name(message: Message) -> str:
+    """"PBU", "PBA", "BRI" or "BRA": how logs, counters and figures name it."""
+    return _NAMES[type(message)]
 
 
 def timestamp_from_unix(seconds: float) -> int:
