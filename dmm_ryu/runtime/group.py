@@ -62,8 +62,15 @@ class Batch:
     """The caller's view of a round: its ``outputs``, in event order, once
     the outermost :meth:`DmmController.batch` has ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, round_: "Round") -> None:
         self.outputs: list = []
+        self._round = round_
+
+    def emit(self, outputs) -> None:
+        """Outputs the caller got inside the batch other than from the
+        controller's methods (which add theirs and return []), e.g. from a
+        node's ``handle`` called directly: they join the batch's, in order."""
+        self._round.emit(outputs)
 
 
 class Round:
@@ -71,14 +78,14 @@ class Round:
 
     def __init__(self) -> None:
         self.depth = 0
-        self._batch = Batch()
+        self._batch = Batch(self)
         self._pending: Dict[object, _Work] = {}  # in the order nodes first deferred
         self._deferred: List[Deferred] = []
         self._out: list = []
 
     def begin(self) -> Batch:
         if not self.depth:
-            self._batch = Batch()
+            self._batch = Batch(self)
         self.depth += 1
         return self._batch
 

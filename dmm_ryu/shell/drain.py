@@ -35,8 +35,9 @@ class Drain:
         self._count = controller.stats.error
 
     def put(self, name: str, function: Callable, *args) -> None:
-        """Queue ``function(*args)``, a runtime call (its outputs join the
-        round's); ``name`` counts its exceptions."""
+        """Queue ``function(*args)``, a runtime call: what it returns (or
+        adds to the batch) joins the round's outputs; ``name`` counts its
+        exceptions."""
         self.queue.put((name, function, args))
 
     def run(self, rounds: int = -1) -> None:
@@ -52,7 +53,7 @@ class Drain:
         try:
             with self.controller.batch() as batch:
                 for name, function, args in items:
-                    guarded(name, self._count)(function)(*args)
+                    batch.emit(guarded(name, self._count)(function)(*args))
         except Exception:  # carrying out an event failed: the others' outputs still leave
             self._count("exception_round")
             LOG.exception("dmm: a round of %d events failed; the controller keeps serving",

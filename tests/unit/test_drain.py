@@ -132,3 +132,15 @@ def test_green_threads(stores):
         assert sent_within(sender, dom.dpid("maar1"), eventlet.sleep)
     finally:
         worker.kill()
+
+
+def test_outputs_an_item_returns_join_the_round(stores):
+    """A work item that calls a node itself (the flow-stats reader does)
+    returns the node's placeholders: they are sent once committed."""
+    dom, sender, drain = shell(stores)
+    node = dom.dmm.nodes["maar1"]
+    before = stores["maar1"].commits
+    drain.put("direct", lambda: node.mn_frame(2, MACS[0], dom.now))
+    drain.run(rounds=1)
+    assert stores["maar1"].commits - before == 1
+    assert writes(sender, dom.dpid("maar1")), "the PBU left"
