@@ -17,7 +17,11 @@ Run from the repository root::
 * **durability cost**: the same handover run (as fast as possible) with
   journal stores, SQLite stores and none, alternated; the store's cost per handover
   is measured inside the commits (µs, and % of the handover time without
-  a store), and the handover rates of both are compared.
+  a store), and the handover rates of both are compared.  Once one
+  handover at a time (W=1: each event committed on its own, the app at
+  low load) and once in waves of W MNs moving at once (``--wave``), each
+  round of the fabric one ``DmmController.batch()`` as the app's drain
+  runs it under load (group commit: one commit per node per round).
 
 Targets: durability costs <= 10 % of the in-process handover rate;
 restart-to-reconciled <= 5 s at 10,000 MNs.  DIR must be on the disk the
@@ -45,11 +49,14 @@ from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.shell.sender import Sender
 from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.store.base import MemoryStore
+from dmm_ryu.wire import ndp
 
 MAARS = 8
 RESTART_SIZES = (1, 1_000, 10_000)
 RESTART_TARGET_S = 5.0
 DURABILITY_TARGET_PCT = 10.0
+#: MNs moving at once in the durability runs with group commit (--wave).
+DEFAULT_WAVE = 16
 #: CPU time of this process, as bench_of.py measures: on a machine shared
 #: with other work, wall time counts their turns too.  (SQLite in WAL with
 #: synchronous=NORMAL does not wait for the disk at commit, nor does the
@@ -162,12 +169,35 @@ def register(ctl: DmmController, fabric: Fabric, mns: int) -> None:
         attach(ctl, fabric, mac(n + 1), n % MAARS + 1, port_of(n))
 
 
-def move(ctl: DmmController, fabric: Fabric, plan: List[Tuple[int, int]]) -> float:
-    """Run the handovers of ``plan`` ((MN number, MAAR)); seconds taken."""
+def move(ctl: DmmController, fabric: Fabric, plan: List[Tuple[int, int]],
+         wave: int = 1) -> float:
+    """Run the handovers of ``plan`` ((MN number, MAAR)); seconds taken.
+    ``wave`` 1: one after another, each event committed on its own (what
+    the app did before group commit, and still does at low load); wider:
+    waves of up to ``wave`` MNs moving at once, each round of the fabric
+    one batch (what the app's drain does under load)."""
     start = clock()
-    for n, maar in plan:
-        attach(ctl, fabric, mac(n + 1), maar, port_of(n))
+    if wave == 1:
+        for n, maar in plan:
+            attach(ctl, fabric, mac(n + 1), maar, port_of(n))
+        return clock() - start
+    for group in waves(plan, wave):
+        fabric.queue.extend((maar, port_of(n), ndp.router_solicitation(mac(n + 1)))
+                            for n, maar in group)
+        fabric.run_rounds()
     return clock() - start
+
+
+def waves(plan: List[Tuple[int, int]], width: int) -> List[List[Tuple[int, int]]]:
+    """``plan`` cut, in order, into waves of at most ``width`` handovers of
+    distinct MNs: an MN's next handover waits for the next wave (never two
+    of one MN in flight)."""
+    out: List[List[Tuple[int, int]]] = [[]]
+    for n, maar in plan:
+        if len(out[-1]) == width or any(n == m for m, _ in out[-1]):
+            out.append([])
+        out[-1].append((n, maar))
+    return [group for group in out if group]
 
 
 def plan_moves(mns: int, count: int, seed: int = 1) -> List[Tuple[int, int]]:
@@ -199,15 +229,16 @@ def restart_row(mns: int, directory: Path, backend: str) -> dict:
             "met": seconds <= RESTART_TARGET_S if mns == 10_000 else None}
 
 
-def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
-    """One handover run, on ``stores`` or on none.  The previous runs'
-    controllers are collected first: their garbage would otherwise be
-    traversed by the collections of this run, and charged to it."""
+def durability_run(mns: int, handovers: int, stores: Optional[Stores], wave: int = 1) -> dict:
+    """One handover run (the same plan each time), on ``stores`` or on
+    none, in waves of ``wave``.  The previous runs' controllers are
+    collected first: their garbage would otherwise be traversed by the
+    collections of this run, and charged to it."""
     gc.collect()
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
     before = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
-    seconds = move(ctl, fabric, plan_moves(mns, handovers))
+    seconds = move(ctl, fabric, plan_moves(mns, handovers), wave)
     after = (stores.seconds(), stores.commits()) if stores else (0.0, 0)
     if stores:
         stores.close()
@@ -215,22 +246,31 @@ def durability_run(mns: int, handovers: int, stores: Optional[Stores]) -> dict:
             "commits": after[1] - before[1]}
 
 
-def durability(mns: int, handovers: int, reps: int, directory: Path) -> dict:
+def durability(mns: int, handovers: int, reps: int, directory: Path,
+               wave: int = DEFAULT_WAVE) -> dict:
+    """The cost of durability one handover at a time and in waves of
+    ``wave`` (group commit), side by side; ``met`` by the waves."""
+    widths = sorted({1, wave})
+    by_wave = {width: durability_at(mns, handovers, reps, directory, width) for width in widths}
+    return {"mns": mns, "handovers": handovers, "reps": reps, "waves": by_wave,
+            "met": by_wave[wave]["met"]}
+
+
+def durability_at(mns: int, handovers: int, reps: int, directory: Path, wave: int) -> dict:
     """Alternate runs without stores, on each backend and in memory; medians."""
     off, memory = [], []
     on: Dict[str, List[dict]] = {backend: [] for backend in BACKENDS}
     for rep in range(reps):
-        off.append(durability_run(mns, handovers, None))
+        off.append(durability_run(mns, handovers, None, wave))
         for backend, runs in on.items():
-            run_dir = directory / f"durability-{backend}{rep}"
+            run_dir = directory / f"durability-{backend}-w{wave}-{rep}"
             run_dir.mkdir()
-            runs.append(durability_run(mns, handovers, Stores(run_dir, backend)))
-        memory.append(durability_run(mns, handovers, Stores(None)))
+            runs.append(durability_run(mns, handovers, Stores(run_dir, backend), wave))
+        memory.append(durability_run(mns, handovers, Stores(None), wave))
     t_off = statistics.median(r["seconds"] for r in off)
     t_memory = statistics.median(r["seconds"] for r in memory)
     backends = {backend: backend_cost(runs, handovers, t_off) for backend, runs in on.items()}
-    return {"mns": mns, "handovers": handovers, "reps": reps,
-            "handover_us_without_store": round(t_off / handovers * 1e6, 1),
+    return {"wave": wave, "handover_us_without_store": round(t_off / handovers * 1e6, 1),
             "memory_store_us_per_handover": round((t_memory - t_off) / handovers * 1e6, 1),
             "rate_without_store_per_s": round(handovers / t_off), "backends": backends,
             "met": backends["journal"]["met"]}
@@ -268,30 +308,41 @@ def restart_table(restarts: List[dict]) -> List[str]:
 
 
 def durability_table(cost: dict) -> List[str]:
+    """One column per wave width (1: one handover at a time)."""
+    runs = list(cost["waves"].values())
+    head = "".join(f"{'W=' + str(r['wave']):>14}" for r in runs)
     lines = [f"durability ({cost['handovers']} handovers among {cost['mns']} MNs, "
-             f"median of {cost['reps']} alternated runs)",
-             f"  handover without store     {cost['handover_us_without_store']:>8.1f} µs",
-             f"  rate, no store             {cost['rate_without_store_per_s']:>8} /s",
-             f"  in-memory store/handover   {cost['memory_store_us_per_handover']:>8.1f} µs "
-             "(encoding the records + tracking, no file)"]
-    for backend, b in cost["backends"].items():
+             f"median of {cost['reps']} alternated runs; W MNs move at once, each fabric "
+             "round one batch)", f"{'':30}{head}",
+             _row("handover without store, µs", runs, lambda r: r["handover_us_without_store"]),
+             _row("rate, no store, /s", runs, lambda r: r["rate_without_store_per_s"]),
+             _row("in-memory store/handover, µs", runs,
+                  lambda r: r["memory_store_us_per_handover"])]
+    for backend in runs[0]["backends"]:
+        of = lambda key: lambda r: r["backends"][backend][key]  # noqa: E731
         lines += [f"  {backend}:",
-                  f"    commits/handover         {b['store_us_per_handover']:>8.1f} µs "
-                  f"({b['store_pct_of_handover']} % of the handover; "
-                  f"{b['commits_per_handover']} commits of {b['us_per_commit']} µs)",
-                  f"    all durability/handover  {b['durability_us_per_handover']:>8.1f} µs",
-                  f"    rate                     {b['rate_per_s']:>8} /s "
-                  f"(-{b['rate_cost_pct']} %; target <= 10 %: "
-                  f"{'met' if b['met'] else 'MISSED'})"]
+                  _row("  commits/handover", runs, of("commits_per_handover")),
+                  _row("  µs per commit", runs, of("us_per_commit")),
+                  _row("  commits µs/handover", runs, of("store_us_per_handover")),
+                  _row("  all durability µs/handover", runs, of("durability_us_per_handover")),
+                  _row("  rate, /s", runs, of("rate_per_s")),
+                  _row("  rate cost, % (target <= 10)", runs,
+                       lambda r: f"-{r['backends'][backend]['rate_cost_pct']}"
+                                 f"{'' if r['backends'][backend]['met'] else ' MISSED'}")]
     return lines
 
 
+def _row(label: str, runs: List[dict], value: Callable[[dict], object]) -> str:
+    return f"  {label:<28}" + "".join(f"{value(r)!s:>14}" for r in runs)
+
+
 def measure(quick: bool = False, where: Optional[Path] = None, reps: Optional[int] = None,
-            sizes: Optional[Tuple[int, ...]] = None) -> dict:
+            sizes: Optional[Tuple[int, ...]] = None, wave: int = DEFAULT_WAVE) -> dict:
     """Both measurements (``quick``: 1 and 1,000 MNs, short runs), their
     table, and whether the targets were met (the section of benchmarks.run).
     ``reps``: alternated durability runs (default 1 quick, 3 full);
-    ``sizes``: the restart rows (default by ``quick``; () for none)."""
+    ``sizes``: the restart rows (default by ``quick``; () for none);
+    ``wave``: MNs moving at once beside the one-at-a-time runs."""
     directory = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=where or "/var/tmp"))
     if sizes is None:
         sizes = RESTART_SIZES[:2] if quick else RESTART_SIZES
@@ -302,7 +353,7 @@ def measure(quick: bool = False, where: Optional[Path] = None, reps: Optional[in
                 (directory / f"{backend}{mns}").mkdir()
                 restarts.append(restart_row(mns, directory / f"{backend}{mns}", backend))
         cost = durability(200 if quick else 1000, 500 if quick else 4000,
-                          reps or (1 if quick else 3), directory)
+                          reps or (1 if quick else 3), directory, wave)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return {"restart": restarts, "durability": cost, "table": table(restarts, cost),
@@ -316,8 +367,14 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=None,
                         help="alternated durability runs, median reported (default 1 quick, 3 full)")
     parser.add_argument("--durability-only", action="store_true", help="no restart rows")
+    parser.add_argument("--wave", type=int, default=DEFAULT_WAVE,
+                        help="MNs whose handovers run at once (group commit), measured beside "
+                             f"one at a time (default {DEFAULT_WAVE}; 1: one at a time only)")
     args = parser.parse_args(argv)
-    print(measure(args.quick, args.dir, args.reps, () if args.durability_only else None)["table"])
+    if args.wave < 1:
+        parser.error("--wave must be at least 1")
+    print(measure(args.quick, args.dir, args.reps, () if args.durability_only else None,
+                  args.wave)["table"])
     return 0
 
 

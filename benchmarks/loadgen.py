@@ -190,6 +190,21 @@ class Fabric:
             dpid, port, frame = self.queue.popleft()
             self.send(self.ctl.packet_in(dpid, port, frame, time.perf_counter()))
 
+    def run_rounds(self) -> int:
+        """Until quiet, as the app's drain does: every frame queued now is
+        handled in one ``ctl.batch()`` (one commit per node), then what the
+        round sent is carried, queueing the next round; how many rounds."""
+        rounds = 0
+        while self.queue:
+            frames = list(self.queue)
+            self.queue.clear()
+            with self.ctl.batch() as batch:
+                for dpid, port, frame in frames:
+                    self.ctl.packet_in(dpid, port, frame, time.perf_counter())
+            self.send(batch.outputs)
+            rounds += 1
+        return rounds
+
 
 def quiet_logging(level: str = "INFO") -> None:
     """Log at ``level`` into /dev/null: formatting is paid, nothing printed;

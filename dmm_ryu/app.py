@@ -3,9 +3,13 @@
 A thin shell around :class:`dmm_ryu.runtime.controller.DmmController`: it
 reads the domain file named by ``[dmm] domain_file`` in the manager's
 ``--config-file``, forwards switch events to the runtime on the domain
-clock, and sends what it returns (:mod:`dmm_ryu.shell`).  Every handler
-and the timer thread are guarded: an exception is logged and counted, and
-the controller keeps serving.  No protocol decision is taken here.
+clock, and sends what it returns (:mod:`dmm_ryu.shell`).  The handlers
+queue their runtime calls, and one worker runs whatever is queued as one
+batch (group commit: one store commit per node per round,
+:mod:`dmm_ryu.shell.drain`); the timer thread fires timers outside any
+batch, one commit per event.  Every work item and the timer thread are
+guarded: an exception is logged and counted, and the controller keeps
+serving.  No protocol decision is taken here.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import CMD
 from dmm_ryu.runtime.traffic import flow_stats
 from dmm_ryu.shell.clock import DomainClock
+from dmm_ryu.shell.drain import Drain
 from dmm_ryu.store.base import StoreError
 from dmm_ryu.shell.guard import guarded
 from dmm_ryu.shell import role as cmd_role
@@ -124,6 +129,8 @@ class DmmApp(compat.RyuApp):
                          "serving %s", conf.domain_file, self.dmm.domain.mode,
                          len(self.dmm.maar_nodes), compat.FRAMEWORK, compat.VERSION,
                          compat.HUB_TYPE, self._serving())
+        self.drain = Drain(self.dmm, self.sender.send, compat.hub.Queue(), compat.hub.QueueEmpty)
+        compat.spawn(self.drain.run)
         self.role = self._cmd_role(conf) if conf.etcd_endpoints else None
         self._timer_thread = compat.spawn(run_timers, self.dmm, self.sender.send,
                                           self.clock.now, compat.sleep)
@@ -194,8 +201,9 @@ class DmmApp(compat.RyuApp):
         return server
 
     def _run(self, name: str, function, *args) -> None:
-        """Call the runtime under the guard and send what it returns."""
-        guarded(name, self.dmm.stats.error)(lambda: self.sender.send(function(*args)))()
+        """Queue a runtime call for the next round (its outputs are sent
+        with the round's, in order; an exception is logged and counted)."""
+        self.drain.put(name, function, *args)
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPSwitchFeatures, compat.CONFIG_DISPATCHER)
     def switch_features(self, ev):
@@ -235,7 +243,12 @@ class DmmApp(compat.RyuApp):
                          "joined" if joined else "left")
         if not joined and self.role is not None:
             self.role.disconnected(datapath)
-        if not joined and self.sender.datapaths.get(datapath.id) is datapath:
+        if not joined:
+            self._run("state_change", self._switch_left, datapath)
+
+    def _switch_left(self, datapath) -> None:
+        """After the events queued before it: nothing more is sent there."""
+        if self.sender.datapaths.get(datapath.id) is datapath:
             del self.sender.datapaths[datapath.id]
             self.dmm.switch_disconnected(datapath.id)
 

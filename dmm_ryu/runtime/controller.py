@@ -14,13 +14,18 @@ Thread safety: every public method runs under :attr:`DmmController.lock`
 (one re-entrant lock: the OpenFlow handlers, the timer thread and REST
 reads and commands are serialised by it), and reads return immutable
 snapshots, so the runtime is safe under green and native threads alike.
+
+Group commit: the calls made inside :meth:`DmmController.batch` are one
+round (runtime/group.py): each node commits once for all their events,
+then their outputs come out of the batch, in call order.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from dmm_ryu.config.domainfile import DomainFile
 from dmm_ryu.core.cmd import Cmd
@@ -32,6 +37,7 @@ from dmm_ryu.runtime.assembly import build
 from dmm_ryu.runtime.cmd_node import CmdNode
 from dmm_ryu.runtime.directory import CMD, Directory
 from dmm_ryu.runtime.frames import MIN_FRAME, is_ipv6, is_mobility_header
+from dmm_ryu.runtime.group import Batch
 from dmm_ryu.runtime.maar_node import MaarNode
 from dmm_ryu.runtime.node import SIGNALLING, Described, Node, NodeEnv, Output, message_kind
 from dmm_ryu.runtime.stats import Stats
@@ -55,6 +61,23 @@ def _serialised(method):
     return locked
 
 
+def _emitting(method):
+    """Run ``method``, which returns outputs, under the lock as part of a
+    round: inside :meth:`DmmController.batch` its outputs join the batch's
+    (in call order) and [] is returned; outside, the call is a round of
+    one and returns its outputs, committed."""
+    @functools.wraps(method)
+    def in_round(self, *args, **kwargs):
+        with self.lock:
+            self.round.begin()
+            try:
+                self.round.emit(method(self, *args, **kwargs))
+            finally:
+                outputs = self.round.end()
+            return [] if outputs is None else outputs
+    return in_round
+
+
 class DmmController:
     """The nodes of one domain that this process serves, behind OpenFlow."""
 
@@ -67,6 +90,7 @@ class DmmController:
         self.lock = threading.RLock()
         self.env = NodeEnv(self.directory, self.timers, self.stats, domain.mode, parser, ofproto,
                            domain.option_types)
+        self.round = self.env.round
         served = set(nodes) if nodes is not None else {n.name for n in self.directory}
         self.nodes: Dict[str, Node] = {}
         for name in sorted(served - {CMD}):
@@ -80,6 +104,21 @@ class DmmController:
         self._on_dpid: Dict[int, List[Node]] = {}
         for node in self.nodes.values():  # MAARs first: they own their switch's rules
             self._on_dpid.setdefault(node.info.dpid, []).append(node)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Group commit (runtime/group.py): the events handled inside are
+        committed once per node when the outermost batch ends, and nothing
+        they produce leaves before; the Batch yielded then holds every
+        output of the calls made inside, in call order (the calls
+        themselves return []).  The lock is held throughout; nested
+        batches are one."""
+        with self.lock:
+            batch = self.round.begin()
+            try:
+                yield batch
+            finally:
+                self.round.end()
 
     @_serialised
     def attach_stores(self, store_of: Callable[[str], KvStore], now: float) -> int:
@@ -132,9 +171,11 @@ class DmmController:
 
     # -- switches ----------------------------------------------------------------
 
-    @_serialised
+    @_emitting
     def switch_connected(self, dpid: int) -> List[Output]:
-        """Rebuild the switch's whole rule set from the state of its nodes."""
+        """Rebuild the switch's whole rule set from the state of its nodes
+        (inside a batch, after the events before it were carried out)."""
+        self.round.settle()
         nodes = self._on_dpid.get(dpid)
         if not nodes:
             self.stats.error("unknown_datapath")
@@ -146,13 +187,13 @@ class DmmController:
         for node in self._on_dpid.get(dpid, ()):
             node.connected = False
 
-    @_serialised
+    @_emitting
     def port_down(self, dpid: int, port: int, now: float) -> List[Output]:
         """An access link went down: that MAAR's detach guard may start."""
         maar = self._maar_on(dpid)
         return [] if maar is None else maar.link_down(port, now)
 
-    @_serialised
+    @_emitting
     def ports_seen(self, dpid: int, live: Iterable[int], now: float) -> List[Output]:
         """The switch's port description after it (re)connected: an access
         port that went down while we were away starts the detach guard of
@@ -164,7 +205,7 @@ class DmmController:
         return [out for port in maar.access_ports if port not in live
                 for out in maar.link_down(port, now)]
 
-    @_serialised
+    @_emitting
     def port_up(self, dpid: int, port: int, now: float) -> List[Output]:
         """An access link came up (or a port was added): detection armed."""
         maar = self._maar_on(dpid)
@@ -172,7 +213,7 @@ class DmmController:
 
     # -- packet-in ---------------------------------------------------------------
 
-    @_serialised
+    @_emitting
     def packet_in(self, dpid: int, in_port: int, frame: bytes, now: float) -> List[Output]:
         """A punted frame: Mobility Header for a node here, ND, or (on an
         access port) IPv6 from an MN with no session at that MAAR."""
@@ -249,12 +290,14 @@ class DmmController:
         """Operator-forced end of a session, carried out by the CMD (it
         de-registers every MAAR of the session).  None: no such binding."""
         cmd = self.cmd_node
-        if cmd is None:
+        if cmd is None or cmd.binding(mn_id) is None:
             return None
-        outputs = cmd.revoke(mn_id, now)
-        if outputs is not None:
-            LOG.info("dmm: forced de-registration of MN %s", mn_id)
-        return outputs
+        LOG.info("dmm: forced de-registration of MN %s", mn_id)
+        return self._revoke(mn_id, now)
+
+    @_emitting
+    def _revoke(self, mn_id: str, now: float) -> List[Output]:
+        return self.cmd_node.revoke(mn_id, now)
 
     # -- timers --------------------------------------------------------------------
 
@@ -262,13 +305,18 @@ class DmmController:
     def next_deadline(self) -> Optional[float]:
         return self.timers.next_deadline()
 
-    @_serialised
+    @_emitting
     def expire(self, now: float) -> List[Output]:
-        """Fire every timer due at ``now``."""
+        """Fire every timer due at ``now``, each event committed on its own
+        (one may arm or cancel a timer due now, which this loop must see
+        before it pops the next; inside a batch, the events before are
+        carried out first for the same reason)."""
         out: List[Output] = []
+        self.round.settle()
         due = self.timers.pop_due(now)
         while due is not None:
             name, key = due
             out += self.nodes[name].handle(TimerFired(key), now)
+            self.round.settle()
             due = self.timers.pop_due(now)
         return out

@@ -18,7 +18,8 @@ from dmm_ryu.core import actions as act
 from dmm_ryu.of import packed
 from dmm_ryu.store.base import KvStore, StoreError
 from dmm_ryu.runtime.directory import Directory, NodeInfo
-from dmm_ryu.runtime.persistence import NodeState, touched
+from dmm_ryu.runtime.group import Round
+from dmm_ryu.runtime.persistence import NodeState
 from dmm_ryu.runtime.stats import Stats
 from dmm_ryu.runtime.timers import TimerQueue
 from dmm_ryu.wire import inet, ndp
@@ -52,7 +53,8 @@ class Output:
 @dataclass(frozen=True)
 class NodeEnv:
     """What the nodes of one process share: who is who, one timer queue,
-    one stats recorder, the domain's mode and the OpenFlow classes."""
+    one stats recorder, the domain's mode, the OpenFlow classes and the
+    round of group commit."""
 
     directory: Directory
     timers: TimerQueue
@@ -61,6 +63,8 @@ class NodeEnv:
     parser: Any
     ofproto: Any
     option_types: OptionTypes = DEFAULT_OPTION_TYPES
+    #: The round whose events commit together (runtime/group.py).
+    round: Round = field(default_factory=Round)
 
 
 class Node:
@@ -97,19 +101,20 @@ class Node:
         return len(self.state.deadlines)
 
     def handle(self, event, now: float) -> List[Output]:
-        """Feed one event to the core, store what changed, then carry out
-        what it decides (nothing leaves before its state is stored)."""
+        """Feed one event to the core and track its timers; a stored node
+        then commits and carries it out (nothing leaves before its state is
+        stored), at once or, inside a round, when the round settles
+        (runtime/group.py: the outputs are then a placeholder)."""
         self.idle = False
         if not self.active:
             self.env.stats.error("event_at_standby_node")
             return []
         actions = self.core.handle(event, now)
         self.idle = not actions
-        if self.state is not None:
-            why = self._stored(event, actions, now)
-            if why is not None:
-                return self.unstored(event, why, now)
-        return self.carry_out(event, actions, now)
+        if self.state is None:
+            return self.carry_out(event, actions, now)
+        self.state.track(event, actions)
+        return self.env.round.defer(self, event, actions, now)
 
     def carry_out(self, event, actions: list, now: float) -> List[Output]:
         """Turn the stored actions of ``event`` into outputs (MaarNode adds
@@ -121,13 +126,13 @@ class Node:
         undone): nothing here; the CMD refuses the PBU (cmd_node.py)."""
         return []
 
-    def _stored(self, event, actions: list, now: float) -> Optional[str]:
-        """Store what ``event`` changed; None if stored, else why not (the
-        event is then undone: its MNs are reloaded from the store)."""
-        mn_ids = touched(event, actions)
-        self.state.track(event, actions)
+    def commit(self, mn_ids, fence: bool, now: float) -> Optional[str]:
+        """Store ``mn_ids`` in one commit (``fence``: messages depend on it);
+        None if stored, else why not.  On failure the MNs are reloaded from
+        the store and their timers re-armed, none before ``now`` +
+        STORE_RETRY: the events that touched them are undone."""
         try:
-            self.state.save(mn_ids, fence=any(isinstance(a, act.SendMessage) for a in actions))
+            self.state.save(mn_ids, fence=fence)
             self._store_failures = 0
             return None
         except StoreError as err:

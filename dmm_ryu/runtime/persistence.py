@@ -136,6 +136,7 @@ class NodeState:
                 self._read(mn_id, record)
         if not self._is_cmd:
             slices.restore_pool(self.core)
+            self.core.bces.settle()  # recount now: in a round, the next event may be far
 
     # -- after a restart -----------------------------------------------------------
 
