@@ -1,14 +1,15 @@
 """A node's durable state: one record per MN, written before any message
 that depends on it leaves.
 
-After each event the node hands over the MNs the event touched (the event's
-MN and every MN named by the actions); the records of those whose slice
-(core state) or timer deadlines changed are committed in one atomic write,
-one commit per node per event.  A digest of each record as last written or
+After each round of events (one event, or every event one dispatch round
+handled: group commit, runtime/group.py) the node hands over the MNs the
+events touched (each event's MN and every MN named by the actions); the
+records of those whose slice (core state) or timer deadlines changed are
+committed in one atomic write, one commit per node per round.  A digest of each record as last written or
 read tells what changed; an event that changed nothing writes nothing (if
 it sends a message, a commit of no writes still checks the revisions).
-If the write fails the event is rolled back to what the store holds and
-nothing is sent: a PBA never acknowledges what a crash could forget, and a
+If the write fails the round's events are rolled back to what the store
+holds and nothing of them is sent: a PBA never acknowledges what a crash could forget, and a
 CMD that cannot store a registration refuses it with status 128
 (runtime/cmd_node.py).  A timer whose event was undone fires again after
 ``STORE_RETRY`` (runtime/node.py), not at its past deadline.
