@@ -173,8 +173,10 @@ class MaarNode(Node):
         if self.core.registering(mn_id):
             if not started:
                 LOG.info("dmm: MN %s (%s) attached to %s port %d", mn_id, mac, self.name, port)
-        elif not started:
-            self._attach_time.pop(mn_id, None)  # refused, held down, or registered at once
+        elif not started and not self._served(mn_id):
+            self._attach_time.pop(mn_id, None)  # refused or held down
+        # registered at once (an LMA's own MN): the event's RA, carried out
+        # when its round's commit is done, ends the registration
         return out
 
     def _served(self, mn_id: str) -> bool:

@@ -19,7 +19,8 @@ from dmm_ryu.wire.mh import (BindingRevocationAck, BindingRevocationIndication, 
                              message_name)
 from tests.unit.test_mh_revocation import tshark_fields
 from tests.unit.test_mh_samples import reseal
-from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, ra_prefixes, uplink, where
+from tests.unit.test_controller import (MN_ID, MN_MAC, attach, downlink, ra_prefixes, rs,
+                                       uplink, where)
 from tests.unit.test_roam import data
 
 LMA, MAG2, MAG3 = (IPv6Address(f"2001:db8:ffff::{i}") for i in (1, 2, 3))
@@ -179,13 +180,23 @@ def test_malformed_and_unsolicited_revocations_change_nothing():
     assert dom.dmm.stats.errors()["bra_ignored"] == 1 and lma.bces[MN_ID].serving == MAG2
 
 
-def test_an_mn_at_the_lma_itself_is_registered_and_logged_at_once(caplog):
+@pytest.mark.parametrize("batched", [False, True])
+def test_an_mn_at_the_lma_itself_is_registered_and_logged_at_once(caplog, batched):
     """No signalling at the LMA's own access link, but the operator's log
-    (and the demo, which reads it) still sees the registration end."""
+    (and the demo, which reads it) still sees the registration end; also
+    when the event is carried out at the end of its round, as the shell
+    runs it (regression: the attachment time was dropped before the RA
+    that ends the registration went out)."""
+    import contextlib
     import logging
-    dom = FakeDomain(domain_text("pmipv6"))
+    from dmm_ryu.store.base import MemoryStore
+    dom = FakeDomain(domain_text("pmipv6"), store_of=lambda name: MemoryStore())
     with caplog.at_level(logging.INFO, logger="dmm"):
-        attach(dom, "maar1")
+        with dom.dmm.batch() if batched else contextlib.nullcontext() as batch:
+            dom.dmm.packet_in(dom.dpid("maar1"), 2, rs(MN_MAC), dom.now) if batched \
+                else attach(dom, "maar1")
+        if batched:
+            dom.run(batch.outputs)
     lines = [r.getMessage() for r in caplog.records]
     assert any(line.startswith(f"dmm: MN {MN_ID} registered at maar1 in 0.0 ms") for line in lines)
     assert dom.dmm.nodes["maar1"]._attach_time == {}
