@@ -29,7 +29,7 @@ This file imports nothing from ``benchmarks``: run as a script with another
 checkout on PYTHONPATH it measures that checkout (the "before" column).
 
     python benchmarks/loadgen.py rate --offered 0 --mns 2000 --ratio 1
-    python benchmarks/loadgen.py memory --mns 10000
+    python benchmarks/loadgen.py memory --mns 10000 [--by-line 25]
 """
 from __future__ import annotations
 
@@ -309,16 +309,20 @@ def _wait_until(due: float) -> None:
         pass
 
 
-def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) -> dict:
+def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3,
+           by_line: int = 0) -> dict:
     """Runtime memory per MN (tracemalloc, from after the switches connect
     to after every MN registered and moved once), then the /metrics scrape
-    time over those ``n_mns`` bindings (tracing stopped)."""
+    time over those ``n_mns`` bindings (tracing stopped).  ``by_line``: also
+    that many source lines holding most of it (bytes and blocks per MN)."""
     from dmm_ryu.ops import metrics
     from dmm_ryu.ops.runtime_view import ControllerView
 
     ctl, fabric = new_controller(maars, mode)
     gc.collect()
     tracemalloc.start()
+    # Taken before the base is read, so the snapshot's own objects are not counted.
+    before = tracemalloc.take_snapshot() if by_line else None
     base = tracemalloc.get_traced_memory()[0]
     where = register(ctl, fabric, n_mns, maars)
     for n, dst in plan_moves(where, 1, maars, seed=1):
@@ -326,6 +330,7 @@ def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) ->
         fabric.ras.clear()
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - base
+    top = _top_lines(before, by_line, n_mns) if before else None
     tracemalloc.stop()
     registry = metrics.registry_for(ControllerView(ctl, fabric.send))
     times, size = [], 0
@@ -337,7 +342,16 @@ def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) ->
             "bytes_per_mn": round(held / n_mns), "total_mib": round(held / 2**20, 1),
             "metrics_scrape_ms": round(statistics.median(times), 2),
             "metrics_bytes": size, "bindings": ctl.cmd_node.count(),
-            "errors": ctl.stats.errors()}
+            "errors": ctl.stats.errors(), **({"by_line": top} if top else {})}
+
+
+def _top_lines(before: tracemalloc.Snapshot, top: int, n_mns: int) -> List[dict]:
+    """The ``top`` source lines whose allocations grew most since ``before``."""
+    grown = tracemalloc.take_snapshot().compare_to(before, "lineno")
+    here = str(Path(__file__).resolve().parents[1]) + "/"
+    return [{"line": str(s.traceback).replace(here, ""),
+             "bytes_per_mn": round(s.size_diff / n_mns, 1),
+             "blocks_per_mn": round(s.count_diff / n_mns, 2)} for s in grown[:top]]
 
 
 def pct(values: List[float], p: float) -> float:
@@ -443,13 +457,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--by-line", type=int, default=0, metavar="N",
+                        help="memory: also the N source lines holding most of it")
     args = parser.parse_args(argv)
     quiet_logging(args.log_level)
     if args.kind == "rate":
         result = run_rate(args.offered, args.mns, args.ratio, args.maars, args.mode, args.seed,
                           args.profile)
     else:
-        result = memory(args.mns, args.maars, args.mode)
+        result = memory(args.mns, args.maars, args.mode, by_line=args.by_line)
     result["log_level"] = args.log_level
     print(json.dumps(result))
     return 0

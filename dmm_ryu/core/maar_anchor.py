@@ -79,7 +79,7 @@ class AnchorSide:
         bce.pending, bce.final, bce.leaving = None, True, False
         bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
         bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
-        bce.p_maars.clear()
+        bce.p_maars = routes.NO_P_MAARS
         self._prune_usage(bce)
         actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
         actions += self.attachments.gone(bce.mn_id)

@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
+from dmm_ryu.core import routes
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.core.maar_gc import PrefixUse
 from dmm_ryu.core.routes import MaarBce
@@ -87,7 +88,7 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
     mn_id = piece.mn_id
     forget_maar(maar, mn_id)
     if piece.bce is not None:
-        maar.bces[mn_id] = piece.bce
+        maar.bces[mn_id] = routes.compact(piece.bce)
         maar._prefix_mn.update(dict.fromkeys(piece.bce.p_maars, mn_id))
         if piece.bce.pending is not None:
             maar._backoff.resume(("retx", mn_id))
