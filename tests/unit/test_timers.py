@@ -55,3 +55,19 @@ def test_compaction_keeps_the_replacing_entry_of_a_restarted_key():
     assert q.entries < 100
     assert drain(q, 498.0) == []
     assert drain(q, 499.0) == [("cmd", "refresh")]
+
+
+def test_cancelling_an_owner_cancels_only_its_timers_and_keeps_the_count():
+    q = TimerQueue()
+    q.start("maar1", "refresh", 1.0)
+    q.start("maar1", "refresh", 2.0)  # replaced: still one live timer
+    q.start("maar1", ("expire", "mn1"), 3.0)
+    q.start("cmd", ("expire", "mn1"), 4.0)
+    assert len(q) == 3
+    q.cancel_owner("maar1")
+    q.cancel_owner("maar9")  # no timers: nothing changes
+    assert len(q) == 1
+    assert drain(q, 10.0) == [("cmd", ("expire", "mn1"))]
+    assert len(q) == 0
+    q.start("maar1", "refresh", 11.0)  # an owner cancelled once can start again
+    assert drain(q, 11.0) == [("maar1", "refresh")]
