@@ -133,7 +133,7 @@ def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     owed = tuple(sorted(((peer, pbu) for (mn, peer), pbu in cmd._owed.items() if mn == mn_id),
                         key=lambda s: int(s[0])))
     relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
-    seqs = tuple(sorted(cmd._seqs.get(mn_id, {}).items(), key=lambda s: int(s[0])))
+    seqs = tuple(sorted(cmd._seqs.of(mn_id).items(), key=lambda s: int(s[0])))
     if bce is None and not (outbox or owed or seqs) and relay is None and departed is None:
         return None
     return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
@@ -146,7 +146,7 @@ def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
         cmd.store.put(piece.bce)
         cmd._owners.record(mn_id, piece.bce.anchors)
     for peer, number in piece.seqs:
-        cmd._seqs.setdefault(mn_id, {})[peer] = number
+        cmd._seqs.set(mn_id, peer, number)
     for peer, pbu in piece.outbox:
         key = ("retx", mn_id, peer)
         cmd._outbox[key] = (peer, pbu)
@@ -166,7 +166,7 @@ def forget_cmd(cmd: Cmd, mn_id: str) -> None:
         cmd._backoff.stop(key)
     for key in [k for k in cmd._owed if k[0] == mn_id]:
         del cmd._owed[key]
-    cmd._seqs.pop(mn_id, None)
+    cmd._seqs.drop(mn_id)
     cmd._relays.pop(mn_id, None)
     cmd._departed.pop(mn_id, None)
 
