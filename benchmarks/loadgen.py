@@ -324,10 +324,11 @@ def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3,
     # Taken before the base is read, so the snapshot's own objects are not counted.
     before = tracemalloc.take_snapshot() if by_line else None
     base = tracemalloc.get_traced_memory()[0]
-    where = register(ctl, fabric, n_mns, maars)
-    for n, dst in plan_moves(where, 1, maars, seed=1):
+    plan = plan_moves(register(ctl, fabric, n_mns, maars), 1, maars, seed=1)
+    for n, dst in plan:
         attach(ctl, fabric, mac(n + 1), dst, port_of(n))
         fabric.ras.clear()
+    del plan  # the load generator's own list, not the runtime's memory
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - base
     top = _top_lines(before, by_line, n_mns) if before else None
