@@ -2,10 +2,12 @@
 
 The core asks for timers by key (``StartTimer``/``CancelTimer``); starting a
 key again replaces it.  Replaced and cancelled entries stay in the heap and
-are skipped lazily, so every operation is O(log n); when they pass half the
-live ones the heap is rebuilt without them (O(n), amortised O(1) per dead
-entry; at most half a dead entry per live timer stays, issue 17's memory), so a handover that restarts a timer several times does not leave
-entries behind until their deadlines (issue 17: ~7 per MN).
+are skipped lazily, so every operation is O(log n); when they pass a
+quarter of the live ones the heap is rebuilt without them (O(n), amortised
+O(1): four entries kept per dead one dropped), so a handover that restarts
+a timer several times does not leave entries behind until their deadlines
+(issue 17: ~7 per MN).  At most a quarter dead entry per live timer stays:
+each costs ~130 bytes (its tuple, sequence number, deadline and key).
 """
 from __future__ import annotations
 
@@ -85,9 +87,9 @@ class TimerQueue:
             heapq.heappop(heap)
 
     def _compact_if_mostly_dead(self) -> None:
-        """Drop dead entries once they exceed half the live ones (and a floor,
-        so a tiny queue is not rebuilt on every call)."""
+        """Drop dead entries once they exceed a quarter of the live ones (and
+        a floor, so a tiny queue is not rebuilt on every call)."""
         count, live = self._count, self._live
-        if len(self._heap) > count + count // 2 + COMPACT_FLOOR:
+        if len(self._heap) > count + count // 4 + COMPACT_FLOOR:
             self._heap = [e for e in self._heap if live.get(e[2], _NONE).get(e[3]) == e[1]]
             heapq.heapify(self._heap)
