@@ -75,6 +75,9 @@ OFPP_CONTROLLER = 0xFFFFFFFD
 #: Binding lifetime (s): longer than any run, so no binding expires while a
 #: slow (traced, or shared-machine) run is still registering the others.
 LIFETIME = 65532  # a multiple of 4 s, the wire unit
+#: Sessions each MAAR may serve: every prefix its label bits number (16 bits
+#: with 8 MAARs), so a 100,000-MN run is not cut at the default 4,096.
+MAX_BINDINGS = 1 << 16
 
 
 def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
@@ -86,7 +89,7 @@ def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
         raw["lma"] = "maar1"
     for i in range(1, maars + 1):
         raw["maars"][f"maar{i}"] = {"dpid": i, "address": f"2001:db8:ffff::{i:x}",
-                                    "pool": f"2001:db8:{i:x}::/48",
+                                    "pool": f"2001:db8:{i:x}::/48", "max_bindings": MAX_BINDINGS,
                                     "access_ports": ACCESS_PORTS, "transport_ports": [1]}
     return raw
 
