@@ -49,7 +49,11 @@ class TimerQueue:
         keys = self._live.get(owner)
         if keys is None:
             keys = self._live[owner] = {}
-        self._count += key not in keys
+        # Re-inserted, not overwritten: a dict keeps the key object it first
+        # got, and the heap entry holds the new one (a core builds the key
+        # afresh each time): two equal tuples per restarted timer otherwise.
+        if keys.pop(key, None) is None:
+            self._count += 1
         keys[key] = seq
         heapq.heappush(self._heap, (at, seq, owner, key))
         self._compact_if_mostly_dead()

@@ -73,3 +73,16 @@ def test_cancelling_an_owner_cancels_only_its_timers_and_keeps_the_count():
     assert len(q) == 0
     q.start("maar1", "refresh", 11.0)  # an owner cancelled once can start again
     assert drain(q, 11.0) == [("maar1", "refresh")]
+
+
+def test_a_restarted_timer_keeps_one_key_object():
+    """The live table holds the key object of the newest start, the same
+    one its heap entry holds, so a restart leaves no second copy alive."""
+    q = TimerQueue()
+    first, second = ("expire", "mn1"), tuple(["expire", "mn1"])
+    q.start("cmd", first, 5.0)
+    q.start("cmd", second, 6.0)
+    assert len(q) == 1
+    (kept,) = q._live["cmd"]
+    assert kept is second
+    assert drain(q, 6.0) == [("cmd", second)]
