@@ -12,6 +12,9 @@ from dmm_ryu.core import routes
 from dmm_ryu.core.actions import ANCHOR, SERVING, InstallLocalRoute, InstallTunnel, RemoveTunnel
 from dmm_ryu.core.cmd_seqs import SequenceNumbers
 from dmm_ryu.core.routes import NO_P_MAARS, MaarBce
+from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
+from dmm_ryu.tools import fuzzcheck
+from dmm_ryu.wire.ndp import router_solicitation
 
 P1, P2 = IPv6Network("2001:db8:1::/64"), IPv6Network("2001:db8:2::/64")
 MAAR1, MAAR2 = IPv6Address("2001:db8:ff::1"), IPv6Address("2001:db8:ff::2")
@@ -91,3 +94,18 @@ def test_sequence_numbers_count_per_mn_and_peer_and_forget_cleanly():
     seqs.drop("mn1")
     seqs.clear()
     assert seqs.of("mn1") == {} and seqs.of("mn2") == {}
+
+
+def test_a_handover_leaves_one_copy_of_what_each_node_keeps_per_mn():
+    """After a move, the serving MAAR's admission places reuse the
+    attachment table's pair, and the P-MAAR's BCE keeps only the pointer."""
+    dom = FakeDomain(domain_text("proxy"))
+    for maar in ("maar1", "maar2"):
+        dom.inject(maar, 2, router_solicitation(MAC))
+    p_maar, s_maar = dom.dmm.maar_nodes[:2]
+    (mn_id,) = s_maar.core.bces
+    assert s_maar._admitted[mn_id][0] is s_maar.core.attachments.present[mn_id]
+    anchor = p_maar.core.bces[mn_id]
+    assert anchor.serving == s_maar.core.address and (anchor.mac, anchor.port) == ("", 0)
+    assert anchor.p_maars is NO_P_MAARS and len(anchor.installed) == 1
+    assert fuzzcheck.count_breaks(dom) == []
