@@ -23,7 +23,6 @@ from dmm_ryu.core.actions import (
 from dmm_ryu.wire.mh.model import ProxyBindingUpdate
 
 
-
 class _SharedEmpty(dict):
     """An empty dict that refuses changes and copies (or pickles) as itself."""
 
