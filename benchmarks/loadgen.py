@@ -29,7 +29,7 @@ This file imports nothing from ``benchmarks``: run as a script with another
 checkout on PYTHONPATH it measures that checkout (the "before" column).
 
     python benchmarks/loadgen.py rate --offered 0 --mns 2000 --ratio 1
-    python benchmarks/loadgen.py memory --mns 10000
+    python benchmarks/loadgen.py memory --mns 10000 [--by-line 25]
 """
 from __future__ import annotations
 
@@ -75,6 +75,9 @@ OFPP_CONTROLLER = 0xFFFFFFFD
 #: Binding lifetime (s): longer than any run, so no binding expires while a
 #: slow (traced, or shared-machine) run is still registering the others.
 LIFETIME = 65532  # a multiple of 4 s, the wire unit
+#: Sessions each MAAR may serve: every prefix its label bits number (16 bits
+#: with 8 MAARs), so a 100,000-MN run is not cut at the default 4,096.
+MAX_BINDINGS = 1 << 16
 
 
 def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
@@ -86,7 +89,7 @@ def domain(maars: int, mode: str = "proxy", lifetime: int = LIFETIME) -> dict:
         raw["lma"] = "maar1"
     for i in range(1, maars + 1):
         raw["maars"][f"maar{i}"] = {"dpid": i, "address": f"2001:db8:ffff::{i:x}",
-                                    "pool": f"2001:db8:{i:x}::/48",
+                                    "pool": f"2001:db8:{i:x}::/48", "max_bindings": MAX_BINDINGS,
                                     "access_ports": ACCESS_PORTS, "transport_ports": [1]}
     return raw
 
@@ -324,23 +327,29 @@ def _wait_until(due: float) -> None:
         pass
 
 
-def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) -> dict:
+def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3,
+           by_line: int = 0) -> dict:
     """Runtime memory per MN (tracemalloc, from after the switches connect
     to after every MN registered and moved once), then the /metrics scrape
-    time over those ``n_mns`` bindings (tracing stopped)."""
+    time over those ``n_mns`` bindings (tracing stopped).  ``by_line``: also
+    that many source lines holding most of it (bytes and blocks per MN)."""
     from dmm_ryu.ops import metrics
     from dmm_ryu.ops.runtime_view import ControllerView
 
     ctl, fabric = new_controller(maars, mode)
     gc.collect()
     tracemalloc.start()
+    # Taken before the base is read, so the snapshot's own objects are not counted.
+    before = tracemalloc.take_snapshot() if by_line else None
     base = tracemalloc.get_traced_memory()[0]
-    where = register(ctl, fabric, n_mns, maars)
-    for n, dst in plan_moves(where, 1, maars, seed=1):
+    plan = plan_moves(register(ctl, fabric, n_mns, maars), 1, maars, seed=1)
+    for n, dst in plan:
         attach(ctl, fabric, mac(n + 1), dst, port_of(n))
         fabric.ras.clear()
+    del plan  # the load generator's own list, not the runtime's memory
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - base
+    top = _top_lines(before, by_line, n_mns) if before else None
     tracemalloc.stop()
     registry = metrics.registry_for(ControllerView(ctl, fabric.send))
     times, size = [], 0
@@ -352,7 +361,16 @@ def memory(n_mns: int, maars: int = 8, mode: str = "proxy", scrapes: int = 3) ->
             "bytes_per_mn": round(held / n_mns), "total_mib": round(held / 2**20, 1),
             "metrics_scrape_ms": round(statistics.median(times), 2),
             "metrics_bytes": size, "bindings": ctl.cmd_node.count(),
-            "errors": ctl.stats.errors()}
+            "errors": ctl.stats.errors(), **({"by_line": top} if top else {})}
+
+
+def _top_lines(before: tracemalloc.Snapshot, top: int, n_mns: int) -> List[dict]:
+    """The ``top`` source lines whose allocations grew most since ``before``."""
+    grown = tracemalloc.take_snapshot().compare_to(before, "lineno")
+    here = str(Path(__file__).resolve().parents[1]) + "/"
+    return [{"line": str(s.traceback).replace(here, ""),
+             "bytes_per_mn": round(s.size_diff / n_mns, 1),
+             "blocks_per_mn": round(s.count_diff / n_mns, 2)} for s in grown[:top]]
 
 
 def pct(values: List[float], p: float) -> float:
@@ -458,13 +476,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--by-line", type=int, default=0, metavar="N",
+                        help="memory: also the N source lines holding most of it")
     args = parser.parse_args(argv)
     quiet_logging(args.log_level)
     if args.kind == "rate":
         result = run_rate(args.offered, args.mns, args.ratio, args.maars, args.mode, args.seed,
                           args.profile)
     else:
-        result = memory(args.mns, args.maars, args.mode)
+        result = memory(args.mns, args.maars, args.mode, by_line=args.by_line)
     result["log_level"] = args.log_level
     print(json.dumps(result))
     return 0

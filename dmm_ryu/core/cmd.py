@@ -19,6 +19,7 @@ from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.backoff import Backoff
 from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
 from dmm_ryu.core.cmd_release import PrefixRelease
+from dmm_ryu.core.cmd_seqs import SequenceNumbers
 from dmm_ryu.core.config import CmdConfig, Mode
 from dmm_ryu.core.events import MessageReceived, Revoke, TimerFired
 from dmm_ryu.core.messages import REQUEST_PREFIX, answer, dlif_options, seq_newer
@@ -46,7 +47,7 @@ class Cmd(PeerSignalling, PrefixRelease):
         self._departed: Dict[str, int] = {}
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
         #: MN-ID -> P-MAAR -> the last sequence number sent it (per session)
-        self._seqs: Dict[str, Dict[IPv6Address, int]] = {}
+        self._seqs = SequenceNumbers()
         self._owners = PrefixOwners(self.store)
 
     @property

@@ -14,7 +14,7 @@ from ipaddress import IPv6Address
 from typing import List, Optional, Set
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
-from dmm_ryu.core.messages import next_seq, options, pbu_flags
+from dmm_ryu.core.messages import options, pbu_flags
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.core.trust import dlifs_ok, pba_believed
 from dmm_ryu.wire.mh.model import HandoffIndicator, ProxyBindingUpdate, Status
@@ -57,13 +57,8 @@ class PeerSignalling:
         return ProxyBindingUpdate(sequence=0, lifetime=lifetime, options=opts,
                                   flags=pbu_flags(self._domain.mode))
 
-    def _next_seq(self, mn_id: str, peer: IPv6Address) -> int:
-        numbers = self._seqs.setdefault(mn_id, {})
-        numbers[peer] = next_seq(numbers.get(peer, 0))
-        return numbers[peer]
-
     def _send(self, target: IPv6Address, pbu: ProxyBindingUpdate, now: float) -> List[Action]:
-        pbu = replace(pbu, sequence=self._next_seq(pbu.options.mn_id, target))
+        pbu = replace(pbu, sequence=self._seqs.next(pbu.options.mn_id, target))
         key = ("retx", pbu.options.mn_id, target)
         self._outbox[key] = (target, pbu)
         return [SendMessage(self.address, target, pbu), self._backoff.start(key, now)]
@@ -76,7 +71,7 @@ class PeerSignalling:
         sent = self._outbox.get(key)
         if sent is not None and pba.status == Status.SEQUENCE_OUT_OF_WINDOW:
             self.counters["resynced"] += 1
-            self._seqs.setdefault(pba.options.mn_id, {})[src] = pba.sequence
+            self._seqs.set(pba.options.mn_id, src, pba.sequence)
             return self._retransmit(key, self.store.get(pba.options.mn_id), now)
         if sent is None or sent[1].sequence != pba.sequence:
             self.counters["stale_pba"] += 1
@@ -92,10 +87,7 @@ class PeerSignalling:
         actions: List[Action] = [self._backoff.stop(key)]
         bce = self.store.get(pba.options.mn_id)
         if sent[1].lifetime == 0:
-            numbers = self._seqs.get(pba.options.mn_id, {})
-            numbers.pop(src, None)
-            if not numbers:
-                self._seqs.pop(pba.options.mn_id, None)
+            self._seqs.forget(pba.options.mn_id, src)
             return actions
         if bce is None:
             return actions + self._orphan(src, pba, now)
@@ -184,7 +176,7 @@ class PeerSignalling:
             self.counters["gave_up"] += 1
             del self._outbox[key]
             return self._unreachable(bce, sent[0], sent[1], now)
-        pbu = replace(sent[1], sequence=self._next_seq(sent[1].options.mn_id, sent[0]))
+        pbu = replace(sent[1], sequence=self._seqs.next(sent[1].options.mn_id, sent[0]))
         self._outbox[key] = (sent[0], pbu)
         self.counters["pbu_retransmitted"] += 1
         return [SendMessage(self.address, sent[0], pbu), timer]

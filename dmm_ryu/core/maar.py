@@ -273,8 +273,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection, RevocationSide):
         The PBA's HNPs are the whole session: a P-MAAR entry outside it
         belongs to a session that ended meanwhile and is dropped."""
         gone = set(bce.p_maars) - set(pba.options.hnps)
-        for prefix in gone:
-            del bce.p_maars[prefix]
+        routes.drop_p_maars(bce, gone)
         self._learn(bce, self._anchored_by(pba))
         actions = self._finalise(bce, pba.lifetime, now, gone)
         missing = self._unlocated(bce, pba.options.hnps)
@@ -385,7 +384,7 @@ class Maar(LmaSide, AnchorSide, PeerLearning, PrefixCollection, RevocationSide):
         actions = []
         if bce.is_serving:
             withdrawn = set(bce.p_maars) | ({bce.local} if bce.local is not None else set())
-            bce.p_maars = {}
+            bce.p_maars = routes.NO_P_MAARS
             actions.append(self._advert(bce, withdrawn))
         bce.leaving, bce.pending = True, None
         actions += routes.sync(bce) + self._stop_timers(bce, TIMER_KINDS)

@@ -66,7 +66,9 @@ class AnchorSide:
                     now: float) -> List[Action]:
         """PBU with the Serving MAAR option: the MN is at another MAAR.
 
-        Tunnel our prefix to it, drop the P-MAAR list (Appendix B) and answer
+        Tunnel our prefix to it, drop the P-MAAR list and the MN's MAC and
+        port (Appendix B: a P-MAAR keeps only the pointer; 66 bytes a BCE,
+        issue 17) and answer
         with the HNP we anchor and (gateway: dlif) our DLIF, which the
         S-MAAR presents to the MN for it (RFC 8885 4.7, 4.8).  A prefix the CMD does not list was never
         registered (a registration overtaken by a newer one): release it.
@@ -79,7 +81,7 @@ class AnchorSide:
         bce.pending, bce.final, bce.leaving = None, True, False
         bce.serving, bce.lifetime = opts.serving_maar, pbu.lifetime
         bce.ts = bce.ts if opts.timestamp is None else opts.timestamp
-        bce.p_maars.clear()
+        bce.p_maars, bce.mac, bce.port = routes.NO_P_MAARS, "", 0
         self._prune_usage(bce)
         actions = routes.sync(bce) + self._stop_timers(bce, ("retx", "refresh", "locate"))
         actions += self.attachments.gone(bce.mn_id)

@@ -122,8 +122,7 @@ class PrefixCollection:
             return [self._drain_timer(bce.mn_id)]
         if bce.pending is not None:
             return [StartTimer((DRAIN, bce.mn_id), now + self._timers.retransmit_initial)]
-        for prefix in due:
-            bce.p_maars.pop(prefix, None)
+        routes.drop_p_maars(bce, due)
         self._prune_usage(bce)
         self.counters["prefix_released"] += len(due)
         actions = routes.sync(bce) + [self._advert(bce, due, now), self._drain_timer(bce.mn_id)]

@@ -24,16 +24,19 @@ class PeerLearning:
         """Merge (prefix, P-MAAR) pairs into the P-MAAR list.  Merging is
         safe: within a session a prefix never changes anchor, because pools
         are exclusive.  Our own prefix is local, never a tunnel to ourselves."""
-        before = dict(bce.p_maars)
+        learned = dict(bce.p_maars)  # a new dict: the empty list is shared
         for prefix, address in anchored:
             if address == self.address or prefix == bce.local:
                 continue
             if self._held_by_another(prefix, bce.mn_id):
                 self.counters["dropped_prefix_of_another_mn"] += 1
                 continue
-            bce.p_maars[prefix] = address
+            learned[prefix] = address
             self._prefix_mn[prefix] = bce.mn_id
-        return bce.p_maars != before
+        changed = learned != bce.p_maars
+        if changed:
+            bce.p_maars = learned
+        return changed
 
     def _held_by_another(self, prefix, mn_id: str) -> bool:
         """Another MN's BCE here tunnels ``prefix``: two MNs can never own

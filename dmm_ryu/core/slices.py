@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
+from dmm_ryu.core import routes
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.core.maar_gc import PrefixUse
 from dmm_ryu.core.routes import MaarBce
@@ -87,7 +88,7 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
     mn_id = piece.mn_id
     forget_maar(maar, mn_id)
     if piece.bce is not None:
-        maar.bces[mn_id] = piece.bce
+        maar.bces[mn_id] = routes.compact(piece.bce)
         maar._prefix_mn.update(dict.fromkeys(piece.bce.p_maars, mn_id))
         if piece.bce.pending is not None:
             maar._backoff.resume(("retx", mn_id))
@@ -133,7 +134,7 @@ def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     owed = tuple(sorted(((peer, pbu) for (mn, peer), pbu in cmd._owed.items() if mn == mn_id),
                         key=lambda s: int(s[0])))
     relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
-    seqs = tuple(sorted(cmd._seqs.get(mn_id, {}).items(), key=lambda s: int(s[0])))
+    seqs = tuple(sorted(cmd._seqs.of(mn_id).items(), key=lambda s: int(s[0])))
     if bce is None and not (outbox or owed or seqs) and relay is None and departed is None:
         return None
     return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
@@ -146,7 +147,7 @@ def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
         cmd.store.put(piece.bce)
         cmd._owners.record(mn_id, piece.bce.anchors)
     for peer, number in piece.seqs:
-        cmd._seqs.setdefault(mn_id, {})[peer] = number
+        cmd._seqs.set(mn_id, peer, number)
     for peer, pbu in piece.outbox:
         key = ("retx", mn_id, peer)
         cmd._outbox[key] = (peer, pbu)
@@ -166,7 +167,7 @@ def forget_cmd(cmd: Cmd, mn_id: str) -> None:
         cmd._backoff.stop(key)
     for key in [k for k in cmd._owed if k[0] == mn_id]:
         del cmd._owed[key]
-    cmd._seqs.pop(mn_id, None)
+    cmd._seqs.drop(mn_id)
     cmd._relays.pop(mn_id, None)
     cmd._departed.pop(mn_id, None)
 

@@ -26,8 +26,11 @@ from dmm_ryu.of.pipeline import LABEL_BITS
 
 MIN_INDEX_BITS = 4  # labels 0..15 are reserved (RFC 3032)
 #: Labels remembered per plan (LRU): a handover asks for a prefix's label
-#: several times (cookie, match, action) within milliseconds.
-LABEL_CACHE = 1024
+#: several times (cookie, match, action) within milliseconds, then rarely
+#: again, so the bound covers the prefixes of the handovers in flight at one
+#: MAAR (each MAAR's context has its plan) with room to spare; at ~150 bytes
+#: an entry, 1,024 per plan cost 1.2 MB in an 8-MAAR process (issue 17).
+LABEL_CACHE = 128
 
 
 class DataplaneError(ValueError):

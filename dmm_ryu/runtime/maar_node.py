@@ -224,7 +224,10 @@ class MaarNode(Node):
         bce = self.core.bces.get(mn_id)
         if bce is None or mn_id in self.core.attachments.absent:
             return set()
-        return admission.places(bce.installed)
+        # The attachment table's own (MAC, port) pair rather than an equal
+        # copy: _admitted keeps this per MN (56 bytes, issue 17).
+        here = self.core.attachments.present.get(mn_id)
+        return tuple(here if place == here else place for place in admission.places(bce.installed))
 
     def _reinject(self, mn_id: str, now: float) -> List[Output]:
         """The MN's held frames, back into the pipeline from their port

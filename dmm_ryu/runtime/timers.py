@@ -2,10 +2,12 @@
 
 The core asks for timers by key (``StartTimer``/``CancelTimer``); starting a
 key again replaces it.  Replaced and cancelled entries stay in the heap and
-are skipped lazily, so every operation is O(log n); when they pass half the
-live ones the heap is rebuilt without them (O(n), amortised O(1) per dead
-entry; at most half a dead entry per live timer stays, issue 17's memory), so a handover that restarts a timer several times does not leave
-entries behind until their deadlines (issue 17: ~7 per MN).
+are skipped lazily, so every operation is O(log n); when they pass a
+quarter of the live ones the heap is rebuilt without them (O(n), amortised
+O(1): four entries kept per dead one dropped), so a handover that restarts
+a timer several times does not leave entries behind until their deadlines
+(issue 17: ~7 per MN).  At most a quarter dead entry per live timer stays:
+each costs ~130 bytes (its tuple, sequence number, deadline and key).
 """
 from __future__ import annotations
 
@@ -16,19 +18,26 @@ from typing import Dict, Hashable, List, Optional, Tuple
 Owner = Hashable
 #: Dead entries tolerated beyond the live count before a rebuild.
 COMPACT_FLOOR = 64
+_NONE: Dict[Hashable, int] = {}  # the keys of an owner without timers (never written)
 
 
 class TimerQueue:
-    """Pending ``(owner, key)`` timers with absolute deadlines."""
+    """Pending ``(owner, key)`` timers with absolute deadlines.
+
+    Live timers are kept by owner, then key (``owner -> key -> sequence
+    number``): owners are the few nodes of the process, so that costs a
+    handful of dicts, where one dict keyed by ``(owner, key)`` pairs cost a
+    56-byte tuple per timer (two timers per MN, issue 17)."""
 
     def __init__(self) -> None:
         self._heap: List[Tuple[float, int, Owner, Hashable]] = []
-        self._live: Dict[Tuple[Owner, Hashable], int] = {}
+        self._live: Dict[Owner, Dict[Hashable, int]] = {}
+        self._count = 0
         self._seq = itertools.count()
 
     def __len__(self) -> int:
         """Live timers."""
-        return len(self._live)
+        return self._count
 
     @property
     def entries(self) -> int:
@@ -37,18 +46,27 @@ class TimerQueue:
 
     def start(self, owner: Owner, key: Hashable, at: float) -> None:
         seq = next(self._seq)
-        self._live[(owner, key)] = seq
+        keys = self._live.get(owner)
+        if keys is None:
+            keys = self._live[owner] = {}
+        # Re-inserted, not overwritten: a dict keeps the key object it first
+        # got, and the heap entry holds the new one (a core builds the key
+        # afresh each time): two equal tuples per restarted timer otherwise.
+        if keys.pop(key, None) is None:
+            self._count += 1
+        keys[key] = seq
         heapq.heappush(self._heap, (at, seq, owner, key))
         self._compact_if_mostly_dead()
 
     def cancel(self, owner: Owner, key: Hashable) -> None:
-        if self._live.pop((owner, key), None) is not None:
+        keys = self._live.get(owner)
+        if keys is not None and keys.pop(key, None) is not None:
+            self._count -= 1
             self._compact_if_mostly_dead()
 
     def cancel_owner(self, owner: Owner) -> None:
         """Cancel every timer of ``owner`` (its state is being reloaded)."""
-        for live in [k for k in self._live if k[0] == owner]:
-            del self._live[live]
+        self._count -= len(self._live.pop(owner, ()))
 
     def next_deadline(self) -> Optional[float]:
         self._skip_dead()
@@ -60,20 +78,22 @@ class TimerQueue:
         if not self._heap or self._heap[0][0] > now:
             return None
         _, _, owner, key = heapq.heappop(self._heap)
-        del self._live[(owner, key)]
+        del self._live[owner][key]
+        self._count -= 1
         return owner, key
 
     def _skip_dead(self) -> None:
-        while self._heap:
-            _, seq, owner, key = self._heap[0]
-            if self._live.get((owner, key)) == seq:
+        heap, live = self._heap, self._live
+        while heap:
+            _, seq, owner, key = heap[0]
+            if live.get(owner, _NONE).get(key) == seq:
                 return
-            heapq.heappop(self._heap)
+            heapq.heappop(heap)
 
     def _compact_if_mostly_dead(self) -> None:
-        """Drop dead entries once they exceed half the live ones (and a floor,
-        so a tiny queue is not rebuilt on every call)."""
-        live = self._live
-        if len(self._heap) > len(live) + len(live) // 2 + COMPACT_FLOOR:
-            self._heap = [e for e in self._heap if live.get((e[2], e[3])) == e[1]]
+        """Drop dead entries once they exceed a quarter of the live ones (and
+        a floor, so a tiny queue is not rebuilt on every call)."""
+        count, live = self._count, self._live
+        if len(self._heap) > count + count // 4 + COMPACT_FLOOR:
+            self._heap = [e for e in self._heap if live.get(e[2], _NONE).get(e[3]) == e[1]]
             heapq.heapify(self._heap)

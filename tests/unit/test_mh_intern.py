@@ -53,3 +53,15 @@ def test_a_failing_build_is_not_stored():
     with pytest.raises(ValueError):
         table.get("k", fail)
     assert len(table) == 0
+
+
+def test_timestamps_and_lifetimes_decode_to_shared_ints():
+    """Every BCE keeps the attachment's timestamp and its lifetime: a decode
+    returns the int the encoder sent, and equal lifetimes are one int."""
+    stamp = 0x5F5E1000_0001 + 7  # a 48.16 timestamp, far above the small-int cache
+    pbu = ProxyBindingUpdate(9, 65532, MobilityOptions(
+        mn_id="mn-intern-3", hnps=(IPv6Network("2001:db8:3::/64"),), timestamp=stamp))
+    packet = encode_packet(pbu, SRC, DST)
+    first, again = (decode_packet(bytes(packet)).message for _ in range(2))
+    assert first.options.timestamp is stamp and again.options.timestamp is stamp
+    assert first.lifetime == 65532 and again.lifetime is first.lifetime

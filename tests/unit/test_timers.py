@@ -33,18 +33,20 @@ def test_starting_a_key_again_replaces_it_and_cancel_removes_it():
     assert q.next_deadline() is None
 
 
-def test_cancelled_and_replaced_entries_are_dropped_once_they_pass_half_the_live_ones():
+def test_cancelled_and_replaced_entries_are_dropped_once_they_pass_a_quarter_of_the_live_ones():
     q = TimerQueue()
-    for mn in range(100):
+    for mn in range(1000):
         q.start(f"maar{mn}", "lifetime", 1000.0 + mn)
-    for round_ in range(50):  # every MN's retx restarted and cancelled again and again
-        for mn in range(100):
+    most = 0
+    for round_ in range(5):  # every MN's retx restarted and cancelled again and again
+        for mn in range(1000):
             q.start(f"maar{mn}", "retx", 10.0 + round_)
             q.cancel(f"maar{mn}", "retx")
-    assert len(q) == 100
-    assert q.entries <= len(q) + len(q) // 2 + 64 + 1  # at most half a dead entry per live one
+            most = max(most, q.entries)
+    assert len(q) == 1000
+    assert most <= 1000 + 1 + (1000 + 1) // 4 + 64 + 1  # a quarter dead entry per live one
     assert q.next_deadline() == 1000.0
-    assert drain(q, 1000.0 + 99)[:2] == [("maar0", "lifetime"), ("maar1", "lifetime")]
+    assert drain(q, 1000.0 + 999)[:2] == [("maar0", "lifetime"), ("maar1", "lifetime")]
     assert len(q) == 0
 
 
@@ -55,3 +57,32 @@ def test_compaction_keeps_the_replacing_entry_of_a_restarted_key():
     assert q.entries < 100
     assert drain(q, 498.0) == []
     assert drain(q, 499.0) == [("cmd", "refresh")]
+
+
+def test_cancelling_an_owner_cancels_only_its_timers_and_keeps_the_count():
+    q = TimerQueue()
+    q.start("maar1", "refresh", 1.0)
+    q.start("maar1", "refresh", 2.0)  # replaced: still one live timer
+    q.start("maar1", ("expire", "mn1"), 3.0)
+    q.start("cmd", ("expire", "mn1"), 4.0)
+    assert len(q) == 3
+    q.cancel_owner("maar1")
+    q.cancel_owner("maar9")  # no timers: nothing changes
+    assert len(q) == 1
+    assert drain(q, 10.0) == [("cmd", ("expire", "mn1"))]
+    assert len(q) == 0
+    q.start("maar1", "refresh", 11.0)  # an owner cancelled once can start again
+    assert drain(q, 11.0) == [("maar1", "refresh")]
+
+
+def test_a_restarted_timer_keeps_one_key_object():
+    """The live table holds the key object of the newest start, the same
+    one its heap entry holds, so a restart leaves no second copy alive."""
+    q = TimerQueue()
+    first, second = ("expire", "mn1"), tuple(["expire", "mn1"])
+    q.start("cmd", first, 5.0)
+    q.start("cmd", second, 6.0)
+    assert len(q) == 1
+    (kept,) = q._live["cmd"]
+    assert kept is second
+    assert drain(q, 6.0) == [("cmd", second)]

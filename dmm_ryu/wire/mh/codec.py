@@ -9,6 +9,7 @@ wire; decoding distrusts the bytes and raises only :class:`MHDecodeError`.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from ipaddress import IPv6Address
 from typing import NamedTuple
 
@@ -131,6 +132,14 @@ def _check_header(mh: bytes, src: bytes, dst: bytes) -> None:
         raise MHDecodeError(Reason.BAD_PAYLOAD_PROTO, f"Payload Proto {mh[0]}")
 
 
+@lru_cache(maxsize=64)
+def _seconds(units: int) -> int:
+    """A lifetime in seconds (units of 4 s), one int object per value: a
+    domain grants a handful of lifetimes and every BCE keeps one, where a
+    fresh int above 256 costs 32 bytes (issue 17)."""
+    return units * 4
+
+
 def _decode_message(mh: bytes, option_types: OptionTypes) -> Message:
     mh_type = mh[2]
     if mh_type not in _MH_TYPES:
@@ -142,10 +151,10 @@ def _decode_message(mh: bytes, option_types: OptionTypes) -> Message:
     options = decode_options(mh, _FIXED_LEN, option_types)
     if mh_type == MHType.BINDING_UPDATE:
         sequence, flags, units = _BU.unpack_from(mh, _HEADER.size)
-        return ProxyBindingUpdate(sequence, units * 4, options,
+        return ProxyBindingUpdate(sequence, _seconds(units), options,
                                   BUFlags(flags & _BU_FLAGS_MASK))
     status, flags, sequence, units = _BA.unpack_from(mh, _HEADER.size)
-    return ProxyBindingAck(_STATUS.get(status, status), sequence, units * 4, options,
+    return ProxyBindingAck(_STATUS.get(status, status), sequence, _seconds(units), options,
                            BAFlags(flags & _BA_FLAGS_MASK))
 
 

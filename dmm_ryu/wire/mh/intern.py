@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Hashable
 
-#: Values kept (about 0.2 KB each besides the value, which its users hold anyway).
-CAPACITY = 4096
+#: Values kept (about 0.2 KB each besides the value, which its users hold
+#: anyway): the objects of the handovers in flight in the process, about six
+#: keys each, so ~170 handovers (1,000/s at 50 ms each is 50).
+CAPACITY = 1024
 
 
 class InternTable:

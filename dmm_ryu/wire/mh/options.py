@@ -163,6 +163,19 @@ def _pack_nai(nai: str) -> bytes:
     return body
 
 
+def _pack_timestamp(stamp: int) -> bytes:
+    """The Timestamp option's 8 octets, registering ``stamp`` as their
+    canonical int: the S-MAAR's, the CMD's and each P-MAAR's BCE keep the
+    attachment's timestamp, 32 bytes a copy (issue 17)."""
+    body = stamp.to_bytes(8, "big")
+    _INTERNED.put(("ts", body), stamp)
+    return body
+
+
+def _unpack_timestamp(body: bytes) -> int:
+    return _INTERNED.get(("ts", bytes(body)), lambda: int.from_bytes(body, "big"))
+
+
 def _unpack_nai(body: bytes) -> Optional[str]:
     """The MN-ID (canonical, see intern.py), None for another subtype."""
     if body[0] != MN_ID_SUBTYPE_NAI:
@@ -227,9 +240,8 @@ _CODECS = (
                  _enum_or_int(HandoffIndicator)),
     _OptionCodec("access_tech", OptionType.ACCESS_TECH_TYPE, 2, _pack_octet,
                  _enum_or_int(AccessTechnology)),
-    _OptionCodec("timestamp", OptionType.TIMESTAMP, 8,
-                 lambda t: t.to_bytes(8, "big"),
-                 lambda b: int.from_bytes(b, "big"), align=(8, 2)),
+    _OptionCodec("timestamp", OptionType.TIMESTAMP, 8, _pack_timestamp,
+                 _unpack_timestamp, align=(8, 2)),
     _OptionCodec("link_local", OptionType.LINK_LOCAL_ADDRESS, 16, _pack_address,
                  IPv6Address, align=(8, 6)),
     _OptionCodec("mn_link_layer_id", OptionType.MN_LINK_LAYER_ID, 2,
