@@ -25,7 +25,6 @@ from dmm_ryu.ops.runtime_view import ControllerView
 from dmm_ryu.ops.server import serve
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import CMD
-from dmm_ryu.runtime.traffic import flow_stats
 from dmm_ryu.shell.clock import DomainClock
 from dmm_ryu.shell.drain import Drain
 from dmm_ryu.store.base import StoreError
@@ -265,7 +264,7 @@ class DmmApp(compat.RyuApp):
         """The tunnels' packet counters, for prefix GC (runtime/traffic.py)."""
         msg = ev.msg
         more = bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
-        self._run("flow_stats", flow_stats, self.dmm, msg.datapath.id,
+        self._run("flow_stats", self.dmm.flow_stats, msg.datapath.id,
                   [(stat.cookie, stat.packet_count) for stat in msg.body], more, self.clock.now())
 
     @compat.set_ev_cls(compat.ofp_event.EventOFPPacketIn, compat.MAIN_DISPATCHER)

@@ -25,7 +25,7 @@ import contextlib
 import functools
 import logging
 import threading
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from dmm_ryu.config.domainfile import DomainFile
 from dmm_ryu.core.cmd import Cmd
@@ -282,6 +282,22 @@ class DmmController:
         self.stats.error("ns_ignored" if nd.icmp_type == ndp.NEIGHBOR_SOLICITATION
                          else "packet_in_ignored")
         return []
+
+    # -- tunnel counters (prefix GC) -------------------------------------------------
+
+    @_emitting
+    def flow_stats(self, dpid: int, entries: Iterable[Tuple[int, int]], more: bool,
+                   now: float) -> List[Output]:
+        """A flow-stats reply (or one part of it) from switch ``dpid``: its
+        MAAR node's tunnel readings (runtime/traffic.py), each an event."""
+        node = self._maar_on(dpid)
+        if node is None or node.traffic is None:
+            self.stats.error("flow_stats_unexpected")
+            return []
+        out: List[Output] = []
+        for event in node.traffic.readings(entries, more):
+            out += node.handle(event, now)
+        return out
 
     # -- operator commands ---------------------------------------------------------
 

@@ -85,19 +85,3 @@ def request(dpid: int, parser, ofproto):
                                      ofproto.OFPG_ANY, TUNNEL_COOKIE, TUNNEL_COOKIE_MASK,
                                      parser.OFPMatch())
     return Output(dpid, [msg])
-
-
-def flow_stats(dmm, dpid: int, entries: Iterable[Tuple[int, int]], more: bool,
-               now: float) -> list:
-    """A flow-stats reply (or one part of it) from switch ``dpid``: its
-    MAAR node's tunnel readings, each fed to the core as an event (under
-    the controller's lock, like every runtime entry point)."""
-    with dmm.lock:
-        node = next((n for n in dmm.maar_nodes if n.info.dpid == dpid), None)
-        if node is None or node.traffic is None:
-            dmm.stats.error("flow_stats_unexpected")
-            return []
-        out: list = []
-        for event in node.traffic.readings(entries, more):
-            out += node.handle(event, now)
-        return out

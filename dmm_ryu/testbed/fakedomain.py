@@ -25,7 +25,6 @@ import yaml
 from dmm_ryu.of import compat
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
-from dmm_ryu.runtime import traffic
 from dmm_ryu.runtime.directory import NodeInfo
 from dmm_ryu.testbed.fakeswitch import CONTROLLER, Fabric, FakeOFTable
 from dmm_ryu.testbed.ofdecode import output_messages
@@ -156,7 +155,7 @@ class FakeDomain:
     def _flow_stats(self, dpid: int, msg) -> list:
         """The switch answers in one reply part (no table keeps none)."""
         entries = self.tables[dpid].flow_stats(msg.cookie, msg.cookie_mask)
-        return traffic.flow_stats(self.dmm, dpid, entries, False, self.now)
+        return self.dmm.flow_stats(dpid, entries, False, self.now)
 
     def _through(self, switch: str, in_port: int, frame: bytes) -> list:
         """A frame entering ``switch``: punts become packet-ins."""

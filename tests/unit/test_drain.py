@@ -135,7 +135,7 @@ def test_green_threads(stores):
 
 
 def test_outputs_an_item_returns_join_the_round(stores):
-    """A work item that calls a node itself (the flow-stats reader does)
+    """A work item that calls a node itself (not through the controller)
     returns the node's placeholders: they are sent once committed."""
     dom, sender, drain = shell(stores)
     node = dom.dmm.nodes["maar1"]
