@@ -205,10 +205,14 @@ def _mapping(keys: FieldCodec, values: FieldCodec) -> FieldCodec:
 def _collection(kind: type, items: FieldCodec) -> FieldCodec:
     """Sets are written sorted (by their JSON, which orjson writes ten times
     faster than ``repr``), so equal state always gives equal bytes; a
-    frozenset (of the core's frozen values) is encoded once per object."""
+    frozenset (of the core's frozen values) is encoded once per object, as
+    a JSON fragment: one untracked object per memo entry rather than a
+    list and a dict per item for the garbage collector to rescan, and
+    orjson copies its bytes instead of walking it again."""
     enc, dec = items
     if kind is frozenset:
-        encode: Encode = IdentityMemo(lambda c: sorted([enc(i) for i in c], key=dumps))
+        encode: Encode = IdentityMemo(
+            lambda c: orjson.Fragment(dumps(sorted([enc(i) for i in c], key=dumps))))
     else:
         encode = lambda c: [enc(i) for i in c]  # noqa: E731
     return encode, (lambda v: kind(dec(i) for i in _sequence(v)))

@@ -7,7 +7,10 @@ lookup is far cheaper than equality (no hashing of the value's fields).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict
+
+
+_ABSENT = object()
 
 
 class IdentityMemo:
@@ -15,18 +18,27 @@ class IdentityMemo:
     holds its value, so its ``id`` cannot be reused while remembered; at
     ``size`` entries the memo starts over (bounded by design).  Only for
     values that never change (frozen dataclasses, frozensets of them): a
-    mutable one would be remembered as it was first seen."""
+    mutable one would be remembered as it was first seen.  The default
+    size spans the handovers in flight (a PBU is wanted from its record to
+    its sends, a rule set over its MN's events of one handover): a larger
+    memo mostly keeps dead values alive, and each one it keeps is rescanned
+    by every full garbage collection (issue 13)."""
 
-    def __init__(self, encode: Callable[[Any], Any], size: int = 4096) -> None:
+    def __init__(self, encode: Callable[[Any], Any], size: int = 512) -> None:
         self._encode, self._size = encode, size
-        self._memo: Dict[int, Tuple[Any, Any]] = {}
+        # Two tables rather than one of (value, encoded) pairs: a pair is an
+        # object the garbage collector tracks, and entries live long enough
+        # to be promoted and rescanned by full collections (issue 13).
+        self._kept: Dict[int, Any] = {}
+        self._encoded: Dict[int, Any] = {}
 
     def __call__(self, value: Any) -> Any:
-        hit = self._memo.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
+        key = id(value)
+        if self._kept.get(key, _ABSENT) is value:
+            return self._encoded[key]
         encoded = self._encode(value)
-        if len(self._memo) >= self._size:
-            self._memo.clear()
-        self._memo[id(value)] = (value, encoded)
+        if len(self._kept) >= self._size:
+            self._kept.clear()
+            self._encoded.clear()
+        self._kept[key], self._encoded[key] = value, encoded
         return encoded

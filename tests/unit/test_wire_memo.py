@@ -49,4 +49,27 @@ def test_an_acknowledgement_is_not_kept_alive_by_the_memo():
     from dmm_ryu.wire.mh.codec import _PBU_UNSUMMED
     pba = mh.ProxyBindingAck(mh.Status.ACCEPTED, 7, 3600, pbu().options)
     mh.encode_mh(pba, A, B)
-    assert all(entry[0] is not pba for entry in _PBU_UNSUMMED._memo.values())
+    assert all(kept is not pba for kept in _PBU_UNSUMMED._kept.values())
+
+
+def test_the_memo_holds_no_tracked_pair_per_entry():
+    """Entries live until the memo starts over, long enough for the garbage
+    collector to promote them and rescan them at every full collection: an
+    entry adds no object the collector tracks beyond the value it keeps
+    alive (issue 13: the records' memos once doubled the full collections
+    of a handover run)."""
+    import gc
+    memo = IdentityMemo(lambda v: f"{v}", size=1024)
+    values = [frozenset({n}) for n in range(500)]
+    gc.collect()
+    tracked = len(gc.get_objects())
+    for value in values:
+        memo(value)
+    assert len(gc.get_objects()) - tracked < 10
+
+
+def test_a_value_encoded_to_none_is_remembered_as_such():
+    calls = []
+    memo = IdentityMemo(lambda v: calls.append(v))
+    value = frozenset({1})
+    assert memo(value) is None and memo(value) is None and len(calls) == 1
