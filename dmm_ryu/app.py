@@ -27,6 +27,7 @@ from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.directory import CMD
 from dmm_ryu.shell.clock import DomainClock
 from dmm_ryu.shell.drain import Drain
+from dmm_ryu.shell.heap import freeze_loaded_heap
 from dmm_ryu.store.base import StoreError
 from dmm_ryu.shell.guard import guarded
 from dmm_ryu.shell import role as cmd_role
@@ -134,6 +135,8 @@ class DmmApp(compat.RyuApp):
         self._timer_thread = compat.spawn(run_timers, self.dmm, self.sender.send,
                                           self.clock.now, compat.sleep)
         self.rest = self._serve_rest(rest) if conf.rest_port else None
+        self.logger.info("dmm: %d objects of the loaded controller frozen out of full "
+                         "collections", freeze_loaded_heap())
 
     def _store_of(self, conf):
         """Every node's store: a file under state_dir, except the CMD's on

@@ -7,6 +7,7 @@ reports the domain it read with nothing connected.  Ctrl-C (SIGINT, the
 managers' orderly stop) must end it with status 0 and no traceback.
 """
 import json
+import re
 import signal
 import subprocess
 import time
@@ -84,3 +85,5 @@ def test_app_loads_serves_health_and_stops_cleanly(runtime, tmp_path):
     assert "Traceback" not in text, text
     assert f"{tmp_path / 'dmm.yaml'} loaded (relay mode, 2 MAARs" in text
     assert f"{runtime.hub or 'eventlet'} hub)" in text
+    frozen = re.search(r"dmm: (\d+) objects of the loaded controller frozen", text)
+    assert frozen and int(frozen.group(1)) > 10_000, text  # the framework's heap, at least
