@@ -46,6 +46,7 @@ from benchmarks.loadgen import ACCESS_PORTS, Fabric, attach, domain, mac
 from dmm_ryu.config.domainfile import parse
 from dmm_ryu.runtime.controller import DmmController
 from dmm_ryu.runtime.stats import Stats
+from dmm_ryu.shell.heap import freeze_loaded_heap
 from dmm_ryu.shell.sender import Sender
 from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.store.base import MemoryStore
@@ -122,6 +123,7 @@ def controller(store_of: Optional[Callable]) -> Tuple[DmmController, Fabric, Dic
     ctl = DmmController(parse(domain(MAARS)))
     if store_of is not None:
         ctl.attach_stores(store_of, clock())
+    freeze_loaded_heap()  # as the app does once loaded (shell/heap.py)
     loaded = clock()
     outputs = [out for dpid in sorted({n.dpid for n in ctl.directory})
                for out in ctl.switch_connected(dpid)]
@@ -218,6 +220,9 @@ def restart_row(mns: int, directory: Path, backend: str) -> dict:
     move(ctl, fabric, [(n, (n + 1) % MAARS + 1) for n in range(mns)])
     bindings = ctl.cmd_node.count()
     stores.close()
+    del ctl, fabric  # the process died: nothing of it is left to scan
+    gc.unfreeze()
+    gc.collect()
     stores = Stores(directory, backend)
     ctl, fabric, phases = controller(stores)
     restored = ctl.cmd_node.count()
@@ -232,8 +237,10 @@ def restart_row(mns: int, directory: Path, backend: str) -> dict:
 def durability_run(mns: int, handovers: int, stores: Optional[Stores], wave: int = 1) -> dict:
     """One handover run (the same plan each time), on ``stores`` or on
     none, in waves of ``wave``.  The previous runs' controllers are
-    collected first: their garbage would otherwise be traversed by the
-    collections of this run, and charged to it."""
+    collected first (thawed: the app's freeze kept them from collections):
+    their garbage would otherwise be traversed by the collections of this
+    run, and charged to it."""
+    gc.unfreeze()
     gc.collect()
     ctl, fabric, _ = controller(stores)
     register(ctl, fabric, mns)
