@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from dmm_ryu.core import actions as act
-from dmm_ryu.runtime.persistence import touched
 
 
 class Deferred:
@@ -52,9 +50,9 @@ class _Work:
         self.mn_ids: set = set()
         self.fence, self.now = False, float("-inf")
 
-    def add(self, event, actions: list, now: float) -> None:
-        self.mn_ids |= touched(event, actions)
-        self.fence = self.fence or any(isinstance(a, act.SendMessage) for a in actions)
+    def add(self, mn_ids: set, sends: bool, now: float) -> None:
+        self.mn_ids |= mn_ids
+        self.fence = self.fence or sends
         self.now = max(self.now, now)
 
 
@@ -106,11 +104,12 @@ class Round:
         """Outputs of one call inside the round (placeholders included), in call order."""
         self._out.extend(outputs or ())
 
-    def defer(self, node, event, actions: list, now: float) -> list:
-        """``node`` handled ``event`` (core run, timers tracked): in a round,
-        a placeholder for its outputs; outside, a round of one (committed
-        and carried out now)."""
-        self._pending.setdefault(node, _Work()).add(event, actions, now)
+    def defer(self, node, event, actions: list, now: float, mn_ids: set, sends: bool) -> list:
+        """``node`` handled ``event`` (core run, timers tracked; ``mn_ids``
+        the MNs it concerns, ``sends`` whether it sends: NodeState.track):
+        in a round, a placeholder for its outputs; outside, a round of one
+        (committed and carried out now)."""
+        self._pending.setdefault(node, _Work()).add(mn_ids, sends, now)
         item = Deferred(node, event, actions, now)
         self._deferred.append(item)
         if self.depth:

@@ -113,8 +113,8 @@ class Node:
         self.idle = not actions
         if self.state is None:
             return self.carry_out(event, actions, now)
-        self.state.track(event, actions)
-        return self.env.round.defer(self, event, actions, now)
+        mn_ids, sends = self.state.track(event, actions)
+        return self.env.round.defer(self, event, actions, now, mn_ids, sends)
 
     def carry_out(self, event, actions: list, now: float) -> List[Output]:
         """Turn the stored actions of ``event`` into outputs (MaarNode adds

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from ipaddress import IPv6Address, IPv6Network
-from typing import Dict, Hashable, Iterable, List, Optional, Set
+from typing import Dict, Hashable, Iterable, List, Optional, Set, Tuple
 
 from dmm_ryu.core import actions as act
 from dmm_ryu.core import slices
@@ -50,26 +50,6 @@ _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
 _addr, _net = records.address_text, records.network_text
 
 
-def touched(event, actions: Iterable) -> Set[str]:
-    """The MN-IDs an event and its actions concern: whose records to write."""
-    ids: Set[str] = set()
-    mn_id = getattr(event, "mn_id", None)
-    if mn_id is not None:
-        ids.add(mn_id)
-    if isinstance(event, MessageReceived):
-        ids.add(event.message.options.mn_id)
-    if isinstance(event, TimerFired):
-        ids.add(event.key[1])
-    for action in actions:
-        if isinstance(action, act.SendMessage):
-            ids.add(action.message.options.mn_id)
-        elif isinstance(action, (act.StartTimer, act.CancelTimer)):
-            ids.add(action.key[1])
-        else:
-            ids.add(action.mn_id)
-    return ids
-
-
 class NodeState:
     """The durable state of one node's core in one :class:`KvStore`."""
 
@@ -82,15 +62,35 @@ class NodeState:
 
     # -- after each event -------------------------------------------------------
 
-    def track(self, event, actions: Iterable) -> None:
-        """Follow the timers the core starts, cancels and consumes."""
-        if isinstance(event, TimerFired):
+    def track(self, event, actions: Iterable) -> Tuple[Set[str], bool]:
+        """Follow the timers the core starts, cancels and consumes; the
+        MN-IDs the event and its actions concern (whose records to write:
+        the event's MN and every MN an action names) and whether it sends
+        (its commit is then fenced), found in the same pass."""
+        ids: Set[str] = set()
+        mn_id = getattr(event, "mn_id", None)
+        if mn_id is not None:
+            ids.add(mn_id)
+        if isinstance(event, MessageReceived):
+            ids.add(event.message.options.mn_id)
+        elif isinstance(event, TimerFired):
+            ids.add(event.key[1])
             self.deadlines.get(event.key[1], {}).pop(event.key, None)
+        sends = False
         for action in actions:
-            if isinstance(action, act.StartTimer):
+            kind = type(action)
+            if kind is act.SendMessage:
+                ids.add(action.message.options.mn_id)
+                sends = True
+            elif kind is act.StartTimer:
+                ids.add(action.key[1])
                 self.deadlines.setdefault(action.key[1], {})[action.key] = action.at
-            elif isinstance(action, act.CancelTimer):
+            elif kind is act.CancelTimer:
+                ids.add(action.key[1])
                 self.deadlines.get(action.key[1], {}).pop(action.key, None)
+            else:
+                ids.add(action.mn_id)
+        return ids, sends
 
     def save(self, mn_ids: Iterable[str], fence: bool = False) -> None:
         """Commit, in one write, the records of ``mn_ids`` that changed since
