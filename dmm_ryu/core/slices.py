@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
@@ -37,8 +37,11 @@ class Attachment:
     until: float = 0.0
 
 
-@dataclass(frozen=True)
-class MaarSlice:
+class MaarSlice(NamedTuple):
+    """A slice is taken for every MN each round touches, ~6 per handover
+    with a store (issue 13): a named tuple is built in a third of the time
+    of a frozen dataclass, whose fields are set one by one."""
+
     mn_id: str
     bce: Optional[MaarBce]
     attachment: Optional[Attachment]
@@ -47,8 +50,7 @@ class MaarSlice:
     usage: Tuple[PrefixUse, ...] = ()  # traffic of its anchored prefixes (core/maar_gc.py)
 
 
-@dataclass(frozen=True)
-class CmdSlice:
+class CmdSlice(NamedTuple):
     mn_id: str
     bce: Optional[CmdBce]
     outbox: Tuple[Sent, ...]      # PBUs to P-MAARs awaiting their PBA
