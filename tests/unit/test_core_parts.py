@@ -132,7 +132,7 @@ def test_a_maar_never_tunnels_one_prefix_for_two_mns():
     prefix another MN's BCE here already tunnels would make both own one
     label's rules; the MAAR keeps the first owner and counts the refusal."""
     from ipaddress import IPv6Address, IPv6Network
-    from dmm_ryu.core.routes import MaarBce
+    from dmm_ryu.core.routes import MaarBce, drop_p_maars
     from dmm_ryu.sim.domain import build
     maar = build(2).maars[1]
     prefix, anchor = IPv6Network("2001:db8:1::/64"), IPv6Address("2001:db8:ffff::64")
@@ -141,7 +141,7 @@ def test_a_maar_never_tunnels_one_prefix_for_two_mns():
     assert maar._learn(first, [(prefix, anchor)])
     assert not maar._learn(second, [(prefix, anchor)])
     assert second.p_maars == {} and maar.counters["dropped_prefix_of_another_mn"] == 1
-    del first.p_maars[prefix]  # the first MN's session let it go: now it may move
+    drop_p_maars(first, [prefix])  # the first MN's session let it go: now it may move
     assert maar._learn(second, [(prefix, anchor)])
 
 
