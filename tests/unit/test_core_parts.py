@@ -34,6 +34,19 @@ def test_pool_hands_out_distinct_prefixes_until_exhausted():
     assert pool.allocate("mn5") == prefixes[1] and pool.owner(prefixes[1]) == "mn5"
 
 
+def test_a_restored_pool_frees_the_gaps_and_ignores_prefixes_not_its_own():
+    pool = PrefixPool(IPv6Network("2001:db8:1::/62"), 64)
+    kept = {IPv6Network("2001:db8:1:2::/64"): "mn2", IPv6Network("2001:db8:1::/64"): "mn0"}
+    pool.restore({**kept, IPv6Network("2001:db8:9::/64"): "mn9",
+                  IPv6Network("2001:db8:1:1::/80"): "mn8"})
+    assert pool.allocated() == kept and pool.used == 2 and pool.available == 2
+    assert pool.owner(IPv6Network("2001:db8:1:2::/64")) == "mn2"
+    assert pool.owner(IPv6Network("2001:db8:1:3::/64")) is None  # never handed out
+    assert pool.allocate("mn1") == IPv6Network("2001:db8:1:1::/64")  # the gap first
+    assert pool.allocate("mn3") == IPv6Network("2001:db8:1:3::/64")
+    assert pool.allocate("mn4") is None
+
+
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 7)), max_size=60))
 def test_pool_never_gives_one_prefix_to_two_owners(operations):
     pool = PrefixPool(IPv6Network("2001:db8::/61"), 64)
