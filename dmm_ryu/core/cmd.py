@@ -48,7 +48,7 @@ class Cmd(PeerSignalling, PrefixRelease):
         self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
         #: MN-ID -> P-MAAR -> the last sequence number sent it (per session)
         self._seqs = SequenceNumbers()
-        self._owners = PrefixOwners(self.store)
+        self._owners = PrefixOwners(self.store, config.pools.values())
 
     @property
     def busy(self) -> bool:

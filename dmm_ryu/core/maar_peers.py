@@ -35,7 +35,7 @@ class PeerLearning:
             self._prefix_mn[prefix] = bce.mn_id
         changed = learned != bce.p_maars
         if changed:
-            bce.p_maars = learned
+            bce.p_maars = routes.p_maar_list(learned)
         return changed
 
     def _held_by_another(self, prefix, mn_id: str) -> bool:

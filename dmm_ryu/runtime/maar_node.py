@@ -209,9 +209,13 @@ class MaarNode(Node):
         pack = packed.packer(self.ctx).flows_for
         msgs = [m for a in changes for m in pack(a)]
         for mn_id in sorted(touched):
-            before, after = self._admitted.pop(mn_id, set()), self._places(mn_id)
+            before, after = self._admitted.get(mn_id, ()), self._places(mn_id)
             msgs += packed_state.admission_flows(self.ctx, before, after)
-            if after:
+            if not after:
+                self._admitted.pop(mn_id, None)
+            else:
+                # Overwritten, not popped and inserted again: a pop leaves a
+                # dummy slot in the table per handover (issue 17, third pass).
                 self._admitted[mn_id] = after
                 if self._punted.holds(mn_id):
                     self.env.timers.start(self.name, ("reinject", mn_id), now + REINJECT_DELAY)

@@ -16,22 +16,25 @@ import itertools
 from typing import Dict, Hashable, List, Optional, Tuple
 
 Owner = Hashable
+#: A heap entry: deadline, sequence number (FIFO among equal deadlines), owner, key.
+Entry = Tuple[float, int, Owner, Hashable]
 #: Dead entries tolerated beyond the live count before a rebuild.
 COMPACT_FLOOR = 64
-_NONE: Dict[Hashable, int] = {}  # the keys of an owner without timers (never written)
+_NONE: Dict[Hashable, Entry] = {}  # the keys of an owner without timers (never written)
 
 
 class TimerQueue:
     """Pending ``(owner, key)`` timers with absolute deadlines.
 
-    Live timers are kept by owner, then key (``owner -> key -> sequence
-    number``): owners are the few nodes of the process, so that costs a
-    handful of dicts, where one dict keyed by ``(owner, key)`` pairs cost a
-    56-byte tuple per timer (two timers per MN, issue 17)."""
+    Live timers are kept by owner, then key (``owner -> key -> heap
+    entry``; an entry is live if it is the one its key maps to): owners are
+    the few nodes of the process, so that costs a handful of dicts, where
+    one dict keyed by ``(owner, key)`` pairs cost a 56-byte tuple per timer
+    (two timers per MN, issue 17)."""
 
     def __init__(self) -> None:
-        self._heap: List[Tuple[float, int, Owner, Hashable]] = []
-        self._live: Dict[Owner, Dict[Hashable, int]] = {}
+        self._heap: List[Entry] = []
+        self._live: Dict[Owner, Dict[Hashable, Entry]] = {}
         self._count = 0
         self._seq = itertools.count()
 
@@ -45,17 +48,21 @@ class TimerQueue:
         return len(self._heap)
 
     def start(self, owner: Owner, key: Hashable, at: float) -> None:
-        seq = next(self._seq)
         keys = self._live.get(owner)
         if keys is None:
             keys = self._live[owner] = {}
-        # Re-inserted, not overwritten: a dict keeps the key object it first
-        # got, and the heap entry holds the new one (a core builds the key
-        # afresh each time): two equal tuples per restarted timer otherwise.
-        if keys.pop(key, None) is None:
+        old = keys.get(key)
+        if old is None:
             self._count += 1
-        keys[key] = seq
-        heapq.heappush(self._heap, (at, seq, owner, key))
+        else:
+            # Overwritten in place, with the key object the table already
+            # holds (a core builds the key afresh each time): a pop and
+            # insert would leave a dummy slot in the table per restart, and
+            # the new key object a second equal tuple.
+            key = old[3]
+        entry = (at, next(self._seq), owner, key)
+        keys[key] = entry
+        heapq.heappush(self._heap, entry)
         self._compact_if_mostly_dead()
 
     def cancel(self, owner: Owner, key: Hashable) -> None:
@@ -85,8 +92,8 @@ class TimerQueue:
     def _skip_dead(self) -> None:
         heap, live = self._heap, self._live
         while heap:
-            _, seq, owner, key = heap[0]
-            if live.get(owner, _NONE).get(key) == seq:
+            entry = heap[0]
+            if live.get(entry[2], _NONE).get(entry[3]) is entry:
                 return
             heapq.heappop(heap)
 
@@ -95,5 +102,5 @@ class TimerQueue:
         a floor, so a tiny queue is not rebuilt on every call)."""
         count, live = self._count, self._live
         if len(self._heap) > count + count // 4 + COMPACT_FLOOR:
-            self._heap = [e for e in self._heap if live.get(e[2], _NONE).get(e[3]) == e[1]]
+            self._heap = [e for e in self._heap if live.get(e[2], _NONE).get(e[3]) is e]
             heapq.heapify(self._heap)

@@ -34,6 +34,19 @@ def test_pool_hands_out_distinct_prefixes_until_exhausted():
     assert pool.allocate("mn5") == prefixes[1] and pool.owner(prefixes[1]) == "mn5"
 
 
+def test_a_restored_pool_frees_the_gaps_and_ignores_prefixes_not_its_own():
+    pool = PrefixPool(IPv6Network("2001:db8:1::/62"), 64)
+    kept = {IPv6Network("2001:db8:1:2::/64"): "mn2", IPv6Network("2001:db8:1::/64"): "mn0"}
+    pool.restore({**kept, IPv6Network("2001:db8:9::/64"): "mn9",
+                  IPv6Network("2001:db8:1:1::/80"): "mn8"})
+    assert pool.allocated() == kept and pool.used == 2 and pool.available == 2
+    assert pool.owner(IPv6Network("2001:db8:1:2::/64")) == "mn2"
+    assert pool.owner(IPv6Network("2001:db8:1:3::/64")) is None  # never handed out
+    assert pool.allocate("mn1") == IPv6Network("2001:db8:1:1::/64")  # the gap first
+    assert pool.allocate("mn3") == IPv6Network("2001:db8:1:3::/64")
+    assert pool.allocate("mn4") is None
+
+
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 7)), max_size=60))
 def test_pool_never_gives_one_prefix_to_two_owners(operations):
     pool = PrefixPool(IPv6Network("2001:db8::/61"), 64)
@@ -132,7 +145,7 @@ def test_a_maar_never_tunnels_one_prefix_for_two_mns():
     prefix another MN's BCE here already tunnels would make both own one
     label's rules; the MAAR keeps the first owner and counts the refusal."""
     from ipaddress import IPv6Address, IPv6Network
-    from dmm_ryu.core.routes import MaarBce
+    from dmm_ryu.core.routes import MaarBce, drop_p_maars
     from dmm_ryu.sim.domain import build
     maar = build(2).maars[1]
     prefix, anchor = IPv6Network("2001:db8:1::/64"), IPv6Address("2001:db8:ffff::64")
@@ -141,7 +154,7 @@ def test_a_maar_never_tunnels_one_prefix_for_two_mns():
     assert maar._learn(first, [(prefix, anchor)])
     assert not maar._learn(second, [(prefix, anchor)])
     assert second.p_maars == {} and maar.counters["dropped_prefix_of_another_mn"] == 1
-    del first.p_maars[prefix]  # the first MN's session let it go: now it may move
+    drop_p_maars(first, [prefix])  # the first MN's session let it go: now it may move
     assert maar._learn(second, [(prefix, anchor)])
 
 

@@ -112,3 +112,26 @@ def test_cmd_resynchronises_after_135_from_a_p_maar():
     assert domain.net.settle() and violations(domain) == []
     assert domain.cmd.counters["resynced"] == 1
     assert cmd_pbus(domain, domain.maars[0].address)[-2:] == [("mn1", 1), ("mn1", 2)]
+
+
+def test_prefix_owners_index_pool_prefixes_densely_and_others_in_a_dict():
+    from ipaddress import IPv6Network
+    from types import SimpleNamespace
+    from dmm_ryu.core.config import Pool
+    from dmm_ryu.core.trust import DENSE_SLACK, PrefixOwners
+    pool = Pool(IPv6Network("2001:db8:1::/48"), 64)
+    near, far = IPv6Network("2001:db8:1:3::/64"), IPv6Network("2001:db8:1:ffff::/64")
+    odd, outside = IPv6Network("2001:db8:1:3::/80"), IPv6Network("2001:db8:9::/64")
+    stored = SimpleNamespace(mn_id="mn0", anchors={IPv6Network("2001:db8:1::/64"): None})
+    owners = PrefixOwners([stored], [pool])
+    owners.record("mn1", [near, odd, outside, far])
+    assert [owners.owner(p) for p in (near, odd, outside, far)] == ["mn1"] * 4
+    assert owners.owner(IPv6Network("2001:db8:1::/64")) == "mn0"
+    assert owners.owner(IPv6Network("2001:db8:1:2::/64")) is None
+    assert len(owners._lists[0]) == 4 < DENSE_SLACK  # the far prefix did not grow it
+    assert set(owners._other) == {odd, outside, far}
+    owners.record("mn2", [near])  # overwritten: the newest claim wins
+    store = {"mn1": SimpleNamespace(anchors={near: None}), "mn2": SimpleNamespace(anchors={})}
+    assert owners.taken(near, "mn1", store) is False  # mn2 no longer anchors it
+    owners.record("mn1", [near])
+    assert owners.taken(near, "mn2", store) and not owners.taken(near, "mn1", store)

@@ -49,6 +49,32 @@ def test_dropping_the_last_p_maar_prefix_returns_to_the_shared_empty_list():
     assert bce.p_maars is NO_P_MAARS
 
 
+def test_a_one_prefix_p_maar_list_is_a_read_only_mapping_equal_to_the_dict():
+    one = routes.p_maar_list({P1: MAAR1})
+    assert isinstance(one, routes.OnePMaar) and one == {P1: MAAR1} and {P1: MAAR1} == one
+    assert one != {P2: MAAR1} and one != {P1: MAAR2} and one != {}
+    assert P1 in one and P2 not in one and one[P1] == MAAR1 and one.get(P2) is None
+    assert list(one.items()) == [(P1, MAAR1)] and dict(one) == {P1: MAAR1} and len(one) == 1
+    with pytest.raises(KeyError):
+        one[P2]
+    with pytest.raises(TypeError):
+        one[P2] = MAAR2
+    assert copy.deepcopy(one) == one and pickle.loads(pickle.dumps(one)) == one
+    assert repr(one) == repr({P1: MAAR1})
+    assert routes.p_maar_list({}) is NO_P_MAARS
+    two = {P1: MAAR1, P2: MAAR2}
+    assert routes.p_maar_list(two) is two
+
+
+def test_learning_and_dropping_p_maars_keep_the_smallest_form():
+    bce = serving_bce({P1: MAAR1, P2: MAAR2})
+    routes.drop_p_maars(bce, [P2])
+    assert isinstance(bce.p_maars, routes.OnePMaar) and bce.p_maars == {P1: MAAR1}
+    decoded = serving_bce({P2: MAAR2})  # a record decodes to a dict
+    assert isinstance(routes.compact(decoded).p_maars, routes.OnePMaar)
+    assert decoded.p_maars == {P2: MAAR2}
+
+
 def test_sync_keeps_installed_as_an_ordered_tuple_and_emits_only_differences():
     bce = serving_bce({P1: MAAR1})
     first = routes.sync(bce)
@@ -108,4 +134,5 @@ def test_a_handover_leaves_one_copy_of_what_each_node_keeps_per_mn():
     anchor = p_maar.core.bces[mn_id]
     assert anchor.serving == s_maar.core.address and (anchor.mac, anchor.port) == ("", 0)
     assert anchor.p_maars is NO_P_MAARS and len(anchor.installed) == 1
+    assert isinstance(s_maar.core.bces[mn_id].p_maars, routes.OnePMaar)
     assert fuzzcheck.count_breaks(dom) == []

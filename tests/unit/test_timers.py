@@ -76,13 +76,25 @@ def test_cancelling_an_owner_cancels_only_its_timers_and_keeps_the_count():
 
 
 def test_a_restarted_timer_keeps_one_key_object():
-    """The live table holds the key object of the newest start, the same
-    one its heap entry holds, so a restart leaves no second copy alive."""
+    """A restart overwrites the live entry in place with the key object the
+    table already holds, and its heap entry holds that one too, so no
+    second equal key stays alive (nor a dummy slot in the table)."""
     q = TimerQueue()
     first, second = ("expire", "mn1"), tuple(["expire", "mn1"])
     q.start("cmd", first, 5.0)
     q.start("cmd", second, 6.0)
     assert len(q) == 1
     (kept,) = q._live["cmd"]
-    assert kept is second
-    assert drain(q, 6.0) == [("cmd", second)]
+    assert kept is first
+    assert drain(q, 5.0) == []
+    (due,) = drain(q, 6.0)
+    assert due == ("cmd", first) and due[1] is first
+
+
+def test_equal_deadlines_fire_in_start_order_after_restarts():
+    q = TimerQueue()
+    q.start("maar1", "a", 1.0)
+    q.start("maar1", "b", 1.0)
+    q.start("maar1", "a", 1.0)  # restarted: now after b
+    q.start("cmd", "c", 1.0)
+    assert drain(q, 1.0) == [("maar1", "b"), ("maar1", "a"), ("cmd", "c")]
