@@ -1,4 +1,4 @@
-"""An embedded append-only journal: one file per node, state in memory.
+"""An embedded append-only journal: one file per node, an index in memory.
 
 Why: a node's commit must be durable before its messages leave, and a
 handover is ~7 commits; an SQLite commit (WAL, synchronous=NORMAL) costs
@@ -25,6 +25,13 @@ exceeds twice the live data (and :data:`COMPACT_FLOOR`), writes a snapshot to
 ``<path>.compact``, fsyncs it, renames it over the file and fsyncs the
 directory: a crash at any point leaves the old file or the new one.  The
 file is locked (``flock``) while open: two processes never append to it.
+
+Only an index is kept in memory (Bitcask's keydir): each live key's
+revision and where its value lies in the file, one integer per key.  A
+record is ~600 bytes and each MN has one per node it touched, which held
+in memory cost ~2.5 KB per MN, nearly the runtime's own 3 KB (issue 17);
+values are read back with ``pread`` (:meth:`get`, a roll-back's only
+read) or from one read of the file (:meth:`load` at a restart, compaction).
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ DELETED = 0xFFFFFFFF
 _FRAME = struct.Struct("<II")
 _MARK = struct.Struct("<QI")
 _ENTRY = struct.Struct("<QHI")
+_OFFSET_BITS, _LENGTH_BITS = 48, 32
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +121,36 @@ def frames(data: bytes) -> Iterable[Tuple[int, int, List[Tuple[str, Optional[byt
         offset = end
 
 
-def _entry_size(key: str, value: bytes) -> int:
+def _entry_size(key: str, length: int) -> int:
     """About what the entry takes in a snapshot (exact for ASCII keys): the
     compaction threshold needs no more, and a commit no encode more."""
-    return _ENTRY.size + len(key) + len(value)
+    return _ENTRY.size + len(key) + length
+
+
+def _located(entries: Iterable[Tuple[str, Optional[bytes], int]], start: int):
+    """(key, value, revision, offset of the value in the file) of the
+    entries of the frame that starts at file offset ``start``."""
+    position = start + _FRAME.size + _MARK.size
+    for key, value, revision in entries:
+        position += _ENTRY.size + len(key.encode())
+        yield key, value, revision, position
+        position += 0 if value is None else len(value)
+
+
+def _slot(revision: int, offset: int, length: int) -> int:
+    """One index entry: a revision, a value's offset and length, one int."""
+    if offset >> _OFFSET_BITS or length >> _LENGTH_BITS:
+        raise ValueError(f"offset {offset} or length {length} beyond the index's fields")
+    return (revision << (_OFFSET_BITS + _LENGTH_BITS)) | (offset << _LENGTH_BITS) | length
+
+
+def _revision_of(slot: int) -> int:
+    return slot >> (_OFFSET_BITS + _LENGTH_BITS)
+
+
+def _span(slot: int) -> Tuple[int, int]:
+    """(offset, length) of the value an index entry points at."""
+    return (slot >> _LENGTH_BITS) & ((1 << _OFFSET_BITS) - 1), slot & ((1 << _LENGTH_BITS) - 1)
 
 
 def _fsync_directory(path: str) -> None:
@@ -144,7 +178,7 @@ class JournalStore:
         self.path, self.synchronous = os.fspath(path), synchronous
         self.compact_floor, self._crash_at = compact_floor, crash_at
         self._lock = _os_lock()
-        self._records: Dict[str, Record] = {}
+        self._index: Dict[str, int] = {}  # key -> _slot(revision, offset, length)
         self._revision = 0
         self._live = 0  # bytes a snapshot of the live records takes
         self._size = 0  # bytes of the file
@@ -191,43 +225,68 @@ class JournalStore:
         if not data.startswith(MAGIC):
             raise StoreUnavailable(f"{self.path}: not a journal (bad magic)")
         good = len(MAGIC)
-        for good, mark, entries in frames(data):
-            self._apply(entries)
+        for end, mark, entries in frames(data):
+            self._apply(entries, good)
             self._revision = max(self._revision, mark)
+            good = end
         if good < len(data):
             log.warning("%s: dropped %d bytes of a torn or corrupt tail (a crash mid-write)",
                         self.path, len(data) - good)
             os.ftruncate(self._fd, good)
         self._size = good
 
-    def _apply(self, entries: Iterable[Tuple[str, Optional[bytes], int]]) -> None:
-        for key, value, revision in entries:
-            old = self._records.pop(key, None)
+    def _apply(self, entries: Iterable[Tuple[str, Optional[bytes], int]], start: int) -> None:
+        """Index the entries of the frame written at file offset ``start``."""
+        for key, value, revision, offset in _located(entries, start):
+            old = self._index.pop(key, None)
             if old is not None:
-                self._live -= _entry_size(key, old.value)
+                self._live -= _entry_size(key, _span(old)[1])
             if value is not None:
-                self._records[key] = Record(key, value, revision)
-                self._live += _entry_size(key, value)
+                self._index[key] = _slot(revision, offset, len(value))
+                self._live += _entry_size(key, len(value))
+
+    def _records(self, keys: Iterable[str]) -> List[Record]:
+        """The records of ``keys`` (indexed), their values from one read of the file."""
+        keys = list(keys)
+        if not keys:
+            return []
+        data = self._read_all()
+        records = []
+        for key in keys:
+            slot = self._index[key]
+            offset, length = _span(slot)
+            records.append(Record(key, data[offset:offset + length], _revision_of(slot)))
+        return records
 
     # --- the KvStore interface --------------------------------------------------------
 
     def load(self, prefix: str = "") -> List[Record]:
         with self._lock:
             self._check_open()
-            return [r for k, r in sorted(self._records.items()) if k.startswith(prefix)]
+            try:
+                return self._records(k for k in sorted(self._index) if k.startswith(prefix))
+            except OSError as exc:
+                raise StoreUnavailable(f"{self.path}: {exc}") from exc
 
     def get(self, key: str) -> Optional[Record]:
         with self._lock:
             self._check_open()
-            return self._records.get(key)
+            slot = self._index.get(key)
+            if slot is None:
+                return None
+            offset, length = _span(slot)
+            try:
+                return Record(key, os.pread(self._fd, length, offset), _revision_of(slot))
+            except OSError as exc:
+                raise StoreUnavailable(f"{self.path}: {exc}") from exc
 
     def commit(self, writes: Mapping[str, Optional[bytes]],
                expect: Mapping[str, int] = {}) -> Dict[str, int]:
         with self._lock:
             self._check_open()
             for key, revision in expect.items():
-                current = self._records.get(key)
-                actual = current.revision if current else 0
+                current = self._index.get(key)
+                actual = 0 if current is None else _revision_of(current)
                 if actual != revision:
                     raise StoreConflict(key, revision, actual)
             if not writes:
@@ -235,9 +294,10 @@ class JournalStore:
             revision = self._revision + 1
             entries = [(key, None if value is None else bytes(value), revision)
                        for key, value in writes.items()]
+            start = self._size
             self._append(frame(revision, entries))
             self._revision = revision
-            self._apply(entries)
+            self._apply(entries, start)
             if self._size > max(self.compact_floor, 2 * self._live):
                 self._compact()
             return {key: 0 if value is None else revision for key, value, _ in entries}
@@ -245,7 +305,7 @@ class JournalStore:
     def close(self) -> None:
         with self._lock:
             self._close_fd()
-            self._records.clear()
+            self._index.clear()
 
     # --- writing ----------------------------------------------------------------------
 
@@ -276,16 +336,19 @@ class JournalStore:
     def _compact(self) -> None:
         """Replace the file by a snapshot of the live records.  A failure
         leaves the old file in use: compaction is retried at the next commit."""
-        snapshot = MAGIC + frame(self._revision, ((r.key, r.value, r.revision)
-                                                  for r in self._records.values()))
         temporary = self.path + ".compact"
         try:
+            entries = [(r.key, r.value, r.revision) for r in self._records(self._index)]
+            snapshot = MAGIC + frame(self._revision, entries)
             new = self._write_snapshot(temporary, snapshot)
         except OSError as exc:
             log.error("%s: compaction failed, the journal grows on: %s", self.path, exc)
             return
         os.close(self._fd)
         self._fd, self._size = new, len(snapshot)
+        self._index.clear()
+        self._live = 0
+        self._apply(entries, len(MAGIC))
 
     def _write_snapshot(self, temporary: str, snapshot: bytes) -> int:
         """Write, fsync and rename ``snapshot`` over the file; its fd, locked."""
