@@ -3,6 +3,7 @@ crash recovery (a torn or corrupt tail, a kill during compaction), disk
 errors and the file lock."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -264,3 +265,17 @@ def test_each_backend_keeps_one_file_per_node_in_state_dir(tmp_path):
 def test_an_unknown_backend_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="state_store 'lmdb'"):
         store_factory(str(tmp_path), "lmdb")
+
+
+def test_an_operator_reads_a_journal_in_use_as_json_lines(path, capsys):
+    from dmm_ryu.store import journal_read
+    store = JournalStore(path)
+    store.commit({"mn/a": b'{"v": 1, "mn_id": "a"}', "mn/b": b'{"v": 1}'})
+    store.commit({"mn/b": None, "mn/c": b"not json"})
+    assert journal_read.main([path]) == 0  # while the store holds its lock
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"key": "mn/a", "revision": 1, "record": {"v": 1, "mn_id": "a"}},
+                     {"key": "mn/c", "revision": 2, "record": {"undecodable": b"not json".hex()}}]
+    store.close()
+    assert journal_read.main([path + ".missing"]) == 1 and journal_read.main([]) == 2
+    assert "usage" in capsys.readouterr().err
