@@ -59,8 +59,8 @@ _cfg.CONF.register_opts(
                     help="directory of the nodes' durable state (one file per node); "
                          "'none' keeps it in memory only"),
         _cfg.StrOpt("state_store", default=DEFAULT_STATE_STORE, choices=["journal", "sqlite"],
-                    help="backend of the files in state_dir: 'journal' (append-only, "
-                         "<node>.journal) or 'sqlite' (WAL, <node>.sqlite)"),
+                    help="backend of the files in state_dir: 'sqlite' (WAL, <node>.sqlite) "
+                         "or 'journal' (append-only, <node>.journal)"),
         _cfg.BoolOpt("log_signalling", default=False,
                      help="log every PBU/PBA sent and received (one line each, at INFO)"),
         _cfg.ListOpt("nodes", default=[],
