@@ -276,16 +276,25 @@ def durability_at(mns: int, handovers: int, reps: int, directory: Path, wave: in
         memory.append(durability_run(mns, handovers, Stores(None), wave))
     t_off = statistics.median(r["seconds"] for r in off)
     t_memory = statistics.median(r["seconds"] for r in memory)
-    backends = {backend: backend_cost(runs, handovers, t_off) for backend, runs in on.items()}
+    best_off = min(r["seconds"] for r in off)
+    backends = {backend: backend_cost(runs, handovers, t_off, best_off)
+                for backend, runs in on.items()}
     return {"wave": wave, "handover_us_without_store": round(t_off / handovers * 1e6, 1),
             "memory_store_us_per_handover": round((t_memory - t_off) / handovers * 1e6, 1),
             "rate_without_store_per_s": round(handovers / t_off), "backends": backends,
+            "spread_without_store_pct": round(100 * (max(r["seconds"] for r in off)
+                                                     - best_off) / t_off, 1),
             "met": backends["journal"]["met"]}
 
 
-def backend_cost(runs: List[dict], handovers: int, t_off: float) -> dict:
-    """One backend's medians against the run without a store."""
+def backend_cost(runs: List[dict], handovers: int, t_off: float, best_off: float) -> dict:
+    """One backend's medians against the run without a store, and its best
+    run against the best without: on this VM a run's time moves by up to
+    50 % with the host's load (bimodally), so a median of a few runs can be
+    a lucky or an unlucky draw; the fastest run of each is the least
+    disturbed.  ``met`` needs both within the target."""
     t_on = statistics.median(r["seconds"] for r in runs)
+    best_cost = 100 * (1 - best_off / min(r["seconds"] for r in runs))
     store_us = statistics.median(r["store_seconds"] for r in runs) / handovers * 1e6
     commits = statistics.median(r["commits"] for r in runs) / handovers
     slowdown = 100 * (1 - t_off / t_on)
@@ -295,7 +304,8 @@ def backend_cost(runs: List[dict], handovers: int, t_off: float) -> dict:
             "store_pct_of_handover": round(100 * store_us / (t_off / handovers * 1e6), 1),
             "durability_us_per_handover": round((t_on - t_off) / handovers * 1e6, 1),
             "rate_per_s": round(handovers / t_on),
-            "rate_cost_pct": round(slowdown, 1), "met": slowdown <= DURABILITY_TARGET_PCT}
+            "rate_cost_pct": round(slowdown, 1), "rate_cost_best_pct": round(best_cost, 1),
+            "met": max(slowdown, best_cost) <= DURABILITY_TARGET_PCT}
 
 
 def table(restarts: List[dict], cost: dict) -> str:
@@ -323,6 +333,7 @@ def durability_table(cost: dict) -> List[str]:
              "round one batch)", f"{'':30}{head}",
              _row("handover without store, µs", runs, lambda r: r["handover_us_without_store"]),
              _row("rate, no store, /s", runs, lambda r: r["rate_without_store_per_s"]),
+             _row("spread of those runs, %", runs, lambda r: r["spread_without_store_pct"]),
              _row("in-memory store/handover, µs", runs,
                   lambda r: r["memory_store_us_per_handover"])]
     for backend in runs[0]["backends"]:
@@ -333,6 +344,8 @@ def durability_table(cost: dict) -> List[str]:
                   _row("  commits µs/handover", runs, of("store_us_per_handover")),
                   _row("  all durability µs/handover", runs, of("durability_us_per_handover")),
                   _row("  rate, /s", runs, of("rate_per_s")),
+                  _row("  rate cost, best runs, %", runs,
+                       lambda r: f"-{r['backends'][backend]['rate_cost_best_pct']}"),
                   _row("  rate cost, % (target <= 10)", runs,
                        lambda r: f"-{r['backends'][backend]['rate_cost_pct']}"
                                  f"{'' if r['backends'][backend]['met'] else ' MISSED'}")]
