@@ -8,6 +8,16 @@ from ipaddress import IPv6Network
 from typing import Deque, Dict, List, Optional
 
 
+def pool_index(prefix: IPv6Network, base: int, length: int) -> Optional[int]:
+    """The index of ``prefix`` among the /``length`` prefixes counted from
+    address ``base`` (None: another length, or below ``base``): how a pool
+    and the CMD's owner index (core/trust.py) find a prefix's slot."""
+    if prefix.prefixlen != length:
+        return None
+    index = (int(prefix.network_address) - base) >> (128 - length)
+    return index if index >= 0 else None
+
+
 class PrefixPool:
     """Hands out /``prefix_len`` prefixes of ``pool``, one owner each.
 
@@ -80,12 +90,9 @@ class PrefixPool:
     def _index(self, prefix: IPv6Network, limit: Optional[int] = None) -> Optional[int]:
         """The pool index of ``prefix`` if it is one of this pool's prefixes
         below ``limit`` (default: those handed out so far), else None."""
-        offset = int(prefix.network_address) - self._base
-        index, rest = divmod(offset, self._step)
+        index = pool_index(prefix, self._base, self._length)
         bound = self._next if limit is None else limit
-        if prefix.prefixlen != self._length or rest or not 0 <= index < bound:
-            return None
-        return index
+        return index if index is not None and index < bound else None
 
     @property
     def available(self) -> int:

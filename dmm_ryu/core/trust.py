@@ -26,6 +26,7 @@ from typing import Dict, Iterable, Mapping, Optional
 
 from dmm_ryu.core.config import Dlif, Mode, Pool, Timers
 from dmm_ryu.core.messages import REQUEST_PREFIX
+from dmm_ryu.core.pool import pool_index
 from dmm_ryu.wire.mh.model import (
     BUFlags,
     PreviousMaar,
@@ -110,9 +111,9 @@ class PrefixOwners:
     __slots__ = ("_pools", "_lists", "_other")
 
     def __init__(self, bces, pools: Iterable = ()) -> None:
-        #: per pool: the first address, its span and the shift to an index
-        self._pools = [(int(p.network.network_address), 1 << (128 - p.network.prefixlen),
-                        p.prefix_len, 128 - p.prefix_len) for p in pools]
+        #: per pool: its first address, the length of its prefixes and how many it has
+        self._pools = [(int(p.network.network_address), p.prefix_len,
+                        1 << (p.prefix_len - p.network.prefixlen)) for p in pools]
         self._lists: list = [[] for _ in self._pools]
         self._other: Dict[IPv6Network, str] = {}
         for bce in bces:
@@ -147,10 +148,8 @@ class PrefixOwners:
     def _slot(self, prefix: IPv6Network):
         """The owner list of the pool holding ``prefix`` and its index there
         (None, 0: in no pool, or not of that pool's length)."""
-        address = int(prefix.network_address)
-        for (base, span, length, shift), owners in zip(self._pools, self._lists):
-            if 0 <= address - base < span:
-                if prefix.prefixlen != length:
-                    break
-                return owners, (address - base) >> shift
+        for (base, length, size), owners in zip(self._pools, self._lists):
+            index = pool_index(prefix, base, length)
+            if index is not None and index < size:
+                return owners, index
         return None, 0

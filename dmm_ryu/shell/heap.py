@@ -2,9 +2,9 @@
 
 CPython's full collections rescan every object the collector tracks.  A
 controller that has imported its framework, parsed its domain and restored
-its state holds ~150,000 of them before its first MN moves (plus ~30 per
-restored MN), and each full collection then stalls the event loop for
-40-70 ms on this project's machine: longer than the 50 ms p99 a handover
+its state holds ~146,000 of them before its first MN moves (and more for
+the MNs it restored), and each full collection then stalls the event loop
+for ~70 ms on this project's machine: longer than the 50 ms p99 a handover
 is allowed (issue 17), and, because the durability path keeps more objects
 alive for a while, more often with a store than without (issue 13).  None of
 that startup heap is ever released, so after loading it is moved to the

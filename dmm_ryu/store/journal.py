@@ -372,4 +372,3 @@ class JournalStore:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
