@@ -283,3 +283,29 @@ def test_installed_sets_encode_in_one_order():
     other = dataclasses.replace(SAMPLE, installed=IteratesAs(reversed(tunnels)))
     assert MAAR_BCE.encode(one) == MAAR_BCE.encode(other)
     assert MAAR_BCE.decode("bce/mn1", MAAR_BCE.encode(one)).installed == frozenset(tunnels)
+
+
+#: A version-1 MAAR BCE record, byte for byte, as files on disk hold it.
+V1_MAAR_BCE = (
+    b'{"v":1,"kind":"maar_bce","mn_id":"mn1","mac":"02:00:00:00:00:01","port":3,'
+    b'"local":"2001:db8:1::/64","serving":null,"p_maars":[["2001:db8:2::/64","2001:db8::2"]],'
+    b'"final":true,"leaving":false,"seq":7,"ts":9,"lifetime":3600,'
+    b'"pending":"OwIFAIEsAAfCAAOECAQBbW4xAQQAAAAA","installed":['
+    b'{"type":"InstallLocalRoute","mn_id":"mn1","prefix":"2001:db8:1::/64",'
+    b'"mac":"02:00:00:00:00:01","port":3},'
+    b'{"type":"InstallTunnel","mn_id":"mn1","prefix":"2001:db8:2::/64","peer":"2001:db8::2",'
+    b'"role":"serving","mac":"02:00:00:00:00:01","port":3}]}')
+
+
+def test_the_version_1_layout_is_written_byte_for_byte():
+    """The compiled encoders (issue 13) write exactly the bytes of version 1:
+    member order, the union's leading ``type``, rules sorted by their JSON."""
+    bce = MaarBce("mn1", "02:00:00:00:00:01", 3, IPv6Network("2001:db8:1::/64"), None,
+                  {IPv6Network("2001:db8:2::/64"): IPv6Address("2001:db8::2")}, True, False,
+                  7, 9, 3600, ProxyBindingUpdate(7, 3600, MobilityOptions(mn_id="mn1")),
+                  (InstallTunnel("mn1", IPv6Network("2001:db8:2::/64"), IPv6Address("2001:db8::2"),
+                                 SERVING, "02:00:00:00:00:01", 3),
+                   InstallLocalRoute("mn1", IPv6Network("2001:db8:1::/64"),
+                                     "02:00:00:00:00:01", 3)))
+    assert MAAR_BCE.encode(bce) == V1_MAAR_BCE
+    assert MAAR_BCE.encode(MAAR_BCE.decode("bce/mn1", V1_MAAR_BCE)) == V1_MAAR_BCE
