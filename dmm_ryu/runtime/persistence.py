@@ -255,7 +255,24 @@ def _sent_in(item) -> tuple:
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:
-    return [[[_part_out(p) for p in key], records.finite(at)] for key, at in deadlines.items()]
+    return [[_key_out(key), records.finite(at)] for key, at in deadlines.items()]
+
+
+#: Timer keys as records write them, by key: an MN's keys recur in every
+#: record of it (a refresh or expiry timer lives across its events), and a
+#: key of text parts is hashed from cached string hashes.  A tuple of text
+#: is not tracked by the garbage collector.  Bounded: cleared when full.
+_KEYS: Dict[Hashable, tuple] = {}
+_KEYS_SIZE = 4096
+
+
+def _key_out(key: tuple) -> tuple:
+    encoded = _KEYS.get(key)
+    if encoded is None:
+        if len(_KEYS) >= _KEYS_SIZE:
+            _KEYS.clear()
+        encoded = _KEYS[key] = tuple(_part_out(p) for p in key)
+    return encoded
 
 
 def _timers_in(items) -> Dict[Hashable, float]:

@@ -53,6 +53,7 @@ _FRAME = struct.Struct("<II")
 _MARK = struct.Struct("<QI")
 _ENTRY = struct.Struct("<QHI")
 _OFFSET_BITS, _LENGTH_BITS = 48, 32
+_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
 
 log = logging.getLogger(__name__)
 
@@ -67,30 +68,44 @@ def node_journal_path(state_dir: str, node: str) -> str:
 def frame(mark: int, entries: Iterable[Tuple[str, Optional[bytes], int]]) -> bytes:
     """One framed record: the store's revision ``mark`` and (key, value or
     None for a delete, revision) entries."""
-    parts = [b""]
-    count = 0
+    return framed(mark, entries)[0]
+
+
+def framed(mark: int, entries: Iterable[Tuple[str, Optional[bytes], int]]
+           ) -> Tuple[bytes, List[int]]:
+    """:func:`frame`, and where each entry's value starts, counted from the
+    frame's first byte (the index points into the file; the writer knows
+    the places as it lays them out, so nothing walks the layout again)."""
+    parts, places = [b""], []
+    count, place = 0, _FRAME.size + _MARK.size
     for key, value, revision in entries:
         name = key.encode()
+        place += _ENTRY.size + len(name)
+        places.append(place)
         if value is None:
             parts += (_ENTRY.pack(revision, len(name), DELETED), name)
         else:
             parts += (_ENTRY.pack(revision, len(name), len(value)), name, value)
+            place += len(value)
         count += 1
     parts[0] = _MARK.pack(mark, count)
     payload = b"".join(parts)
-    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload, places
 
 
-def decode(payload: bytes) -> Tuple[int, List[Tuple[str, Optional[bytes], int]]]:
-    """(mark, entries) of a payload whose CRC matched; ValueError if malformed."""
+def decode(payload: bytes) -> Tuple[int, List[Tuple[str, Optional[bytes], int]], List[int]]:
+    """(mark, entries, where each value starts in the frame, as
+    :func:`framed` gives them) of a payload whose CRC matched; ValueError
+    if malformed."""
     try:
         mark, count = _MARK.unpack_from(payload, 0)
-        offset, entries = _MARK.size, []
+        offset, entries, places = _MARK.size, [], []
         for _ in range(count):
             revision, key_length, value_length = _ENTRY.unpack_from(payload, offset)
             offset += _ENTRY.size
             key = payload[offset:offset + key_length].decode()
             offset += key_length
+            places.append(_FRAME.size + offset)
             value = None
             if value_length != DELETED:
                 value = payload[offset:offset + value_length]
@@ -100,12 +115,12 @@ def decode(payload: bytes) -> Tuple[int, List[Tuple[str, Optional[bytes], int]]]
         raise ValueError(str(exc)) from exc
     if offset != len(payload):
         raise ValueError(f"{len(payload) - offset} bytes after the last entry")
-    return mark, entries
+    return mark, entries, places
 
 
-def frames(data: bytes) -> Iterable[Tuple[int, int, List[Tuple[str, Optional[bytes], int]]]]:
-    """(end offset, mark, entries) of every whole, intact frame after the
-    header, up to the first torn or corrupt one."""
+def frames(data: bytes) -> Iterable[Tuple[int, int, list, List[int]]]:
+    """(end offset, mark, entries, value places) of every whole, intact
+    frame after the header, up to the first torn or corrupt one."""
     offset = len(MAGIC)
     while offset + _FRAME.size <= len(data):
         length, crc = _FRAME.unpack_from(data, offset)
@@ -114,27 +129,11 @@ def frames(data: bytes) -> Iterable[Tuple[int, int, List[Tuple[str, Optional[byt
         if end > len(data) or zlib.crc32(payload) != crc:
             return
         try:
-            mark, entries = decode(payload)
+            mark, entries, places = decode(payload)
         except ValueError:
             return
-        yield end, mark, entries
+        yield end, mark, entries, places
         offset = end
-
-
-def _entry_size(key: str, length: int) -> int:
-    """About what the entry takes in a snapshot (exact for ASCII keys): the
-    compaction threshold needs no more, and a commit no encode more."""
-    return _ENTRY.size + len(key) + length
-
-
-def _located(entries: Iterable[Tuple[str, Optional[bytes], int]], start: int):
-    """(key, value, revision, offset of the value in the file) of the
-    entries of the frame that starts at file offset ``start``."""
-    position = start + _FRAME.size + _MARK.size
-    for key, value, revision in entries:
-        position += _ENTRY.size + len(key.encode())
-        yield key, value, revision, position
-        position += 0 if value is None else len(value)
 
 
 def _slot(revision: int, offset: int, length: int) -> int:
@@ -150,7 +149,7 @@ def _revision_of(slot: int) -> int:
 
 def _span(slot: int) -> Tuple[int, int]:
     """(offset, length) of the value an index entry points at."""
-    return (slot >> _LENGTH_BITS) & ((1 << _OFFSET_BITS) - 1), slot & ((1 << _LENGTH_BITS) - 1)
+    return (slot >> _LENGTH_BITS) & ((1 << _OFFSET_BITS) - 1), slot & _LENGTH_MASK
 
 
 def _fsync_directory(path: str) -> None:
@@ -225,8 +224,8 @@ class JournalStore:
         if not data.startswith(MAGIC):
             raise StoreUnavailable(f"{self.path}: not a journal (bad magic)")
         good = len(MAGIC)
-        for end, mark, entries in frames(data):
-            self._apply(entries, good)
+        for end, mark, entries, places in frames(data):
+            self._apply(entries, places, good)
             self._revision = max(self._revision, mark)
             good = end
         if good < len(data):
@@ -235,15 +234,21 @@ class JournalStore:
             os.ftruncate(self._fd, good)
         self._size = good
 
-    def _apply(self, entries: Iterable[Tuple[str, Optional[bytes], int]], start: int) -> None:
-        """Index the entries of the frame written at file offset ``start``."""
-        for key, value, revision, offset in _located(entries, start):
-            old = self._index.pop(key, None)
+    def _apply(self, entries: List[Tuple[str, Optional[bytes], int]], places: List[int],
+               start: int) -> None:
+        """Index the entries of the frame written at file offset ``start``
+        (``places``: where their values start in it).  ``_live`` counts what
+        each entry takes in a snapshot (exact for ASCII keys: the compaction
+        threshold needs no more), inline: this runs for every record written."""
+        index, live, overhead = self._index, self._live, _ENTRY.size
+        for (key, value, revision), place in zip(entries, places):
+            old = index.pop(key, None)
             if old is not None:
-                self._live -= _entry_size(key, _span(old)[1])
+                live -= overhead + len(key) + (old & _LENGTH_MASK)
             if value is not None:
-                self._index[key] = _slot(revision, offset, len(value))
-                self._live += _entry_size(key, len(value))
+                index[key] = _slot(revision, start + place, len(value))
+                live += overhead + len(key) + len(value)
+        self._live = live
 
     def _records(self, keys: Iterable[str]) -> List[Record]:
         """The records of ``keys`` (indexed), their values from one read of the file."""
@@ -295,9 +300,10 @@ class JournalStore:
             entries = [(key, None if value is None else bytes(value), revision)
                        for key, value in writes.items()]
             start = self._size
-            self._append(frame(revision, entries))
+            data, places = framed(revision, entries)
+            self._append(data)
             self._revision = revision
-            self._apply(entries, start)
+            self._apply(entries, places, start)
             if self._size > max(self.compact_floor, 2 * self._live):
                 self._compact()
             return {key: 0 if value is None else revision for key, value, _ in entries}
@@ -339,7 +345,8 @@ class JournalStore:
         temporary = self.path + ".compact"
         try:
             entries = [(r.key, r.value, r.revision) for r in self._records(self._index)]
-            snapshot = MAGIC + frame(self._revision, entries)
+            data, places = framed(self._revision, entries)
+            snapshot = MAGIC + data
             new = self._write_snapshot(temporary, snapshot)
         except OSError as exc:
             log.error("%s: compaction failed, the journal grows on: %s", self.path, exc)
@@ -348,7 +355,7 @@ class JournalStore:
         self._fd, self._size = new, len(snapshot)
         self._index.clear()
         self._live = 0
-        self._apply(entries, len(MAGIC))
+        self._apply(entries, places, len(MAGIC))
 
     def _write_snapshot(self, temporary: str, snapshot: bytes) -> int:
         """Write, fsync and rename ``snapshot`` over the file; its fd, locked."""

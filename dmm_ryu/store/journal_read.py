@@ -23,7 +23,7 @@ def read_records(path: str) -> List[Record]:
     if not data.startswith(MAGIC):
         raise ValueError(f"{path}: not a journal (bad magic)")
     live: Dict[str, Record] = {}
-    for _, _, entries in frames(data):
+    for _, _, entries, _ in frames(data):
         for key, value, revision in entries:
             if value is None:
                 live.pop(key, None)

@@ -156,8 +156,8 @@ def test_a_frame_with_an_intact_crc_but_bad_entries_ends_the_replay():
     good = frame(1, [("k", b"v", 1)])
     payload = journal._MARK.pack(2, 2) + good[8 + journal._MARK.size:]
     lying = journal._FRAME.pack(len(payload), journal.zlib.crc32(payload)) + payload
-    assert [mark for _, mark, _ in frames(MAGIC + good + lying + good)] == [1]
-    assert [mark for _, mark, _ in frames(MAGIC + good[:-1])] == []
+    assert [mark for _, mark, _, _ in frames(MAGIC + good + lying + good)] == [1]
+    assert [mark for _, mark, _, _ in frames(MAGIC + good[:-1])] == []
 
 
 def test_a_failed_write_writes_nothing_and_the_store_goes_on(path, monkeypatch):
