@@ -2,7 +2,7 @@
 import gc
 import weakref
 
-from dmm_ryu.shell.heap import freeze_loaded_heap
+from dmm_ryu.shell.heap import YOUNG_THRESHOLD, freeze_loaded_heap
 
 
 class Node:
@@ -11,9 +11,11 @@ class Node:
 
 def test_the_loaded_heap_is_frozen_and_later_garbage_still_collected():
     loaded = Node()
+    thresholds = gc.get_threshold()
     try:
         frozen = freeze_loaded_heap()
         assert frozen == gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *thresholds[1:])
         assert gc.is_tracked(loaded) and not any(loaded is o for o in gc.get_objects())
         cycle = Node()
         cycle.self = cycle
@@ -29,3 +31,4 @@ def test_the_loaded_heap_is_frozen_and_later_garbage_still_collected():
         assert watch() is None  # a frozen object is still freed by reference counting
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
