@@ -156,17 +156,25 @@ def ordered(installs: Iterable) -> Tuple:
     return tuple(sorted(installs, key=_order))
 
 
+def settled(bce: MaarBce) -> bool:
+    """The BCE calls for a rule set (:func:`wanted` is not None), and so,
+    once :func:`sync` has run, ``installed`` is exactly that set: a record
+    need not store it (issue 13).  Only a temporal BCE keeps the rules of
+    the state before it."""
+    return bce.leaving or bce.serving is not None or bce.final
+
+
 def wanted(bce: MaarBce) -> Optional[FrozenSet]:
     """The Install* actions the BCE calls for; None keeps the installed
     state (a temporal BCE changes nothing until its registration is accepted)."""
+    if not settled(bce):
+        return None
     if bce.leaving:
         return frozenset()
     if bce.serving is not None:
         if bce.local is None:
             return frozenset()
         return frozenset({InstallTunnel(bce.mn_id, bce.local, bce.serving, ANCHOR)})
-    if not bce.final:
-        return None
     routes = {InstallTunnel(bce.mn_id, prefix, peer, SERVING, bce.mac, bce.port)
               for prefix, peer in bce.p_maars.items()}
     if bce.local is not None:

@@ -256,12 +256,14 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
     raise TypeError(f"{where}: no record codec for type {hint!r}")
 
 
-def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
+def object_codec(cls: type, overrides: Mapping[str, Any] = {},
+                 codecs: Mapping[str, FieldCodec] = {}) -> FieldCodec:
     """A dataclass as a JSON object, one member per field, typed by its
-    annotation unless ``overrides`` names another.  Decoding ignores members
+    annotation unless ``overrides`` names another, or coded by the codec
+    ``codecs`` gives for it (one written differently).  Decoding ignores members
     it does not know (a field since removed) and gives a missing member the
     field's default, or fails."""
-    fields = _field_codecs(cls, overrides)
+    fields = _field_codecs(cls, overrides, codecs)
     optional = {f.name for f in dataclasses.fields(cls)
                 if f.default is not dataclasses.MISSING
                 or f.default_factory is not dataclasses.MISSING}
@@ -283,11 +285,13 @@ def object_codec(cls: type, overrides: Mapping[str, Any] = {}) -> FieldCodec:
     return encode, decode
 
 
-def _field_codecs(cls: type, overrides: Mapping[str, Any]) -> list:
-    """(name, codec) of each field of ``cls``, typed by its annotation
-    unless ``overrides`` names another type."""
+def _field_codecs(cls: type, overrides: Mapping[str, Any],
+                  codecs: Mapping[str, FieldCodec] = {}) -> list:
+    """(name, codec) of each field of ``cls``: the one ``codecs`` gives, or
+    one for its annotation unless ``overrides`` names another type."""
     hints = typing.get_type_hints(cls)
-    return [(f.name, field_codec(overrides.get(f.name, hints[f.name]), f"{cls.__name__}.{f.name}"))
+    return [(f.name, codecs.get(f.name) or field_codec(overrides.get(f.name, hints[f.name]),
+                                                       f"{cls.__name__}.{f.name}"))
             for f in dataclasses.fields(cls)]
 
 

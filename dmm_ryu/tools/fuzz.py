@@ -105,7 +105,8 @@ class Campaign:
                 dom.advance(self.rng.choice((0.5, 1.0, 1.5, 3.0, 20.0, 45.0)))
         except Exception as exc:
             return self._crash("delivery", world, inp, exc)
-        problems = fuzzcheck.binding_breaks(dom) + fuzzcheck.count_breaks(dom)
+        problems = (fuzzcheck.binding_breaks(dom) + fuzzcheck.count_breaks(dom)
+                    + fuzzcheck.rule_breaks(dom))
         if self.counts["inputs"] % self.table_every < len(MODES):
             problems += fuzzcheck.table_breaks(dom)
         if problems:

@@ -30,6 +30,7 @@ from dmm_ryu.of.labels import transport_mac
 from dmm_ryu.store import fault
 from dmm_ryu.shell.state import BACKENDS, open_store
 from dmm_ryu.testbed.fakedomain import FakeDomain, domain_text
+from dmm_ryu.tools import fuzzcheck
 from tests.unit.test_controller import MN_ID, MN_MAC, attach, downlink, where
 
 MODES = ["relay", "locator", "proxy", "pmipv6"]
@@ -148,6 +149,7 @@ def problems(dom: FakeDomain, at: str) -> List[str]:
         for prefix, mn in maar.core.pool.allocated().items():
             if (mn, prefix, maar.info.address) not in anchored:
                 found.append(f"{maar.name} allocated {prefix} to {mn}, in no session")
+    found += [f"{b.kind}: {b.detail}" for b in fuzzcheck.rule_breaks(dom)]
     mine = next((b for b in bindings if b.mn_id == MN_ID), None)
     if mine is None:
         return found + ["the MN has no session"]
