@@ -32,12 +32,11 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Dict, Hashable, Iterable, List, Optional, Set, Tuple
 
 from dmm_ryu.core import actions as act
-from dmm_ryu.core import slices
+from dmm_ryu.core import routes, slices
 from dmm_ryu.core.cmd import Cmd
 from dmm_ryu.core.cmd_peers import Aggregation
 from dmm_ryu.core.events import MessageReceived, TimerFired
 from dmm_ryu.core.maar_gc import PrefixUse
-from dmm_ryu.core import routes
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.store import records
