@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import mmap
 import os
 import struct
 import zlib
@@ -259,16 +260,20 @@ class JournalStore:
         self._live = live
 
     def _records(self, keys: Iterable[str]) -> List[Record]:
-        """The records of ``keys`` (indexed), their values from one read of the file."""
+        """The records of ``keys`` (indexed), their values copied out of a
+        read-only map of the file: only the live values are touched, where
+        reading the file whole copied all of it (a compaction at the 1 MiB
+        floor read ~1.2 MB for ~130 KB live, 0.4-2.2 ms on this VM: most of
+        what compactions cost, issue 13)."""
         keys = list(keys)
         if not keys:
             return []
-        data = self._read_all()
-        records = []
-        for key in keys:
-            slot = self._index[key]
-            offset, length = _span(slot)
-            records.append(Record(key, data[offset:offset + length], _revision_of(slot)))
+        with mmap.mmap(self._fd, self._size, access=mmap.ACCESS_READ) as view:
+            records = []
+            for key in keys:
+                slot = self._index[key]
+                offset, length = _span(slot)
+                records.append(Record(key, view[offset:offset + length], _revision_of(slot)))
         return records
 
     # --- the KvStore interface --------------------------------------------------------
