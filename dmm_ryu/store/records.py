@@ -56,8 +56,7 @@ loads: Callable[[Any], Any] = orjson.loads  # a parse error is a ValueError
 
 _INT_RANGE = range(-(1 << 63), 1 << 64)
 
-#: Addresses the stored PBU's checksum is computed over (it is never sent):
-#: ``::``, packed once rather than at every PBU a record stores.
+#: ``::``, packed once: what a stored PBU's checksum is computed over (never sent).
 _PBU_SRC = _PBU_DST = bytes(16)
 
 
