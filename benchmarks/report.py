@@ -34,8 +34,8 @@ def markdown(r: dict) -> str:
     hl = s.get("handover_latency", {})
     out += ["## 1. Handover latency per mode", "", hl.get("method", ""), _err(hl)]
     if hl.get("rows"):
-        live = r.get("live_runs", {}).get("runs", [])
-        for run in live[:1]:
+        live = [run for run in r.get("live_runs", {}).get("runs", []) if "delays_ms" in run]
+        for run in live[:1]:  # a failed run has no profile (its error is in the JSON)
             out += [f"Delay line per link (ms each way, X->Y = d_X + d_Y): far profile "
                     f"`{json.dumps(run['delays_ms'])}`; near profile: maar1 2 ms instead of 10. "
                     f"Walk maar1 -> maar2 -> maar3 per MN; {r['live_runs'].get('reps')} MNs per "
