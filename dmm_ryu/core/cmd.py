@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from ipaddress import IPv6Address
-from typing import Dict, Hashable, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set
 
 from dmm_ryu.core.actions import Action, CancelTimer, SendMessage, StartTimer
 from dmm_ryu.core.backoff import Backoff
+from dmm_ryu.core.by_mn import ByMn
 from dmm_ryu.core.cmd_peers import Aggregation, PeerSignalling
 from dmm_ryu.core.cmd_release import PrefixRelease
 from dmm_ryu.core.cmd_seqs import SequenceNumbers
@@ -41,11 +42,13 @@ class Cmd(PeerSignalling, PrefixRelease):
         self._domain = config.domain
         self._timers = config.domain.timers
         self._backoff = Backoff(self._timers)
-        self._outbox: Dict[Hashable, Tuple[IPv6Address, ProxyBindingUpdate]] = {}
+        #: ("retx", MN-ID, P-MAAR) -> (P-MAAR, the PBU awaiting its PBA)
+        self._outbox = ByMn(1)
         self._relays: Dict[str, Aggregation] = {}
         self._relaying = self._domain.mode is Mode.RELAY
         self._departed: Dict[str, int] = {}
-        self._owed: Dict[Tuple[str, IPv6Address], ProxyBindingUpdate] = {}
+        #: (MN-ID, P-MAAR) -> the de-registration owed it
+        self._owed = ByMn(0)
         #: MN-ID -> P-MAAR -> the last sequence number sent it (per session)
         self._seqs = SequenceNumbers()
         self._owners = PrefixOwners(self.store, config.pools.values())

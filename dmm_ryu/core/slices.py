@@ -131,15 +131,17 @@ def restore_pool(maar: Maar) -> None:
 def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     """What the CMD knows about ``mn_id``; None when nothing."""
     bce = cmd.store.get(mn_id)
-    outbox = tuple(sorted(((k[2], sent[1]) for k, sent in cmd._outbox.items() if k[1] == mn_id),
-                          key=lambda s: int(s[0])))
-    owed = tuple(sorted(((peer, pbu) for (mn, peer), pbu in cmd._owed.items() if mn == mn_id),
-                        key=lambda s: int(s[0])))
+    outbox = _by_peer((k[2], sent[1]) for k, sent in cmd._outbox.of(mn_id).items())
+    owed = _by_peer((k[1], pbu) for k, pbu in cmd._owed.of(mn_id).items())
     relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
     seqs = tuple(sorted(cmd._seqs.of(mn_id).items(), key=lambda s: int(s[0])))
     if bce is None and not (outbox or owed or seqs) and relay is None and departed is None:
         return None
     return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
+
+
+def _by_peer(entries) -> Tuple[Sent, ...]:
+    return tuple(sorted(entries, key=lambda s: int(s[0])))
 
 
 def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
@@ -164,11 +166,9 @@ def restore_cmd(cmd: Cmd, piece: CmdSlice) -> None:
 
 def forget_cmd(cmd: Cmd, mn_id: str) -> None:
     cmd.store.delete(mn_id)
-    for key in [k for k in cmd._outbox if k[1] == mn_id]:
-        del cmd._outbox[key]
+    for key in cmd._outbox.drop(mn_id):
         cmd._backoff.stop(key)
-    for key in [k for k in cmd._owed if k[0] == mn_id]:
-        del cmd._owed[key]
+    cmd._owed.drop(mn_id)
     cmd._seqs.drop(mn_id)
     cmd._relays.pop(mn_id, None)
     cmd._departed.pop(mn_id, None)
