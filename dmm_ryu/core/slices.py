@@ -64,9 +64,11 @@ def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
     """What ``maar`` knows about ``mn_id``; None when nothing."""
     bce = maar.bces.get(mn_id)
     attachment = _attachment(maar, mn_id)
-    locating = tuple(sorted(maar._locating.get(mn_id, ()), key=_order))
+    locating = maar._locating.get(mn_id)
+    locating = tuple(sorted(locating, key=_order)) if locating else ()
     cmd_seq = maar._cmd_seqs.get(mn_id)
-    usage = tuple(sorted(maar._usage.get(mn_id, {}).values(), key=lambda u: _order(u.prefix)))
+    usage = maar._usage.get(mn_id)
+    usage = tuple(sorted(usage.values(), key=_use_order)) if usage else ()
     if bce is None and attachment is None and not locating and cmd_seq is None and not usage:
         return None
     return MaarSlice(mn_id, bce, attachment, locating, cmd_seq, usage)
@@ -176,3 +178,7 @@ def forget_cmd(cmd: Cmd, mn_id: str) -> None:
 
 def _order(prefix: IPv6Network) -> tuple:
     return int(prefix.network_address), prefix.prefixlen
+
+
+def _use_order(use: PrefixUse) -> tuple:
+    return _order(use.prefix)
