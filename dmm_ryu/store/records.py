@@ -221,18 +221,17 @@ def _union(members: Tuple[type, ...], where: str) -> FieldCodec:
     """Records of several dataclasses, told apart by a ``type`` member."""
     if not all(dataclasses.is_dataclass(cls) for cls in members):
         raise TypeError(f"{where}: no record codec for a union of {members!r}")
-    codecs = {cls.__name__: object_codec(cls) for cls in members}
-    tagged = {cls: _compiled_encoder(cls, _field_codecs(cls, {}), cls.__name__)
-              for cls in members}
+    codecs = {cls: object_codec(cls, tag=cls.__name__) for cls in members}
+    decoders = {cls.__name__: dec for cls, (_, dec) in codecs.items()}
 
     def encode(obj: Any) -> dict:
-        return tagged[type(obj)](obj)
+        return codecs[type(obj)][0](obj)
 
     def decode(value: Any) -> Any:
         name = value.get("type") if isinstance(value, dict) else None
-        if name not in codecs:
-            raise ValueError(f"type {name!r} is not one of {sorted(codecs)}")
-        return codecs[name][1]({k: v for k, v in value.items() if k != "type"})
+        if name not in decoders:
+            raise ValueError(f"type {name!r} is not one of {sorted(decoders)}")
+        return decoders[name]({k: v for k, v in value.items() if k != "type"})
     return encode, decode
 
 
@@ -257,17 +256,18 @@ def field_codec(hint: Any, where: str) -> FieldCodec:
 
 
 def object_codec(cls: type, overrides: Mapping[str, Any] = {},
-                 codecs: Mapping[str, FieldCodec] = {}) -> FieldCodec:
+                 codecs: Mapping[str, FieldCodec] = {}, tag: Optional[str] = None) -> FieldCodec:
     """A dataclass as a JSON object, one member per field, typed by its
     annotation unless ``overrides`` names another, or coded by the codec
-    ``codecs`` gives for it (one written differently).  Decoding ignores members
+    ``codecs`` gives for it (one written differently); ``tag`` (a union
+    member) is written first, as ``"type"``.  Decoding ignores members
     it does not know (a field since removed) and gives a missing member the
     field's default, or fails."""
     fields = _field_codecs(cls, overrides, codecs)
     optional = {f.name for f in dataclasses.fields(cls)
                 if f.default is not dataclasses.MISSING
                 or f.default_factory is not dataclasses.MISSING}
-    encode = _compiled_encoder(cls, fields)
+    encode = _compiled_encoder(cls, fields, tag)
 
     def decode(value: Any) -> Any:
         if not isinstance(value, dict):
