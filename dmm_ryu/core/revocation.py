@@ -18,7 +18,8 @@ same sequence number, so a late BRA to an earlier copy still matches; after
 the MAG falls back to what RFC 5213 alone gives (its re-registration is
 refused with 128).  A revocation stops when its MAG becomes the Proxy-CoA
 again.  Timer key ``("revoke", mn_id, mag)``.  Outstanding revocations are
-not persisted: after a restart their timers fire to nothing.
+part of their MN's state (core/slices.py): a restarted LMA sends the same
+BRI again when its timer fires, and takes the BRA that answers it.
 
 MAG (section 9.1): a BRI from its LMA, with the P flag and an MN-ID, for an
 MN it serves (and, when named, that MN's HNP) ends the binding here:
@@ -33,9 +34,10 @@ answering no outstanding BRI, change nothing and are counted.
 from __future__ import annotations
 
 from ipaddress import IPv6Address
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional
 
 from dmm_ryu.core.actions import Action, CancelTimer, InstallTunnel, SendMessage
+from dmm_ryu.core.by_mn import ByMn
 from dmm_ryu.core.messages import next_seq
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.wire.mh.model import (
@@ -72,7 +74,8 @@ class Outstanding:
     __slots__ = ("sent", "_seq")
 
     def __init__(self) -> None:
-        self.sent: Dict[Tuple[str, str, IPv6Address], BindingRevocationIndication] = {}
+        #: (REVOKE, MN-ID, MAG) -> the BRI awaiting its BRA, held per MN
+        self.sent = ByMn(1)
         self._seq = 0
 
     def next_sequence(self) -> int:
@@ -152,8 +155,7 @@ class RevocationSide:
 
     def _forget_revocations(self, mn_id: str) -> None:
         """Drop the MN's outstanding BRIs (its state is being rolled back)."""
-        for key in [k for k in self._revoking.sent if k[1] == mn_id]:
-            del self._revoking.sent[key]
+        for key in self._revoking.sent.drop(mn_id):
             self._backoff.stop(key)
 
     # -- a MAG -----------------------------------------------------------------

@@ -18,9 +18,10 @@ from dmm_ryu.core.cmd_peers import Aggregation
 from dmm_ryu.core import routes
 from dmm_ryu.core.maar import Maar
 from dmm_ryu.core.maar_gc import PrefixUse
+from dmm_ryu.core.revocation import REVOKE
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
-from dmm_ryu.wire.mh.model import ProxyBindingUpdate
+from dmm_ryu.wire.mh.model import BindingRevocationIndication, ProxyBindingUpdate
 
 Sent = Tuple[IPv6Address, ProxyBindingUpdate]
 
@@ -48,6 +49,8 @@ class MaarSlice(NamedTuple):
     locating: Tuple[IPv6Network, ...]
     cmd_seq: Optional[int] = None  # the last sequence number accepted from the CMD
     usage: Tuple[PrefixUse, ...] = ()  # traffic of its anchored prefixes (core/maar_gc.py)
+    #: pmipv6 mode, the LMA: BRIs awaiting their BRA, by MAG (core/revocation.py)
+    revoking: Tuple[Tuple[IPv6Address, BindingRevocationIndication], ...] = ()
 
 
 class CmdSlice(NamedTuple):
@@ -69,9 +72,12 @@ def maar_slice(maar: Maar, mn_id: str) -> Optional[MaarSlice]:
     cmd_seq = maar._cmd_seqs.get(mn_id)
     usage = maar._usage.get(mn_id)
     usage = tuple(sorted(usage.values(), key=_use_order)) if usage else ()
-    if bce is None and attachment is None and not locating and cmd_seq is None and not usage:
+    revoking = maar._revoking.sent.of(mn_id)
+    revoking = _by_peer((k[2], bri) for k, bri in revoking.items()) if revoking else ()
+    if bce is None and attachment is None and not locating and cmd_seq is None and not usage \
+            and not revoking:
         return None
-    return MaarSlice(mn_id, bce, attachment, locating, cmd_seq, usage)
+    return MaarSlice(mn_id, bce, attachment, locating, cmd_seq, usage, revoking)
 
 
 def _attachment(maar: Maar, mn_id: str) -> Optional[Attachment]:
@@ -102,6 +108,9 @@ def restore_maar(maar: Maar, piece: MaarSlice) -> None:
         maar._cmd_seqs[mn_id] = piece.cmd_seq
     if piece.usage:
         maar._usage[mn_id] = {use.prefix: use for use in piece.usage}
+    for mag, bri in piece.revoking:
+        maar._revoking.sent[(REVOKE, mn_id, mag)] = bri
+        maar._backoff.resume((REVOKE, mn_id, mag))
     att = piece.attachment
     if att is not None:
         table = {"present": maar.attachments.present, "absent": maar.attachments.absent}
@@ -142,7 +151,8 @@ def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
 
 
-def _by_peer(entries) -> Tuple[Sent, ...]:
+def _by_peer(entries) -> tuple:
+    """(peer, message) pairs in the order of the peers' addresses."""
     return tuple(sorted(entries, key=lambda s: int(s[0])))
 
 

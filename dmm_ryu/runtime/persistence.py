@@ -41,7 +41,7 @@ from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.store import records
 from dmm_ryu.store.base import KvStore, StoreError
-from dmm_ryu.wire.mh.model import ProxyBindingUpdate
+from dmm_ryu.wire.mh.model import BindingRevocationIndication, ProxyBindingUpdate
 
 PREFIX = "mn/"
 #: Seconds after a restart at which timers that fell due meanwhile fire.
@@ -61,6 +61,7 @@ _CMD_BCE = records.object_codec(CmdBce)
 _ATTACHMENT = records.object_codec(slices.Attachment)
 _USE = records.object_codec(PrefixUse)
 _pbu_out, _pbu_in = records.field_codec(ProxyBindingUpdate, "pbu")
+_bri_out, _bri_in = records.field_codec(BindingRevocationIndication, "revoking")
 #: Addresses and prefixes as text, remembered by identity (records' own
 #: codecs): a P-MAAR's address and an MN's prefixes recur in every record
 #: of their MNs, and ``inet_ntop`` costs ~1 us each time.
@@ -253,19 +254,23 @@ def _digest(value: bytes) -> int:
 
 def _maar_out(piece: slices.MaarSlice) -> dict:
     bce = piece.bce
-    return {"bce": None if bce is None else (
+    body = {"bce": None if bce is None else (
                 _SETTLED_BCE if routes.settled(bce) else _MAAR_BCE)[0](bce),
             "attachment": None if piece.attachment is None else _ATTACHMENT[0](piece.attachment),
             "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq,
             "usage": [_USE[0](u) for u in piece.usage]}
+    if piece.revoking:  # the LMA of pmipv6 mode only: other records do without the member
+        body["revoking"] = [[_addr(mag), _bri_out(bri)] for mag, bri in piece.revoking]
+    return body
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
     bce = None if body["bce"] is None else _derive_rules(_MAAR_BCE[1](body["bce"]))
     attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
+    revoking = tuple((IPv6Address(a), _bri_in(b)) for a, b in body.get("revoking", ()))
     return slices.MaarSlice(mn_id, bce, attachment,
                             tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"],
-                            tuple(_USE[1](u) for u in body.get("usage", ())))
+                            tuple(_USE[1](u) for u in body.get("usage", ())), revoking)
 
 
 def _derive_rules(bce: MaarBce) -> MaarBce:

@@ -9,11 +9,9 @@ record's key.
 
 The BCE codecs are derived from the classes' type annotations, one field
 encoder per type (str, int, float, bool, None, IPv6Address, IPv6Network,
-Optional, Dict, FrozenSet, List, the core's dataclasses, the PBU), so a field
-added to :class:`~dmm_ryu.core.routes.MaarBce` or
-:class:`~dmm_ryu.core.store.CmdBce` with one of those types needs no
-change here.  A PBU is kept as its Mobility Header bytes (base64): the
-wire codec already round-trips every PBU exactly.
+Optional, Dict, FrozenSet, List, the core's dataclasses, the PBU, the BRI), so a
+field added to :class:`~dmm_ryu.core.routes.MaarBce` or :class:`~dmm_ryu.core.store.CmdBce`
+with one of those types needs no change here.  Messages are kept as Mobility Headers.
 
 Time: every absolute time in a record is UNIX wall-clock seconds, never a
 monotonic reading (monotonic clocks restart with the host, and the record
@@ -41,7 +39,8 @@ from dmm_ryu.core.actions import InstallLocalRoute, InstallTunnel
 from dmm_ryu.core.routes import MaarBce
 from dmm_ryu.core.store import CmdBce
 from dmm_ryu.wire.memo import IdentityMemo
-from dmm_ryu.wire.mh import MHDecodeError, ProxyBindingUpdate, decode_mh, encode_mh
+from dmm_ryu.wire.mh import (BindingRevocationIndication, MHDecodeError, ProxyBindingUpdate,
+                             decode_mh, encode_mh)
 
 VERSION = 1
 
@@ -56,8 +55,8 @@ loads: Callable[[Any], Any] = orjson.loads  # a parse error is a ValueError
 
 _INT_RANGE = range(-(1 << 63), 1 << 64)
 
-#: ``::``, packed once: what a stored PBU's checksum is computed over (never sent).
-_PBU_SRC = _PBU_DST = bytes(16)
+#: ``::``, packed once: what a stored message's checksum is computed over (never sent).
+_MH_SRC = _MH_DST = bytes(16)
 
 
 def storable(value: Any) -> Any:
@@ -157,26 +156,27 @@ def _network(text: Any) -> IPv6Network:
     return IPv6Network((_address_int(address), int(length)))
 
 
-def _pbu_decode(value: Any) -> ProxyBindingUpdate:
-    try:
-        mh = base64.b64decode(_scalar(str)[1](value), validate=True)
-        message = decode_mh(mh, _PBU_SRC, _PBU_DST)
-    except (binascii.Error, MHDecodeError) as exc:
-        raise ValueError(f"stored PBU: {exc}") from None
-    if not isinstance(message, ProxyBindingUpdate):
-        raise ValueError("stored message is not a PBU")
-    return message
+def _mh_codec(cls: type, name: str) -> FieldCodec:
+    """A message of ``cls`` (a PBU, a BRI: ``name``) as its Mobility Header, in base64."""
+    def decode(value: Any) -> Any:
+        try:
+            message = decode_mh(base64.b64decode(_scalar(str)[1](value), validate=True),
+                                _MH_SRC, _MH_DST)
+        except (binascii.Error, MHDecodeError) as exc:
+            raise ValueError(f"stored {name}: {exc}") from None
+        if not isinstance(message, cls):
+            raise ValueError(f"stored message is not a {name}")
+        return message
+    return IdentityMemo(lambda m: base64.b64encode(encode_mh(m, _MH_SRC, _MH_DST)).decode()), \
+        decode
 
-
-_PBU: FieldCodec = (
-    IdentityMemo(lambda pbu: base64.b64encode(encode_mh(pbu, _PBU_SRC, _PBU_DST)).decode()),
-    _pbu_decode)
 
 _LEAVES: Dict[Any, FieldCodec] = {
     str: _scalar(str), int: _scalar(int), float: _scalar(float), bool: _scalar(bool),
     IPv6Address: (IdentityMemo(address_text), _address),
     IPv6Network: (IdentityMemo(network_text), _network),
-    ProxyBindingUpdate: _PBU,
+    ProxyBindingUpdate: _mh_codec(ProxyBindingUpdate, "PBU"),
+    BindingRevocationIndication: _mh_codec(BindingRevocationIndication, "BRI"),
 }
 
 

@@ -14,8 +14,10 @@ from dmm_ryu.core.actions import StartTimer
 from dmm_ryu.core.config import Mode, Timers
 from dmm_ryu.core.events import MessageReceived, MnAttached, TimerFired
 from dmm_ryu.core.revocation import REVOKE
+from dmm_ryu.runtime.persistence import NodeState
 from dmm_ryu.sim.domain import build
 from dmm_ryu.sim.network import Link
+from dmm_ryu.store.base import MemoryStore
 from dmm_ryu.wire.mh.model import (
     BindingRevocationAck,
     BindingRevocationIndication,
@@ -138,9 +140,9 @@ def test_an_unsolicited_bra_changes_nothing(dom, case):
         answer = replace(answer, options=MobilityOptions(mn_id="other"))
     else:
         core.handle(MessageReceived(src, core.address, answer), NOW + 0.6)
-    before = dict(core._revoking.sent)
+    before = dict(core._revoking.sent.of("mn"))
     assert core.handle(MessageReceived(src, core.address, answer), NOW + 0.7) == []
-    assert core.counters["dropped_bra_unsolicited"] == 1 and core._revoking.sent == before
+    assert core.counters["dropped_bra_unsolicited"] == 1 and core._revoking.sent.of("mn") == before
 
 
 def test_moving_back_voids_the_revocation_of_the_new_proxy_coa(dom):
@@ -148,7 +150,7 @@ def test_moving_back_voids_the_revocation_of_the_new_proxy_coa(dom):
     actions, _ = send(dom, mag(dom, 0), pbu(at=NOW + 0.8), NOW + 0.8)
     assert CancelTimer((REVOKE, "mn", mag(dom, 0))) in actions
     assert [a.dst for a in sent(actions)] == [mag(dom, 1)]
-    assert set(lma(dom)._revoking.sent) == {(REVOKE, "mn", mag(dom, 1))}
+    assert set(lma(dom)._revoking.sent.of("mn")) == {(REVOKE, "mn", mag(dom, 1))}
 
 
 def test_attaching_to_the_lma_itself_revokes_the_serving_mag(dom):
@@ -259,3 +261,31 @@ def test_the_lma_takes_no_bri_and_dmm_modes_no_revocation():
     assert maar.counters["dropped_revocation_not_pmipv6"] == 1
     assert cmd.handle(MessageReceived(maar.address, cmd.address, bri), NOW) == []
     assert cmd.counters["dropped_revocation"] == 1
+
+
+def stored_handoff(dom, store):
+    """:func:`handoff`, the LMA's state tracked and stored after each PBU
+    (runtime/persistence.py, as a stored node does); its one BRI."""
+    core, state = lma(dom), NodeState(store, lma(dom))
+    bri = None
+    for src, message, now in ((mag(dom, 0), pbu(), NOW),
+                              (mag(dom, 1), pbu(at=NOW + 0.5), NOW + 0.5)):
+        event = MessageReceived(src, core.address, message)
+        actions = core.handle(event, now)
+        state.save(state.track(event, actions)[0])
+        bri = next(iter(sent(actions)), bri)
+    return bri
+
+
+def test_an_outstanding_revocation_survives_a_restart_and_its_bra_ends_it():
+    store = MemoryStore()
+    bri = stored_handoff(build(3, Mode.PMIPV6, lma=2, timers=TIMERS), store)
+    dom = build(3, Mode.PMIPV6, lma=2, timers=TIMERS)  # the restarted controller
+    key = (REVOKE, "mn", mag(dom, 0))
+    timers = NodeState(store, lma(dom)).load(NOW + 1)
+    assert key in [timer.key for timer in timers]
+    resent = sent(lma(dom).handle(TimerFired(key), NOW + 3))
+    assert [(a.dst, a.message) for a in resent] == [(bri.dst, bri.message)]
+    assert lma(dom).handle(MessageReceived(mag(dom, 0), lma(dom).address, bra(bri)),
+                           NOW + 3.1) == [CancelTimer(key)]
+    assert lma(dom).counters["lma_revoked"] == 1
