@@ -66,6 +66,7 @@ def parse_handover(rows, mn: str, t_from: float, t_to: float) -> Optional[dict]:
     s_rx: List[float] = []
     hops = []
     sent = {}
+    settled = False
     for ts, text in rows:
         if ts < t_from or ts > t_to:
             continue
@@ -84,12 +85,16 @@ def parse_handover(rows, mn: str, t_from: float, t_to: float) -> Optional[dict]:
         node, way, kind, src, dst = m.group(1, 2, 3, 4, 5)
         if way == "tx":
             sent[(kind, src, dst)] = ts
+            # Once registered, the S-MAAR's next PBU is a re-registration (in
+            # locator mode 1 s later, by design): its PBA is not the handover's.
+            settled = settled or (node == s and kind == "PBU" and reg is not None)
             continue
         if (kind, src, dst) in sent:
             hops.append((NODE.get(src), NODE.get(dst),
                          (ts - sent.pop((kind, src, dst))) * 1000))
         if node == s and kind == "PBA":
-            s_rx.append(ts)
+            if not settled:
+                s_rx.append(ts)
         elif node not in (s, "cmd") and kind == "PBU":
             pmaar_rx[node] = ts
     if t_att is None or reg is None:
