@@ -44,10 +44,13 @@ def bounds(mode: str, delays: Dict[str, float], s: str, pmaars: List[str],
     link delays (no processing, no OpenFlow hops): ``registered`` (S-MAAR
     forwarding ready, first RA), ``pmaars`` (last P-MAAR updated),
     ``complete`` (S-MAAR has every tunnel)."""
+    if mode == "pmipv6":  # RFC 5213: MAG -> LMA -> MAG, one round trip, no CMD
+        lma = one_way(delays, s, pmaars[0]) if pmaars else 0.0
+        return {"registered": 2 * lma, "pmaars": lma, "complete": 2 * lma}
     up = one_way(delays, s, "cmd")
     c = [one_way(delays, "cmd", p) for p in pmaars] or [0.0]
     direct = [one_way(delays, "cmd", p) + one_way(delays, p, s) for p in pmaars] or [0.0]
-    if mode in ("relay", "pmipv6"):
+    if mode == "relay":
         wait = 2 * max(c) if pmaars else 0.0
         first = min(wait, agg_ms) if agg_ms is not None and pmaars else wait
         return {"registered": up + first + up, "pmaars": up + max(c),
