@@ -40,4 +40,3 @@ def test_a_retransmission_before_the_registration_is_part_of_the_handover():
                           (42.350, line("maar2", "rx", "PBA", CMD, M2, 2, " status=0")),
                           (42.351, f"dmm: MN {MN} registered at maar2 in 1021 ms, prefixes p")]
     assert parse_handover(rows, MN, 41.0, 43.0)["complete_ms"] == 1021.0
-
