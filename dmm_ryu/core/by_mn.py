@@ -54,4 +54,3 @@ class ByMn:
     def drop(self, mn_id: str) -> Dict[Hashable, Any]:
         """Remove the MN's entries; what they were."""
         return self._tables.pop(mn_id, {})
-
