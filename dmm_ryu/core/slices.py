@@ -145,14 +145,14 @@ def cmd_slice(cmd: Cmd, mn_id: str) -> Optional[CmdSlice]:
     outbox = _by_peer((k[2], sent[1]) for k, sent in cmd._outbox.of(mn_id).items())
     owed = _by_peer((k[1], pbu) for k, pbu in cmd._owed.of(mn_id).items())
     relay, departed = cmd._relays.get(mn_id), cmd._departed.get(mn_id)
-    seqs = tuple(sorted(cmd._seqs.of(mn_id).items(), key=lambda s: int(s[0])))
+    seqs = _by_peer(cmd._seqs.of(mn_id).items())
     if bce is None and not (outbox or owed or seqs) and relay is None and departed is None:
         return None
     return CmdSlice(mn_id, bce, outbox, owed, relay, departed, seqs)
 
 
 def _by_peer(entries) -> tuple:
-    """(peer, message) pairs in the order of the peers' addresses."""
+    """(peer, value) pairs in the order of the peers' addresses."""
     return tuple(sorted(entries, key=lambda s: int(s[0])))
 
 

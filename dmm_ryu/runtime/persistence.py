@@ -260,14 +260,14 @@ def _maar_out(piece: slices.MaarSlice) -> dict:
             "locating": [_net(p) for p in piece.locating], "cmd_seq": piece.cmd_seq,
             "usage": [_USE[0](u) for u in piece.usage]}
     if piece.revoking:  # the LMA of pmipv6 mode only: other records do without the member
-        body["revoking"] = [[_addr(mag), _bri_out(bri)] for mag, bri in piece.revoking]
+        body["revoking"] = [_sent_out(s, _bri_out) for s in piece.revoking]
     return body
 
 
 def _maar_in(mn_id: str, body: dict) -> slices.MaarSlice:
     bce = None if body["bce"] is None else _derive_rules(_MAAR_BCE[1](body["bce"]))
     attachment = None if body["attachment"] is None else _ATTACHMENT[1](body["attachment"])
-    revoking = tuple((IPv6Address(a), _bri_in(b)) for a, b in body.get("revoking", ()))
+    revoking = tuple(_sent_in(s, _bri_in) for s in body.get("revoking", ()))
     return slices.MaarSlice(mn_id, bce, attachment,
                             tuple(IPv6Network(p) for p in body["locating"]), body["cmd_seq"],
                             tuple(_USE[1](u) for u in body.get("usage", ())), revoking)
@@ -305,12 +305,13 @@ def _cmd_in(mn_id: str, body: dict) -> slices.CmdSlice:
                            body["departed"], tuple((IPv6Address(a), n) for a, n in body["seqs"]))
 
 
-def _sent_out(sent) -> list:
-    return [_addr(sent[0]), _pbu_out(sent[1])]
+def _sent_out(sent, encode=_pbu_out) -> list:
+    """A (peer, message) pair: a PBU in flight or owed, a BRI awaiting its BRA."""
+    return [_addr(sent[0]), encode(sent[1])]
 
 
-def _sent_in(item) -> tuple:
-    return IPv6Address(item[0]), _pbu_in(item[1])
+def _sent_in(item, decode=_pbu_in) -> tuple:
+    return IPv6Address(item[0]), decode(item[1])
 
 
 def _timers_out(deadlines: Dict[Hashable, float]) -> list:

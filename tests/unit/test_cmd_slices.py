@@ -2,12 +2,11 @@
 record is written after every event of the MN, and a scan of every PBU in
 flight and every de-registration owed (thousands during a long MAAR
 outage) would make each of those events pay for all the others."""
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 
 from dmm_ryu.core import slices
-from dmm_ryu.core.messages import options
 from dmm_ryu.sim.domain import build
-from dmm_ryu.wire.mh.model import ProxyBindingUpdate
+from tests.unit.test_core_lma import pbu
 
 PEER = IPv6Address("2001:db8:ffff::2")
 OTHERS = 500
@@ -25,14 +24,10 @@ class CountedId(str):
     __hash__ = str.__hash__
 
 
-def pbu(mn_id: str, lifetime: int = 3600) -> ProxyBindingUpdate:
-    return ProxyBindingUpdate(sequence=1, lifetime=lifetime, options=options(
-        mn_id, (IPv6Network("2001:db8:1::/64"),), 3, 4, 5))
-
-
 def in_flight(mn_id: str) -> slices.CmdSlice:
     """An MN with a PBU awaiting its PBA and a de-registration owed."""
-    return slices.CmdSlice(mn_id, None, ((PEER, pbu(mn_id)),), ((PEER, pbu(mn_id, 0)),),
+    return slices.CmdSlice(mn_id, None, ((PEER, pbu(mn_id=mn_id, lifetime=3600)),),
+                           ((PEER, pbu(mn_id=mn_id, lifetime=0)),),
                            None, None, ())
 
 
